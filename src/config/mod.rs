@@ -1,0 +1,214 @@
+//! Typed configuration, parsed once at start-up and passed explicitly.
+//!
+//! Invariant: after [`Config::load`] succeeds, every value is valid and typed;
+//! nothing else in the program reads the environment or a config file. An
+//! invalid or missing setting stops start-up with a message naming its TOML
+//! key and its environment variable. Environment alone is enough (serverless).
+
+mod sources;
+mod values;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::clients::http::FetchPolicy;
+use crate::domain::{TitlePattern, Visibility};
+
+pub use sources::{SETTINGS, Setting};
+pub use values::{CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, PostPattern, Secret};
+
+use sources::RawSettings;
+use values::Reader;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    ReadFile { path: String, reason: String },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    ParseFile { path: String, reason: String },
+    #[error("config file {path} has an unknown setting `{key}` (see config/example.toml)")]
+    UnknownKey { key: String, path: String },
+    #[error("invalid setting `{key}` (environment variable {env}) from {origin}: {reason}")]
+    Invalid {
+        key: &'static str,
+        env: &'static str,
+        origin: String,
+        reason: String,
+    },
+    #[error("missing setting `{key}` (environment variable {env}): {reason}")]
+    Missing {
+        key: &'static str,
+        env: &'static str,
+        reason: String,
+    },
+}
+
+/// Values given on the command line, which override file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: DatabaseUrl,
+    /// Reported by `GET /status` as `rev`.
+    pub version: String,
+    /// `None` when Mastodon is not configured: announcing is then off.
+    pub announce: Option<AnnounceConfig>,
+    pub cors_origins: CorsOrigins,
+    pub fetch: FetchPolicy,
+    pub log_level: String,
+    pub log_format: LogFormat,
+}
+
+/// Everything needed to announce posts on Mastodon.
+#[derive(Debug, Clone)]
+pub struct AnnounceConfig {
+    pub mastodon: MastodonConfig,
+    pub post_pattern: PostPattern,
+    pub postfix: Option<String>,
+    pub title_pattern: Option<TitlePattern>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MastodonConfig {
+    pub base: MastodonBase,
+    pub user: String,
+    pub token: Secret,
+    pub visibility: Visibility,
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// Loads defaults, then `file` when given, then `env`, then `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: Overrides,
+    ) -> Result<Self, ConfigError> {
+        let mut raw = RawSettings::default();
+        if let Some(path) = file {
+            raw.overlay_file(path)?;
+        }
+        raw.overlay_env(env);
+        raw.overlay_command_line("listen", overrides.listen);
+        Self::from_raw(&Reader::new(&raw))
+    }
+
+    /// Loads from the process environment.
+    pub fn from_process_env(
+        file: Option<&Path>,
+        overrides: Overrides,
+    ) -> Result<Self, ConfigError> {
+        Self::load(file, &|var| std::env::var(var).ok(), overrides)
+    }
+
+    fn from_raw(r: &Reader<'_>) -> Result<Self, ConfigError> {
+        let defaults = FetchPolicy::default();
+        Ok(Self {
+            listen: listen_address(r)?,
+            database: r
+                .parsed("database_url", DatabaseUrl::parse)?
+                .unwrap_or_else(|| DatabaseUrl::Sqlite(PathBuf::from("backfeed.db"))),
+            version: r
+                .text("version")
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+            announce: announce_config(r)?,
+            cors_origins: r
+                .parsed("http.cors_origins", CorsOrigins::parse)?
+                .unwrap_or_default(),
+            fetch: FetchPolicy {
+                allow_private_addresses: r
+                    .parsed("fetch.allow_private_addresses", values::parse_bool)?
+                    .unwrap_or(defaults.allow_private_addresses),
+                connect_timeout: r
+                    .parsed("fetch.connect_timeout", values::parse_duration)?
+                    .unwrap_or(defaults.connect_timeout),
+                total_timeout: r
+                    .parsed("fetch.timeout", values::parse_duration)?
+                    .unwrap_or(defaults.total_timeout),
+                max_body_bytes: r
+                    .parsed("fetch.max_body_bytes", values::parse_positive)?
+                    .unwrap_or(defaults.max_body_bytes),
+                max_redirects: r
+                    .parsed("fetch.max_redirects", values::parse_count)?
+                    .unwrap_or(defaults.max_redirects),
+                ..defaults
+            },
+            log_level: r.text("log.level").unwrap_or_else(|| "info".to_owned()),
+            log_format: r
+                .parsed("log.format", LogFormat::parse)?
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Plain sentences naming the features that are off and why; logged once
+    /// at start-up.
+    pub fn disabled_features(&self) -> Vec<String> {
+        let mut off = Vec::new();
+        if self.announce.is_none() {
+            off.push(
+                "announcing posts on Mastodon is off: set MASTODON_HOST, MASTODON_USER, \
+                 MASTODON_OAUTH_TOKEN and BLOG_POST_PATTERN to turn it on"
+                    .to_owned(),
+            );
+        }
+        off
+    }
+}
+
+/// `--listen` / `BACKFEED_LISTEN`, else `PORT` (all interfaces, as container
+/// platforms that set `PORT` expect), else 127.0.0.1:8080.
+fn listen_address(r: &Reader<'_>) -> Result<SocketAddr, ConfigError> {
+    if let Some(addr) = r.parsed("listen", values::parse_socket_addr)? {
+        return Ok(addr);
+    }
+    if let Some(port) = r.parsed("port", |v| {
+        v.trim().parse::<u16>().map_err(|e| e.to_string())
+    })? {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    Ok(SocketAddr::from(([127, 0, 0, 1], 8080)))
+}
+
+/// Announcing needs the Mastodon host, user and token and the post pattern.
+/// None of them set: off. Some set: a configuration mistake, named.
+fn announce_config(r: &Reader<'_>) -> Result<Option<AnnounceConfig>, ConfigError> {
+    const REQUIRED: [&str; 4] = [
+        "mastodon.host",
+        "mastodon.user",
+        "mastodon.token",
+        "blog.post_pattern",
+    ];
+    if REQUIRED.iter().all(|key| r.text(key).is_none()) {
+        return Ok(None);
+    }
+    let why = "needed to announce posts, because other Mastodon settings are set";
+    let mastodon = MastodonConfig {
+        base: r.required("mastodon.host", why, MastodonBase::parse)?,
+        user: r.required("mastodon.user", why, |v| {
+            Ok(v.trim().trim_start_matches('@').to_owned())
+        })?,
+        token: r.required("mastodon.token", why, |v| Ok(Secret::new(v.trim())))?,
+        visibility: r
+            .parsed("mastodon.visibility", |v| v.parse())?
+            .unwrap_or_default(),
+        timeout: r
+            .parsed("mastodon.timeout", values::parse_duration)?
+            .unwrap_or(Duration::from_secs(20)),
+    };
+    Ok(Some(AnnounceConfig {
+        mastodon,
+        post_pattern: r.required("blog.post_pattern", why, PostPattern::parse)?,
+        postfix: r.text("blog.postfix"),
+        title_pattern: r.parsed("blog.title_pattern", |v| {
+            TitlePattern::new(v).map_err(|e| e.to_string())
+        })?,
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,204 @@
+use std::collections::HashMap;
+use std::io::Write;
+
+use super::*;
+
+fn load_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::load(None, &|var| env.get(var).cloned(), Overrides::default())
+}
+
+const SEED_ENV: [(&str, &str); 4] = [
+    ("MASTODON_HOST", "mastodon.example"),
+    ("MASTODON_USER", "blogger"),
+    ("MASTODON_OAUTH_TOKEN", "s3cret"),
+    ("BLOG_POST_PATTERN", r"^https://blog\.example/posts/"),
+];
+
+#[test]
+fn an_empty_environment_gives_defaults_and_announcing_off() {
+    let config = load_env(&[]).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.database, DatabaseUrl::Sqlite("backfeed.db".into()));
+    assert_eq!(config.version, env!("CARGO_PKG_VERSION"));
+    assert!(config.announce.is_none());
+    assert_eq!(config.cors_origins, CorsOrigins::Any);
+    assert!(!config.fetch.allow_private_addresses);
+    assert_eq!(config.disabled_features().len(), 1);
+    assert!(config.disabled_features()[0].contains("MASTODON_HOST"));
+}
+
+#[test]
+fn the_seeds_variables_work_as_they_are() {
+    let mut vars = SEED_ENV.to_vec();
+    vars.extend([
+        ("BLOG_POST_POSTFIX", "#blog"),
+        ("BLOG_TITLE_PATTERN", r"(?P<title>.*) \| Blog"),
+        ("VERSION", "abc123"),
+    ]);
+    let config = load_env(&vars).unwrap();
+    let announce = config.announce.clone().expect("announcing on");
+    assert_eq!(
+        announce.mastodon.base.api_base.as_str(),
+        "https://mastodon.example/"
+    );
+    assert_eq!(announce.mastodon.base.host, "mastodon.example");
+    assert_eq!(announce.mastodon.user, "blogger");
+    assert_eq!(announce.mastodon.token.expose(), "s3cret");
+    assert_eq!(announce.mastodon.visibility, Visibility::Public);
+    assert_eq!(announce.postfix.as_deref(), Some("#blog"));
+    assert!(announce.title_pattern.is_some());
+    assert!(
+        announce
+            .post_pattern
+            .matches("https://blog.example/posts/1")
+    );
+    assert_eq!(config.version, "abc123");
+    assert!(config.disabled_features().is_empty());
+}
+
+#[test]
+fn a_full_base_url_is_accepted_for_the_mastodon_host() {
+    let base = MastodonBase::parse("http://127.0.0.1:9000").unwrap();
+    assert_eq!(base.host, "127.0.0.1:9000");
+    assert_eq!(
+        base.endpoint("/api/v1/statuses").as_str(),
+        "http://127.0.0.1:9000/api/v1/statuses"
+    );
+    assert!(MastodonBase::parse("https://m.example/some/path").is_err());
+    assert!(MastodonBase::parse("ftp://m.example").is_err());
+}
+
+#[test]
+fn the_token_never_shows_in_debug_output() {
+    let config = load_env(&SEED_ENV).unwrap();
+    assert!(!format!("{config:?}").contains("s3cret"));
+}
+
+#[test]
+fn an_invalid_setting_names_the_key_and_the_variable() {
+    let mut vars = SEED_ENV.to_vec();
+    vars.push(("BLOG_POST_PATTERN", "(unclosed"));
+    let message = load_env(&vars).unwrap_err().to_string();
+    assert!(message.contains("blog.post_pattern"), "{message}");
+    assert!(message.contains("BLOG_POST_PATTERN"), "{message}");
+
+    for (var, value, key) in [
+        ("BACKFEED_LISTEN", "nowhere", "listen"),
+        ("PORT", "99999", "port"),
+        ("DATABASE_URL", "mysql://x", "database_url"),
+        ("BACKFEED_FETCH_TIMEOUT", "soon", "fetch.timeout"),
+        (
+            "BACKFEED_ALLOW_PRIVATE_ADDRESSES",
+            "maybe",
+            "fetch.allow_private_addresses",
+        ),
+        (
+            "BACKFEED_CORS_ORIGINS",
+            "https://a.example/path",
+            "http.cors_origins",
+        ),
+        ("BACKFEED_LOG_FORMAT", "xml", "log.format"),
+    ] {
+        let message = load_env(&[(var, value)]).unwrap_err().to_string();
+        assert!(
+            message.contains(var) && message.contains(key),
+            "{var}: {message}"
+        );
+    }
+}
+
+#[test]
+fn partial_mastodon_settings_are_a_mistake_named_plainly() {
+    let message = load_env(&[("MASTODON_HOST", "m.example")])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("MASTODON_USER"), "{message}");
+}
+
+#[test]
+fn listen_comes_from_the_flag_then_backfeed_listen_then_port() {
+    assert_eq!(
+        load_env(&[("PORT", "9000")]).unwrap().listen.to_string(),
+        "0.0.0.0:9000"
+    );
+    let both = load_env(&[("PORT", "9000"), ("BACKFEED_LISTEN", "127.0.0.1:7000")]).unwrap();
+    assert_eq!(both.listen.to_string(), "127.0.0.1:7000");
+    let flag = Config::load(
+        None,
+        &|var| (var == "BACKFEED_LISTEN").then(|| "127.0.0.1:7000".to_owned()),
+        Overrides {
+            listen: Some("127.0.0.1:6000".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(flag.listen.to_string(), "127.0.0.1:6000");
+}
+
+#[test]
+fn database_urls_accept_absolute_and_relative_sqlite_paths() {
+    assert_eq!(
+        DatabaseUrl::parse("sqlite:///var/lib/b.db"),
+        Ok(DatabaseUrl::Sqlite("/var/lib/b.db".into()))
+    );
+    assert_eq!(
+        DatabaseUrl::parse("sqlite://data/b.db"),
+        Ok(DatabaseUrl::Sqlite("data/b.db".into()))
+    );
+    assert!(DatabaseUrl::parse("sqlite://").is_err());
+}
+
+#[test]
+fn the_environment_overrides_the_file_and_unknown_file_keys_are_refused() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        file,
+        "listen = \"127.0.0.1:1234\"\nversion = \"from-file\"\n[http]\ncors_origins = [\"https://a.example\", \"https://b.example\"]\n[fetch]\ntimeout = \"3s\""
+    )
+    .unwrap();
+    let config = Config::load(
+        Some(file.path()),
+        &|var| (var == "VERSION").then(|| "from-env".to_owned()),
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:1234");
+    assert_eq!(config.version, "from-env");
+    assert_eq!(config.fetch.total_timeout, Duration::from_secs(3));
+    assert_eq!(
+        config.cors_origins,
+        CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
+    );
+
+    let mut typo = tempfile::NamedTempFile::new().unwrap();
+    writeln!(typo, "[mastodon]\nhots = \"x\"").unwrap();
+    let err = Config::load(Some(typo.path()), &|_| None, Overrides::default()).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "mastodon.hots"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_post_pattern_must_match_at_the_start_like_python_re_match() {
+    let pattern = PostPattern::parse(r"https://blog\.example/").unwrap();
+    assert!(pattern.matches("https://blog.example/p"));
+    assert!(!pattern.matches("https://evil.example/?https://blog.example/"));
+}
+
+#[test]
+fn the_example_config_is_valid_and_documents_every_setting() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    for setting in SETTINGS {
+        let name = setting.key.rsplit('.').next().unwrap();
+        assert!(text.contains(&format!("{name} =")), "example.toml does not document `{}`", setting.key);
+        for var in setting.env {
+            assert!(text.contains(var), "example.toml does not name {var}");
+        }
+    }
+    Config::load(Some(std::path::Path::new(path)), &|_| None, Overrides::default()).expect("example.toml loads");
+}

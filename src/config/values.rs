@@ -1,0 +1,298 @@
+//! Typed setting values and the parsers that produce them from raw strings.
+//!
+//! Each parser returns a plain reason on failure; [`Reader`] wraps it with the
+//! setting's key, environment variable and source.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+use url::Url;
+
+use super::ConfigError;
+use super::sources::{RawSettings, setting};
+
+/// Reads typed values out of the merged raw settings.
+pub struct Reader<'a> {
+    raw: &'a RawSettings,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(raw: &'a RawSettings) -> Self {
+        Self { raw }
+    }
+
+    /// The trimmed text of a setting, `None` when unset or blank.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.raw
+            .get(key)
+            .map(|raw| raw.value.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn parsed<T>(
+        &self,
+        key: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some(raw) = self.raw.get(key).filter(|raw| !raw.value.trim().is_empty()) else {
+            return Ok(None);
+        };
+        parse(&raw.value)
+            .map(Some)
+            .map_err(|reason| ConfigError::Invalid {
+                key: static_key(key),
+                env: primary_env(key),
+                origin: raw.source.to_string(),
+                reason,
+            })
+    }
+
+    pub fn required<T>(
+        &self,
+        key: &'static str,
+        why: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        self.parsed(key, parse)?
+            .ok_or_else(|| ConfigError::Missing {
+                key: static_key(key),
+                env: primary_env(key),
+                reason: why.to_owned(),
+            })
+    }
+}
+
+fn static_key(key: &str) -> &'static str {
+    setting(key).map_or("?", |s| s.key)
+}
+
+fn primary_env(key: &str) -> &'static str {
+    setting(key)
+        .and_then(|s| s.env.first().copied())
+        .unwrap_or("?")
+}
+
+/// A secret that never shows up in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the store lives (`DATABASE_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file; created when missing.
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// `sqlite:///absolute/path.db`, `sqlite://relative.db` or `sqlite:relative.db`.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        let path = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                format!("`{value}` is not a supported database URL; use sqlite:///absolute/path.db or sqlite://relative.db")
+            })?;
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err("the SQLite URL names no file, e.g. sqlite://backfeed.db".to_owned());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// `Access-Control-Allow-Origin`: any origin, or a list of exact origins.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CorsOrigins {
+    #[default]
+    Any,
+    List(Vec<String>),
+}
+
+impl CorsOrigins {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let items: Vec<&str> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if items.is_empty() || items == ["*"] {
+            return Ok(Self::Any);
+        }
+        items
+            .into_iter()
+            .map(parse_origin)
+            .collect::<Result<_, _>>()
+            .map(Self::List)
+    }
+}
+
+fn parse_origin(item: &str) -> Result<String, String> {
+    let not_origin = || {
+        format!(
+            "`{item}` is not an origin like https://blog.example (scheme, host and optional port, no path)"
+        )
+    };
+    let url = Url::parse(item).map_err(|_| not_origin())?;
+    let origin = url.origin().ascii_serialization();
+    let is_origin = matches!(url.scheme(), "http" | "https")
+        && item.trim_end_matches('/').eq_ignore_ascii_case(&origin);
+    if is_origin {
+        Ok(origin)
+    } else {
+        Err(not_origin())
+    }
+}
+
+/// The Mastodon instance: a bare host means https (the seed's form); a full
+/// base URL such as `http://127.0.0.1:9000` is accepted too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MastodonBase {
+    /// Base URL for API calls, without a trailing slash.
+    pub api_base: Url,
+    /// What `GET /?url=` reports as `host`: the host (and non-default port)
+    /// the seed's loader builds its `https://{host}/…` URLs from.
+    pub host: String,
+}
+
+impl MastodonBase {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        let with_scheme = if value.contains("://") {
+            value.to_owned()
+        } else {
+            format!("https://{value}")
+        };
+        let url = Url::parse(&with_scheme)
+            .map_err(|e| format!("`{value}` is not a host name or base URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("`{value}` must be a host name or an http(s) URL"));
+        }
+        if url.path() != "/"
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+        {
+            return Err(format!(
+                "`{value}` must be only a host or scheme://host[:port], with no path"
+            ));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("`{value}` has no host"))?;
+        let host = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        Ok(Self {
+            api_base: url,
+            host,
+        })
+    }
+
+    /// An API endpoint such as `api/v1/statuses`.
+    pub fn endpoint(&self, path: &str) -> Url {
+        let mut url = self.api_base.clone();
+        url.set_path(path);
+        url
+    }
+}
+
+/// `BLOG_POST_PATTERN`: which URLs are blog posts. Like Python's `re.match`
+/// in the seed, it must match at the start of the canonical URL.
+#[derive(Debug, Clone)]
+pub struct PostPattern(Regex);
+
+impl PostPattern {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        Regex::new(value.trim())
+            .map(Self)
+            .map_err(|e| format!("not a valid regular expression: {e}"))
+    }
+
+    pub fn matches(&self, url: &str) -> bool {
+        // The leftmost match starts at 0 exactly when some match does.
+        self.0.find(url).is_some_and(|m| m.start() == 0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("`{other}` is not one of text, json")),
+        }
+    }
+}
+
+pub fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        other => Err(format!("`{other}` is not true or false")),
+    }
+}
+
+/// `10s`, `500ms`, `1m`, or a bare number of seconds.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let duration = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(value)
+            .map_err(|e| format!("`{value}` is not a duration like 10s or 500ms: {e}"))?,
+    };
+    if duration.is_zero() {
+        return Err("must be longer than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+pub fn parse_count(value: &str) -> Result<usize, String> {
+    value
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| format!("`{}` is not a whole number", value.trim()))
+}
+
+pub fn parse_positive(value: &str) -> Result<usize, String> {
+    match parse_count(value)? {
+        0 => Err("must be greater than zero".to_owned()),
+        n => Ok(n),
+    }
+}
+
+pub fn parse_socket_addr(value: &str) -> Result<SocketAddr, String> {
+    value.trim().parse().map_err(|_| {
+        format!(
+            "`{}` is not an address like 127.0.0.1:8080 or [::]:8080",
+            value.trim()
+        )
+    })
+}

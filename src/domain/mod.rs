@@ -1,0 +1,14 @@
+//! The pure domain: types and rules with no I/O.
+//!
+//! Invariant: nothing in here imports axum, reqwest, rusqlite, tokio or any
+//! other adapter; every function is deterministic given its arguments (the
+//! current time is always passed in). Input from the outside world becomes a
+//! domain type once, at the edge, and functions here take those types.
+
+pub mod post;
+pub mod post_url;
+pub mod toot;
+
+pub use post::{ClaimOutcome, ClaimToken, PostRecord, PostState, TootId};
+pub use post_url::{PostUrl, PostUrlError};
+pub use toot::{InstanceLimits, PageMeta, StatusText, TitlePattern, Visibility};

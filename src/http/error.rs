@@ -1,0 +1,115 @@
+//! The one mapping from typed errors to HTTP answers.
+//!
+//! Invariant: no other module picks a status code for an error. Clients get a
+//! safe message in the seed's shape `{"code":…,"error":"…"}`; logs get the
+//! cause. Nothing here ever answers a bare 500 without a JSON body.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::announce::AnnounceError;
+use crate::clients::mastodon::MastodonError;
+
+/// An error on its way to becoming an HTTP answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: u16,
+    error: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "no such resource")
+    }
+
+    fn retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(ErrorBody {
+            code: self.status.as_u16(),
+            error: &self.message,
+        });
+        let mut response = (self.status, body).into_response();
+        if let Some(after) = self.retry_after {
+            let seconds = after.as_secs().max(1).to_string();
+            if let Ok(value) = HeaderValue::from_str(&seconds) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<AnnounceError> for ApiError {
+    fn from(error: AnnounceError) -> Self {
+        let message = error.to_string();
+        match error {
+            AnnounceError::MissingUrl
+            | AnnounceError::InvalidUrl(_)
+            | AnnounceError::NotHandled
+            | AnnounceError::PostMissing { .. } => Self::new(StatusCode::BAD_REQUEST, message),
+            AnnounceError::NotConfigured => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
+            AnnounceError::PageUnreachable(_) | AnnounceError::Failed { .. } => {
+                Self::new(StatusCode::BAD_GATEWAY, message)
+            }
+            AnnounceError::Mastodon(e) => Self::from_mastodon(e, message),
+            AnnounceError::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+                .retry_after(Duration::from_secs(1)),
+            AnnounceError::Store(e) => {
+                tracing::error!(error = %e, "store error");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the store is unavailable; try again shortly",
+                )
+                .retry_after(Duration::from_secs(5))
+            }
+        }
+    }
+}
+
+impl ApiError {
+    fn from_mastodon(error: MastodonError, message: String) -> Self {
+        match error {
+            MastodonError::RateLimited { retry_after } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, message).retry_after(retry_after)
+            }
+            MastodonError::Unavailable { status: 503, .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+                    .retry_after(Duration::from_secs(30))
+            }
+            MastodonError::Unauthorized { .. }
+            | MastodonError::Rejected { .. }
+            | MastodonError::Unavailable { .. }
+            | MastodonError::Unreachable(_)
+            | MastodonError::Unexpected(_) => Self::new(StatusCode::BAD_GATEWAY, message),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! backfeed: announces blog posts on Mastodon and brings the conversation home.
+//!
+//! The library holds everything; `main.rs` is a thin CLI over it.
+//! [`App::build`] is the one place where concrete backends are chosen from the
+//! configuration; everything below it receives what it needs explicitly.
+
+pub mod announce;
+pub mod clients;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod protocol;
+pub mod runtime;
+pub mod storage;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use announce::Announcer;
+use clients::http::{FetchError, HttpClient};
+use clients::mastodon::MastodonClient;
+use config::Config;
+use storage::{Store, StoreError};
+
+/// Everything a request or a command needs, built once from the config.
+pub struct App {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    /// `None` when Mastodon is not configured.
+    pub announcer: Option<Arc<Announcer>>,
+    pub metrics: http::Metrics,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[from] FetchError),
+}
+
+impl App {
+    /// Opens the store (running migrations) and builds the clients.
+    pub async fn build(config: Config) -> Result<Arc<Self>, BuildError> {
+        let store = storage::open(&config.database).await?;
+        Self::with_store(config, store)
+    }
+
+    /// Builds the app around a store that is already open.
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Arc<Self>, BuildError> {
+        let announcer = match &config.announce {
+            Some(announce) => {
+                let mastodon = MastodonClient::new(&announce.mastodon, &config.fetch)?;
+                let pages = HttpClient::new(config.fetch.clone())?;
+                Some(Arc::new(Announcer::new(
+                    announce.clone(),
+                    mastodon,
+                    pages,
+                    Arc::clone(&store),
+                )))
+            }
+            None => None,
+        };
+        Ok(Arc::new(Self {
+            config,
+            store,
+            announcer,
+            metrics: http::Metrics::install(),
+        }))
+    }
+
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        http::router(Arc::clone(self))
+    }
+}

@@ -1,0 +1,7 @@
+//! Pure parsers of outside formats (HTML pages, later microformats, Link
+//! headers, webmention forms).
+//!
+//! Invariant: no I/O. Each parser takes bytes or text that an adapter already
+//! fetched, and returns domain types.
+
+pub mod page_meta;

@@ -1,0 +1,83 @@
+//! Storage behind one small, domain-shaped trait.
+//!
+//! [`Store`] speaks in domain operations (`claim_post`, `record_toot`, …), not
+//! SQL shapes, so that an object store can implement it too. Every backend
+//! passes the same [`conformance`] suite. Invariant: a backend never
+//! half-writes: each operation is atomic, and `claim_post` is the one place
+//! that decides who may post a post's toot, across threads and processes.
+
+pub mod conformance;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::config::DatabaseUrl;
+use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached or is busy; the operation may succeed
+    /// when retried.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// The backend holds something this version cannot read.
+    #[error("the store holds an unreadable record: {0}")]
+    Corrupt(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Claims `url` for posting unless it is announced, failed, or claimed by
+    /// a holder whose lease has not run out. Atomic across processes.
+    async fn claim_post(
+        &self,
+        url: &PostUrl,
+        lease: Duration,
+        now: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Records the toot for `url` and returns the toot that is now recorded:
+    /// the first one recorded wins, so racing holders converge on one id.
+    async fn record_toot(
+        &self,
+        url: &PostUrl,
+        claim: &ClaimToken,
+        toot: &TootId,
+        now: OffsetDateTime,
+    ) -> Result<TootId, StoreError>;
+
+    /// Marks the post as failed for good (only while `claim` holds it).
+    async fn record_failure(
+        &self,
+        url: &PostUrl,
+        claim: &ClaimToken,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Gives up a claim after a transient failure, so the next request may try.
+    async fn release_claim(&self, url: &PostUrl, claim: &ClaimToken) -> Result<(), StoreError>;
+
+    /// Removes a failed record so the post can be claimed again; `false` when
+    /// the post is not in the failed state.
+    async fn forget_failure(&self, url: &PostUrl) -> Result<bool, StoreError>;
+
+    async fn find_post(&self, url: &PostUrl) -> Result<Option<PostRecord>, StoreError>;
+
+    /// Every post record, oldest first.
+    async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError>;
+
+    /// A cheap round trip, for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the store a `DATABASE_URL` names, running migrations.
+pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+    }
+}

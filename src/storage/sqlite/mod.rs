@@ -1,0 +1,113 @@
+//! The embedded default store: one SQLite file, no setup.
+//!
+//! Several processes may share the file: every write that decides something
+//! runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
+//! before reading, so check-then-write is atomic across processes.
+
+mod pool;
+mod posts;
+mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::{Store, StoreError};
+use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
+use pool::Pool;
+
+pub struct SqliteStore {
+    pool: Pool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let pool = Pool::open(path)?;
+        pool.run(schema::migrate).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn schema_version() -> usize {
+        schema::latest_version()
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn claim_post(
+        &self,
+        url: &PostUrl,
+        lease: Duration,
+        now: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let url = url.clone();
+        let token = ClaimToken::new(uuid::Uuid::new_v4().to_string());
+        let expires_at = now + lease;
+        self.pool
+            .run(move |conn| posts::claim(conn, &url, token, expires_at, now))
+            .await?
+    }
+
+    async fn record_toot(
+        &self,
+        url: &PostUrl,
+        _claim: &ClaimToken,
+        toot: &TootId,
+        now: OffsetDateTime,
+    ) -> Result<TootId, StoreError> {
+        let (url, toot) = (url.clone(), toot.clone());
+        self.pool
+            .run(move |conn| posts::record_toot(conn, &url, &toot, now))
+            .await?
+    }
+
+    async fn record_failure(
+        &self,
+        url: &PostUrl,
+        claim: &ClaimToken,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (url, claim, reason) = (url.clone(), claim.clone(), reason.to_owned());
+        self.pool
+            .run(move |conn| posts::record_failure(conn, &url, &claim, &reason, now))
+            .await
+    }
+
+    async fn release_claim(&self, url: &PostUrl, claim: &ClaimToken) -> Result<(), StoreError> {
+        let (url, claim) = (url.clone(), claim.clone());
+        self.pool
+            .run(move |conn| posts::release_claim(conn, &url, &claim))
+            .await
+    }
+
+    async fn forget_failure(&self, url: &PostUrl) -> Result<bool, StoreError> {
+        let url = url.clone();
+        self.pool
+            .run(move |conn| posts::forget_failure(conn, &url))
+            .await
+    }
+
+    async fn find_post(&self, url: &PostUrl) -> Result<Option<PostRecord>, StoreError> {
+        let url = url.clone();
+        self.pool.run(move |conn| posts::find(conn, &url)).await?
+    }
+
+    async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError> {
+        self.pool.run(posts::list).await?
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.pool
+            .run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+}

@@ -1,0 +1,204 @@
+//! The `posts` table: rows ↔ domain post records, and the claim protocol.
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use time::OffsetDateTime;
+
+use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostState, PostUrl, TootId};
+use crate::storage::StoreError;
+
+type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
+
+const COLUMNS: &str =
+    "url, state, toot_id, claim_token, claim_expires_at, failure, created_at, updated_at";
+
+pub fn claim(
+    conn: &mut Connection,
+    url: &PostUrl,
+    token: ClaimToken,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Outcome<ClaimOutcome> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let existing = match find_in(&tx, url)? {
+        Ok(existing) => existing,
+        Err(e) => return Ok(Err(e)),
+    };
+    let outcome = match existing.map(|record| record.state) {
+        Some(PostState::Announced { toot_id }) => ClaimOutcome::Announced(toot_id),
+        Some(PostState::Failed { reason }) => ClaimOutcome::Failed(reason),
+        Some(PostState::Claimed {
+            expires_at: held_until,
+            ..
+        }) if held_until > now => ClaimOutcome::InProgress,
+        Some(PostState::Claimed { .. }) => {
+            tx.execute(
+                "UPDATE posts SET claim_token = ?2, claim_expires_at = ?3, updated_at = ?4 WHERE url = ?1",
+                params![url.as_str(), token.as_str(), millis(expires_at), millis(now)],
+            )?;
+            ClaimOutcome::Claimed(token)
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO posts (url, state, claim_token, claim_expires_at, created_at, updated_at)
+                 VALUES (?1, 'claimed', ?2, ?3, ?4, ?4)",
+                params![url.as_str(), token.as_str(), millis(expires_at), millis(now)],
+            )?;
+            ClaimOutcome::Claimed(token)
+        }
+    };
+    tx.commit()?;
+    Ok(Ok(outcome))
+}
+
+/// First recorded toot wins; a record made by any claim holder counts, since
+/// the toot exists on Mastodon either way.
+pub fn record_toot(
+    conn: &mut Connection,
+    url: &PostUrl,
+    toot: &TootId,
+    now: OffsetDateTime,
+) -> Outcome<TootId> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT INTO posts (url, state, toot_id, created_at, updated_at) VALUES (?1, 'announced', ?2, ?3, ?3)
+         ON CONFLICT (url) DO UPDATE SET state = 'announced', toot_id = excluded.toot_id,
+             claim_token = NULL, claim_expires_at = NULL, failure = NULL, updated_at = excluded.updated_at
+         WHERE posts.state <> 'announced'",
+        params![url.as_str(), toot.as_str(), millis(now)],
+    )?;
+    let stored: Option<String> = tx.query_row(
+        "SELECT toot_id FROM posts WHERE url = ?1",
+        [url.as_str()],
+        |row| row.get(0),
+    )?;
+    tx.commit()?;
+    Ok(stored.and_then(TootId::new).ok_or_else(|| {
+        StoreError::Corrupt(format!("post {url} has no toot id after recording one"))
+    }))
+}
+
+pub fn record_failure(
+    conn: &mut Connection,
+    url: &PostUrl,
+    claim: &ClaimToken,
+    reason: &str,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE posts SET state = 'failed', failure = ?3, claim_token = NULL, claim_expires_at = NULL, updated_at = ?4
+         WHERE url = ?1 AND state = 'claimed' AND claim_token = ?2",
+        params![url.as_str(), claim.as_str(), reason, millis(now)],
+    )?;
+    Ok(())
+}
+
+pub fn release_claim(
+    conn: &mut Connection,
+    url: &PostUrl,
+    claim: &ClaimToken,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM posts WHERE url = ?1 AND state = 'claimed' AND claim_token = ?2",
+        params![url.as_str(), claim.as_str()],
+    )?;
+    Ok(())
+}
+
+pub fn forget_failure(conn: &mut Connection, url: &PostUrl) -> rusqlite::Result<bool> {
+    let removed = conn.execute(
+        "DELETE FROM posts WHERE url = ?1 AND state = 'failed'",
+        [url.as_str()],
+    )?;
+    Ok(removed > 0)
+}
+
+pub fn find(conn: &mut Connection, url: &PostUrl) -> Outcome<Option<PostRecord>> {
+    find_in(conn, url)
+}
+
+fn find_in(conn: &Connection, url: &PostUrl) -> Outcome<Option<PostRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM posts WHERE url = ?1");
+    let row = conn
+        .query_row(&sql, [url.as_str()], RawPost::from_row)
+        .optional()?;
+    Ok(row.map(RawPost::into_record).transpose())
+}
+
+pub fn list(conn: &mut Connection) -> Outcome<Vec<PostRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM posts ORDER BY created_at, url");
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement
+        .query_map([], RawPost::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.into_iter().map(RawPost::into_record).collect())
+}
+
+/// One row as stored; converted to the domain explicitly.
+struct RawPost {
+    url: String,
+    state: String,
+    toot_id: Option<String>,
+    claim_token: Option<String>,
+    claim_expires_at: Option<i64>,
+    failure: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl RawPost {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            url: row.get(0)?,
+            state: row.get(1)?,
+            toot_id: row.get(2)?,
+            claim_token: row.get(3)?,
+            claim_expires_at: row.get(4)?,
+            failure: row.get(5)?,
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+        })
+    }
+
+    fn into_record(self) -> Result<PostRecord, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("post {}: {what}", self.url));
+        let state = match self.state.as_str() {
+            "announced" => PostState::Announced {
+                toot_id: self
+                    .toot_id
+                    .clone()
+                    .and_then(TootId::new)
+                    .ok_or_else(|| corrupt("announced without a toot id"))?,
+            },
+            "failed" => PostState::Failed {
+                reason: self.failure.clone().unwrap_or_default(),
+            },
+            "claimed" => PostState::Claimed {
+                token: ClaimToken::new(
+                    self.claim_token
+                        .clone()
+                        .ok_or_else(|| corrupt("claimed without a token"))?,
+                ),
+                expires_at: from_millis(
+                    self.claim_expires_at
+                        .ok_or_else(|| corrupt("claimed without an expiry"))?,
+                )
+                .ok_or_else(|| corrupt("bad claim expiry"))?,
+            },
+            other => return Err(corrupt(&format!("unknown state `{other}`"))),
+        };
+        Ok(PostRecord {
+            url: PostUrl::parse(&self.url).map_err(|e| corrupt(&e.to_string()))?,
+            state,
+            created_at: from_millis(self.created_at).ok_or_else(|| corrupt("bad created_at"))?,
+            updated_at: from_millis(self.updated_at).ok_or_else(|| corrupt("bad updated_at"))?,
+        })
+    }
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}

@@ -1,0 +1,43 @@
+//! Versioned SQLite schema, applied at start-up.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Migrations
+//! are append-only: never edit one that has shipped, add the next.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the URL → toot mapping and its claim lease.
+    "CREATE TABLE posts (
+        url TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('claimed', 'announced', 'failed')),
+        toot_id TEXT,
+        claim_token TEXT,
+        claim_expires_at INTEGER,
+        failure TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;",
+];
+
+/// Applies the migrations this database has not seen, in one transaction
+/// each. Safe when several processes start at once: the write lock taken by
+/// `BEGIN IMMEDIATE` serialises them and the version is re-read under it.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let Some(migration) = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+        else {
+            return Ok(());
+        };
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+}
+
+pub fn latest_version() -> usize {
+    MIGRATIONS.len()
+}

@@ -1,0 +1,115 @@
+//! `spawn_app()`: a backfeed on port 0 with a fresh SQLite file, wired to a
+//! fake Mastodon and a fake blog.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use backfeed::App;
+use backfeed::config::{Config, Overrides};
+use tempfile::TempDir;
+
+use crate::fake_blog::{FakeBlog, post_html};
+use crate::fake_mastodon::{FAKE_TOKEN, FakeMastodon};
+
+pub struct TestApp {
+    pub address: String,
+    pub app: Arc<App>,
+    pub mastodon: FakeMastodon,
+    pub blog: FakeBlog,
+    pub http: reqwest::Client,
+    pub _dir: TempDir,
+}
+
+/// The environment a test app runs with: the seed's variables pointing at
+/// the fakes, plus a private database and loopback fetching allowed.
+pub fn test_env(
+    mastodon: &FakeMastodon,
+    blog: &FakeBlog,
+    dir: &TempDir,
+) -> HashMap<String, String> {
+    let pattern = format!("^{}/posts/", regex::escape(&blog.base_url));
+    [
+        ("MASTODON_HOST", mastodon.base_url.clone()),
+        ("MASTODON_USER", "testuser".to_owned()),
+        ("MASTODON_OAUTH_TOKEN", FAKE_TOKEN.to_owned()),
+        ("BLOG_POST_PATTERN", pattern),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("backfeed.db").display()),
+        ),
+        ("BACKFEED_ALLOW_PRIVATE_ADDRESSES", "true".to_owned()),
+        ("BACKFEED_MASTODON_TIMEOUT", "3s".to_owned()),
+        ("BACKFEED_FETCH_TIMEOUT", "3s".to_owned()),
+        ("VERSION", "test-rev".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns an app after `adjust` has changed its environment.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let mastodon = FakeMastodon::start().await;
+    let blog = FakeBlog::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env = test_env(&mastodon, &blog, &dir);
+    adjust(&mut env);
+    let config = Config::load(None, &|var| env.get(var).cloned(), Overrides::default())
+        .expect("valid test config");
+    let app = App::build(config).await.expect("app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(backfeed::runtime::server::serve_on(
+        Arc::clone(&app),
+        listener,
+    ));
+    TestApp {
+        address,
+        app,
+        mastodon,
+        blog,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Publishes a post page on the fake blog and returns its URL.
+    pub fn publish(&self, slug: &str, title: &str) -> String {
+        let path = format!("/posts/{slug}/");
+        self.blog.page(
+            &path,
+            &post_html(Some(title), Some("A description."), None, Some("en")),
+        );
+        self.blog.url(&path)
+    }
+
+    /// `GET /?url=<post_url>`.
+    pub async fn lookup(&self, post_url: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/", self.address))
+            .query(&[("url", post_url)])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+pub fn md5_hex(text: &str) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(text.as_bytes()))
+}

@@ -1,0 +1,14 @@
+//! The one integration-test binary: the service driven over real HTTP on
+//! loopback, with a fake Mastodon and fake blog pages, never the network.
+
+mod fake_blog;
+mod fake_mastodon;
+mod helpers;
+mod process;
+
+mod cli;
+mod concurrency;
+mod lookup;
+mod mastodon_failures;
+mod operations;
+mod storage;

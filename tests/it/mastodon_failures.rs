@@ -1,0 +1,165 @@
+//! Mastodon's failures are handled, not retried blindly, and never duplicate.
+
+use std::time::Duration;
+
+use crate::fake_mastodon::Failure;
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+async fn error_of(response: reqwest::Response) -> (u16, Option<String>, serde_json::Value) {
+    let status = response.status().as_u16();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "*",
+        "CORS on every error"
+    );
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body: serde_json::Value = response.json().await.expect("JSON error body");
+    assert_eq!(body["code"], status, "body code matches the status");
+    (status, retry_after, body)
+}
+
+async fn fails_then_recovers(
+    app: &TestApp,
+    failure: Failure,
+    expected_status: u16,
+    message_part: &str,
+) {
+    let post = app.publish(
+        &format!("f{expected_status}-{}", app.mastodon.posts_received()),
+        "Failing",
+    );
+    app.mastodon.fail_next(failure);
+    let (status, _, body) = error_of(app.lookup(&post).await).await;
+    assert_eq!(status, expected_status, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains(message_part),
+        "{body}"
+    );
+    assert_eq!(
+        app.lookup(&post).await.status(),
+        200,
+        "the next request tries again"
+    );
+    assert_eq!(app.mastodon.statuses_created(), 1);
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_a_502_that_says_the_token_is_wrong() {
+    let app = spawn_app().await;
+    fails_then_recovers(&app, Failure::Unauthorized, 502, "MASTODON_OAUTH_TOKEN").await;
+    let app = spawn_app().await;
+    fails_then_recovers(&app, Failure::Forbidden, 502, "access token").await;
+}
+
+#[tokio::test]
+async fn mastodon_unavailable_is_a_503_and_a_server_error_a_502_both_retried_next_time() {
+    let app = spawn_app().await;
+    fails_then_recovers(&app, Failure::Unavailable, 503, "unavailable").await;
+    let app = spawn_app().await;
+    fails_then_recovers(&app, Failure::ServerError, 502, "HTTP 500").await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_a_503_with_retry_after_from_the_reset_header() {
+    let app = spawn_app().await;
+    let post = app.publish("limited", "Limited");
+    app.mastodon
+        .fail_next(Failure::RateLimited { reset_in_secs: 120 });
+    let (status, retry_after, _) = error_of(app.lookup(&post).await).await;
+    assert_eq!(status, 503);
+    let seconds: u64 = retry_after.expect("Retry-After").parse().unwrap();
+    assert!((115..=121).contains(&seconds), "{seconds}");
+    assert_eq!(app.lookup(&post).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_422_is_recorded_as_failed_and_not_retried_on_every_page_view() {
+    let app = spawn_app().await;
+    let post = app.publish("rejected", "Rejected");
+    app.mastodon.fail_next(Failure::Unprocessable(
+        "Validation failed: Text contains a forbidden word".into(),
+    ));
+    for _ in 0..3 {
+        let (status, _, body) = error_of(app.lookup(&post).await).await;
+        assert_eq!(status, 502);
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains("forbidden word"), "{message}");
+        assert!(message.contains("backfeed posts retry"), "{message}");
+    }
+    assert_eq!(
+        app.mastodon.posts_received(),
+        1,
+        "page views do not retry a 422"
+    );
+
+    let announcer = app.app.announcer.clone().unwrap();
+    let url = announcer.accept_url(Some(&post)).unwrap();
+    let retried = announcer
+        .retry(url)
+        .await
+        .expect("retry succeeds once Mastodon accepts");
+    assert!(retried.created);
+    assert_eq!(app.lookup(&post).await.status(), 200);
+    assert_eq!(app.mastodon.statuses_created(), 1);
+}
+
+#[tokio::test]
+async fn a_timeout_is_a_502_and_the_retry_gets_the_original_toot_through_the_idempotency_key() {
+    let app = spawn_app_with(|env| {
+        env.insert("BACKFEED_MASTODON_TIMEOUT".into(), "500ms".into());
+    })
+    .await;
+    let post = app.publish("slow", "Slow");
+    app.mastodon.fail_next(Failure::HangAfterCreating);
+    let (status, _, body) = error_of(app.lookup(&post).await).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(
+        app.mastodon.statuses_created(),
+        1,
+        "the toot was created although the answer was lost"
+    );
+
+    let response = app.lookup(&post).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["toot_id"], app.mastodon.statuses()[0]["id"]);
+    assert_eq!(app.mastodon.statuses_created(), 1, "never a duplicate");
+}
+
+#[tokio::test]
+async fn a_hanging_mastodon_does_not_hold_the_reader_past_the_timeout() {
+    let app = spawn_app_with(|env| {
+        env.insert("BACKFEED_MASTODON_TIMEOUT".into(), "300ms".into());
+    })
+    .await;
+    let post = app.publish("hang", "Hang");
+    app.mastodon.fail_next(Failure::Hang);
+    let started = std::time::Instant::now();
+    let (status, _, _) = error_of(app.lookup(&post).await).await;
+    assert_eq!(status, 502);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_status_that_cannot_fit_is_recorded_as_failed_without_posting() {
+    let app = spawn_app_with(|env| {
+        env.insert("BLOG_POST_POSTFIX".into(), "x".repeat(40));
+    })
+    .await;
+    app.mastodon.set_instance_limits(50, 23);
+    let post = app.publish("unfit", "Unfit");
+    let (status, _, body) = error_of(app.lookup(&post).await).await;
+    assert_eq!(status, 502);
+    assert!(
+        body["error"].as_str().unwrap().contains("limit of 50"),
+        "{body}"
+    );
+    assert_eq!(app.mastodon.posts_received(), 0);
+}
