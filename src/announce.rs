@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::clients::http::{FetchError, HttpClient};
 use crate::clients::mastodon::{MastodonClient, MastodonError, NewStatus};
 use crate::config::AnnounceConfig;
-use crate::domain::{ClaimOutcome, ClaimToken, PostUrl, StatusText, TootId, toot};
+use crate::domain::{ClaimOutcome, ClaimToken, PostState, PostUrl, StatusText, TootId, toot};
 use crate::protocol::page_meta::parse_page_meta;
 use crate::storage::{Store, StoreError};
 
@@ -123,21 +123,53 @@ impl Announcer {
                 .claim_post(&url, self.lease, OffsetDateTime::now_utc())
                 .await?
             {
-                ClaimOutcome::Announced(toot_id) => {
-                    self.remember(&url, &toot_id);
-                    return Ok(Announcement {
-                        url,
-                        toot_id,
-                        created: false,
-                    });
-                }
+                ClaimOutcome::Announced(toot_id) => return Ok(self.found(url, toot_id)),
                 ClaimOutcome::Failed(reason) => return Err(AnnounceError::Failed { reason }),
                 ClaimOutcome::Claimed(claim) => return self.post_as_holder(url, claim).await,
-                ClaimOutcome::InProgress if tokio::time::Instant::now() >= deadline => {
-                    return Err(AnnounceError::Busy);
+                ClaimOutcome::InProgress => {
+                    if let Some(settled) = self.wait_for_holder(&url, deadline).await? {
+                        return settled;
+                    }
                 }
-                ClaimOutcome::InProgress => tokio::time::sleep(POLL_INTERVAL).await,
             }
+        }
+    }
+
+    /// Waits, reading (not claiming), until another holder's claim settles.
+    /// `Some` is the holder's result; `None` means the claim was released or
+    /// ran out and the caller should try to claim again.
+    async fn wait_for_holder(
+        &self,
+        url: &PostUrl,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Result<Announcement, AnnounceError>>, AnnounceError> {
+        loop {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(AnnounceError::Busy);
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+            let state = self.store.find_post(url).await?.map(|record| record.state);
+            return Ok(match state {
+                Some(PostState::Announced { toot_id }) => {
+                    Some(Ok(self.found(url.clone(), toot_id)))
+                }
+                Some(PostState::Failed { reason }) => Some(Err(AnnounceError::Failed { reason })),
+                Some(PostState::Claimed { expires_at, .. })
+                    if expires_at > OffsetDateTime::now_utc() =>
+                {
+                    continue;
+                }
+                Some(PostState::Claimed { .. }) | None => None,
+            });
+        }
+    }
+
+    fn found(&self, url: PostUrl, toot_id: TootId) -> Announcement {
+        self.remember(&url, &toot_id);
+        Announcement {
+            url,
+            toot_id,
+            created: false,
         }
     }
 
@@ -182,9 +214,6 @@ impl Announcer {
                 Err(AnnounceError::Failed { reason })
             }
             Err(error) => {
-                if let AnnounceError::Mastodon(e) = &error {
-                    metrics::counter!("backfeed_mastodon_errors_total", "kind" => mastodon_error_kind(e)).increment(1);
-                }
                 tracing::warn!(url = %url, %error, "announcing failed; the next request will try again");
                 self.store.release_claim(url, claim).await?;
                 Err(error)
@@ -202,7 +231,10 @@ impl Announcer {
                 language: status.language.as_deref(),
                 idempotency_key: &url.idempotency_key(),
             })
-            .await?;
+            .await
+            .inspect_err(|e| {
+                metrics::counter!("backfeed_mastodon_errors_total", "kind" => mastodon_error_kind(e)).increment(1);
+            })?;
         Ok(toot_id)
     }
 

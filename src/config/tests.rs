@@ -195,10 +195,19 @@ fn the_example_config_is_valid_and_documents_every_setting() {
     let text = std::fs::read_to_string(path).unwrap();
     for setting in SETTINGS {
         let name = setting.key.rsplit('.').next().unwrap();
-        assert!(text.contains(&format!("{name} =")), "example.toml does not document `{}`", setting.key);
+        assert!(
+            text.contains(&format!("{name} =")),
+            "example.toml does not document `{}`",
+            setting.key
+        );
         for var in setting.env {
             assert!(text.contains(var), "example.toml does not name {var}");
         }
     }
-    Config::load(Some(std::path::Path::new(path)), &|_| None, Overrides::default()).expect("example.toml loads");
+    Config::load(
+        Some(std::path::Path::new(path)),
+        &|_| None,
+        Overrides::default(),
+    )
+    .expect("example.toml loads");
 }

@@ -181,6 +181,8 @@ async fn concurrent_claims_have_exactly_one_winner(store: Arc<dyn Store>) {
         let (store, post) = (Arc::clone(&store), post.clone());
         tokio::spawn(async move { store.claim_post(&post, LEASE, now()).await })
     });
+    // Spawn every attempt before awaiting any, so they really overlap.
+    let attempts: Vec<_> = attempts.collect();
     let mut winners = 0;
     for attempt in attempts {
         match attempt.await.expect("task").expect("claim") {

@@ -27,10 +27,12 @@ async fn a_hundred_concurrent_first_requests_create_exactly_one_status() {
     app.mastodon.set_post_delay(Duration::from_millis(300));
     let post = app.publish("popular", "Popular");
 
-    let requests = (0..100).map(|_| {
-        let (http, base, post) = (app.http.clone(), app.address.clone(), post.clone());
-        tokio::spawn(async move { toot_id(&http, &base, &post).await })
-    });
+    let requests = (0..100)
+        .map(|_| {
+            let (http, base, post) = (app.http.clone(), app.address.clone(), post.clone());
+            tokio::spawn(async move { toot_id(&http, &base, &post).await })
+        })
+        .collect::<Vec<_>>(); // spawn all before awaiting any
     let mut ids = HashSet::new();
     for request in requests {
         ids.insert(request.await.expect("task"));
@@ -64,15 +66,17 @@ async fn two_processes_sharing_one_sqlite_file_create_exactly_one_status() {
     let (one, two) = tokio::join!(Backfeed::serve(&env), Backfeed::serve(&env));
 
     let http = reqwest::Client::new();
-    let requests = (0..100).map(|i| {
-        let base = if i % 2 == 0 {
-            one.address.clone()
-        } else {
-            two.address.clone()
-        };
-        let (http, post) = (http.clone(), post.clone());
-        tokio::spawn(async move { toot_id(&http, &base, &post).await })
-    });
+    let requests = (0..100)
+        .map(|i| {
+            let base = if i % 2 == 0 {
+                one.address.clone()
+            } else {
+                two.address.clone()
+            };
+            let (http, post) = (http.clone(), post.clone());
+            tokio::spawn(async move { toot_id(&http, &base, &post).await })
+        })
+        .collect::<Vec<_>>(); // spawn all before awaiting any
     let mut ids = HashSet::new();
     for request in requests {
         ids.insert(request.await.expect("task"));
