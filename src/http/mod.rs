@@ -29,17 +29,24 @@ pub use metrics::Metrics;
 pub type AppState = Arc<App>;
 
 pub fn router(app: AppState) -> Router {
-    let cors = cors_layer(&app.config.cors_origins);
-    Router::new()
+    let routes = Router::new()
         .route("/", get(lookup::lookup))
         .route("/status", get(ops::status))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    with_layers(routes, &app.config.cors_origins).with_state(app)
+}
+
+/// The layers every route gets; CORS outermost so nothing escapes it.
+fn with_layers<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    origins: &CorsOrigins,
+) -> Router<S> {
+    routes
         .layer(axum::middleware::from_fn(metrics::record))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(cors)
-        .with_state(app)
+        .layer(cors_layer(origins))
 }
 
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
@@ -74,4 +81,31 @@ async fn method_not_allowed() -> ApiError {
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_still_answers_json_with_cors() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let routes: Router = Router::new().route("/boom", get(boom));
+        let response = with_layers(routes, &CorsOrigins::Any)
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], br#"{"code":500,"error":"internal error"}"#);
+    }
 }
