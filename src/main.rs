@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use backfeed::App;
+use backfeed::announce::Announcement;
 use backfeed::config::{Config, Overrides};
 use backfeed::domain::{PostState, PostUrl};
 use backfeed::runtime::server;
@@ -134,15 +135,7 @@ async fn toot(app: &App, url: &str, dry_run: bool) -> Result<(), String> {
         return Ok(());
     }
     let announcement = announcer.announce(url).await.map_err(|e| e.to_string())?;
-    let verb = if announcement.created {
-        "announced"
-    } else {
-        "already announced"
-    };
-    println!(
-        "{verb} {} as toot {}",
-        announcement.url, announcement.toot_id
-    );
+    print_announcement(&announcement);
     Ok(())
 }
 
@@ -185,6 +178,11 @@ async fn retry(app: &App, url: &str) -> Result<(), String> {
     let announcer = announcer(app)?;
     let url: PostUrl = announcer.accept_url(Some(url)).map_err(|e| e.to_string())?;
     let announcement = announcer.retry(url).await.map_err(|e| e.to_string())?;
+    print_announcement(&announcement);
+    Ok(())
+}
+
+fn print_announcement(announcement: &Announcement) {
     let verb = if announcement.created {
         "announced"
     } else {
@@ -194,5 +192,4 @@ async fn retry(app: &App, url: &str) -> Result<(), String> {
         "{verb} {} as toot {}",
         announcement.url, announcement.toot_id
     );
-    Ok(())
 }
