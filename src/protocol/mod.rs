@@ -5,3 +5,4 @@
 //! fetched, and returns domain types.
 
 pub mod page_meta;
+pub mod source_links;
