@@ -8,6 +8,7 @@
 pub mod post;
 pub mod post_url;
 pub mod toot;
+pub mod webmention;
 
 pub use post::{ClaimOutcome, ClaimToken, PostRecord, PostState, TootId};
 pub use post_url::{PostUrl, PostUrlError};
