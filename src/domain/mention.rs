@@ -1,0 +1,337 @@
+//! A received webmention and the rules of its life.
+//!
+//! Verification (Webmention §3.2.2) and moderation are separate: a mention is
+//! shown only when it is verified *and* approved. Re-sending a webmention
+//! re-verifies the same record (keyed by source and target): it keeps its id
+//! and its moderation state (§3.2.4 "Updating existing Webmentions").
+//! Transient failures never delete or hide an already-verified mention; a
+//! source that is gone or no longer links deletes it (§3.2.4, deleting).
+
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+/// A mention's id: a positive integer, as webmention.io's `wm-id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MentionId(pub i64);
+
+impl fmt::Display for MentionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Pending,
+    Verified,
+    Rejected { reason: String },
+    Deleted { reason: String },
+}
+
+impl Verification {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Verified => "verified",
+            Self::Rejected { .. } => "rejected",
+            Self::Deleted { .. } => "deleted",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { reason } | Self::Deleted { reason } => Some(reason),
+            Self::Pending | Self::Verified => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Moderation {
+    #[default]
+    Approved,
+    /// Waiting for the owner (manual moderation mode).
+    Pending,
+    Hidden,
+}
+
+impl Moderation {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Pending => "pending",
+            Self::Hidden => "hidden",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<Self> {
+        match label {
+            "approved" => Some(Self::Approved),
+            "pending" => Some(Self::Pending),
+            "hidden" => Some(Self::Hidden),
+            _ => None,
+        }
+    }
+}
+
+/// How the source relates to our target (its microformats2 property).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Relation {
+    Reply,
+    Like,
+    Repost,
+    Bookmark,
+    Rsvp(String),
+    #[default]
+    Mention,
+}
+
+impl Relation {
+    /// webmention.io's `wm-property`.
+    pub fn property(&self) -> &'static str {
+        match self {
+            Self::Reply => "in-reply-to",
+            Self::Like => "like-of",
+            Self::Repost => "repost-of",
+            Self::Bookmark => "bookmark-of",
+            Self::Rsvp(_) => "rsvp",
+            Self::Mention => "mention-of",
+        }
+    }
+
+    pub fn from_property(property: &str, rsvp: Option<&str>) -> Option<Self> {
+        Some(match property {
+            "in-reply-to" => Self::Reply,
+            "like-of" => Self::Like,
+            "repost-of" => Self::Repost,
+            "bookmark-of" => Self::Bookmark,
+            "rsvp" => Self::Rsvp(rsvp.unwrap_or("yes").to_owned()),
+            "mention-of" => Self::Mention,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Author {
+    pub name: Option<String>,
+    pub photo: Option<String>,
+    pub url: Option<String>,
+}
+
+/// What the source says, already sanitised.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MentionData {
+    pub relation: Relation,
+    pub author: Option<Author>,
+    /// Sanitised HTML.
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub name: Option<String>,
+    /// As the source wrote it (ISO 8601 is expected, not enforced).
+    pub published: Option<String>,
+    /// The mention's own permalink (`u-url`), else the source URL.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    pub id: MentionId,
+    pub source: Url,
+    pub target: Url,
+    pub verification: Verification,
+    pub moderation: Moderation,
+    pub data: Option<MentionData>,
+    pub received_at: time::OffsetDateTime,
+    pub updated_at: time::OffsetDateTime,
+}
+
+impl Mention {
+    /// Shown on the site: verified and approved.
+    pub fn is_visible(&self) -> bool {
+        self.verification == Verification::Verified && self.moderation == Moderation::Approved
+    }
+}
+
+/// What one verification attempt found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Links(MentionData),
+    /// 410 Gone, or a page that declares status 410.
+    Gone,
+    NoLink,
+    /// A permanent problem with the source (unsupported type, 404, too large…).
+    Unusable(String),
+    /// A failure that may pass: timeout, DNS, connection, 5xx, 429.
+    Transient(String),
+}
+
+/// What to do with the mention after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    Verify(MentionData),
+    Reject(String),
+    Delete(String),
+    /// Try again after this delay; the mention keeps its current state.
+    RetryAfter(Duration),
+    /// Give up on this attempt but keep the (verified) mention as it is.
+    Keep(String),
+}
+
+/// Delays between attempts after transient failures; after the last, give up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(pub Vec<Duration>);
+
+impl Default for RetrySchedule {
+    /// 1 min, 5 min, 30 min, 2 h, 12 h: a source down for half a day still counts.
+    fn default() -> Self {
+        Self(
+            [60, 300, 1_800, 7_200, 43_200]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+        )
+    }
+}
+
+/// The rule for one attempt. `attempts_so_far` counts earlier failed attempts.
+pub fn decide(
+    current: &Verification,
+    finding: Finding,
+    attempts_so_far: u32,
+    schedule: &RetrySchedule,
+) -> Transition {
+    let was_verified = *current == Verification::Verified;
+    let drop = |reason: &str| {
+        if was_verified {
+            Transition::Delete(reason.to_owned())
+        } else {
+            Transition::Reject(reason.to_owned())
+        }
+    };
+    match finding {
+        Finding::Links(data) => Transition::Verify(data),
+        Finding::Gone => drop("the source is gone (410)"),
+        Finding::NoLink => drop("the source does not link to the target"),
+        Finding::Unusable(reason) => drop(&reason),
+        Finding::Transient(reason) => match schedule.0.get(attempts_so_far as usize) {
+            Some(delay) => Transition::RetryAfter(*delay),
+            None if was_verified => Transition::Keep(reason),
+            None => Transition::Reject(format!(
+                "gave up after {} attempts: {reason}",
+                attempts_so_far + 1
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule() -> RetrySchedule {
+        RetrySchedule(vec![Duration::from_secs(1), Duration::from_secs(2)])
+    }
+
+    #[test]
+    fn a_link_verifies_whatever_the_state_was() {
+        for current in [
+            Verification::Pending,
+            Verification::Verified,
+            Verification::Deleted { reason: "x".into() },
+        ] {
+            let data = MentionData::default();
+            assert_eq!(
+                decide(&current, Finding::Links(data.clone()), 0, &schedule()),
+                Transition::Verify(data)
+            );
+        }
+    }
+
+    #[test]
+    fn gone_or_unlinked_sources_reject_new_mentions_and_delete_verified_ones() {
+        for finding in [
+            Finding::Gone,
+            Finding::NoLink,
+            Finding::Unusable("image/png".into()),
+        ] {
+            assert!(matches!(
+                decide(&Verification::Pending, finding.clone(), 0, &schedule()),
+                Transition::Reject(_)
+            ));
+            assert!(matches!(
+                decide(&Verification::Verified, finding, 0, &schedule()),
+                Transition::Delete(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn transient_failures_retry_on_schedule_then_reject_a_new_mention() {
+        let failure = || Finding::Transient("timed out".into());
+        assert_eq!(
+            decide(&Verification::Pending, failure(), 0, &schedule()),
+            Transition::RetryAfter(Duration::from_secs(1))
+        );
+        assert_eq!(
+            decide(&Verification::Pending, failure(), 1, &schedule()),
+            Transition::RetryAfter(Duration::from_secs(2))
+        );
+        assert_eq!(
+            decide(&Verification::Pending, failure(), 2, &schedule()),
+            Transition::Reject("gave up after 3 attempts: timed out".into())
+        );
+    }
+
+    #[test]
+    fn transient_failures_never_delete_or_hide_a_verified_mention() {
+        let last = decide(
+            &Verification::Verified,
+            Finding::Transient("503".into()),
+            2,
+            &schedule(),
+        );
+        assert_eq!(last, Transition::Keep("503".into()));
+    }
+
+    #[test]
+    fn relations_round_trip_through_their_property_names() {
+        for relation in [
+            Relation::Reply,
+            Relation::Like,
+            Relation::Repost,
+            Relation::Bookmark,
+            Relation::Mention,
+        ] {
+            assert_eq!(
+                Relation::from_property(relation.property(), None),
+                Some(relation)
+            );
+        }
+        assert_eq!(
+            Relation::from_property("rsvp", Some("maybe")),
+            Some(Relation::Rsvp("maybe".into()))
+        );
+        assert_eq!(Relation::from_property("nonsense", None), None);
+    }
+
+    #[test]
+    fn only_verified_and_approved_mentions_are_visible() {
+        let mention = |verification, moderation| Mention {
+            id: MentionId(1),
+            source: Url::parse("https://a.example/").unwrap(),
+            target: Url::parse("https://b.example/").unwrap(),
+            verification,
+            moderation,
+            data: None,
+            received_at: time::OffsetDateTime::UNIX_EPOCH,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(mention(Verification::Verified, Moderation::Approved).is_visible());
+        assert!(!mention(Verification::Verified, Moderation::Pending).is_visible());
+        assert!(!mention(Verification::Verified, Moderation::Hidden).is_visible());
+        assert!(!mention(Verification::Pending, Moderation::Approved).is_visible());
+    }
+}
