@@ -7,6 +7,7 @@
 //! that decides who may post a post's toot, across threads and processes.
 
 pub mod conformance;
+pub mod mentions;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -29,8 +30,18 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: PostStore + MentionStore + Send + Sync + 'static {
+    /// A cheap round trip, for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+pub use mentions::{MentionQuery, MentionStore, SortDirection, SortField, VerificationJob};
+
+/// The URL → toot mapping and its claims.
+#[async_trait]
+pub trait PostStore: Send + Sync {
     /// Claims `url` for posting unless it is announced, failed, or claimed by
     /// a holder whose lease has not run out. Atomic across processes.
     async fn claim_post(
@@ -70,9 +81,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every post record, oldest first.
     async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError>;
-
-    /// A cheap round trip, for health checks.
-    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Opens the store a `DATABASE_URL` names, running migrations.

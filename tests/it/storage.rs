@@ -17,7 +17,7 @@ async fn sqlite_passes_the_storage_conformance_suite() {
 #[tokio::test]
 async fn sqlite_keeps_its_data_and_schema_version_across_reopening() {
     use backfeed::domain::{ClaimOutcome, PostUrl, TootId};
-    use backfeed::storage::Store;
+    use backfeed::storage::PostStore;
     use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();

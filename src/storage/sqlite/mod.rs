@@ -4,6 +4,7 @@
 //! runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
 //! before reading, so check-then-write is atomic across processes.
 
+mod mentions;
 mod pool;
 mod posts;
 mod schema;
@@ -14,7 +15,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError};
+use url::Url;
+
+use super::{MentionQuery, MentionStore, PostStore, Store, StoreError, VerificationJob};
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 use pool::Pool;
 
@@ -41,7 +45,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl PostStore for SqliteStore {
     async fn claim_post(
         &self,
         url: &PostUrl,
@@ -104,10 +108,98 @@ impl Store for SqliteStore {
     async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError> {
         self.pool.run(posts::list).await?
     }
+}
 
+#[async_trait]
+impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.pool
             .run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await
+    }
+}
+
+/// Times are stored as Unix milliseconds.
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+#[async_trait]
+impl MentionStore for SqliteStore {
+    async fn receive_mention(
+        &self,
+        source: &Url,
+        target: &Url,
+        moderation: Moderation,
+        now: OffsetDateTime,
+    ) -> Result<MentionId, StoreError> {
+        let (source, target) = (source.clone(), target.clone());
+        self.pool
+            .run(move |conn| mentions::receive(conn, &source, &target, moderation, now))
+            .await
+    }
+
+    async fn claim_verification(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<VerificationJob>, StoreError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        self.pool
+            .run(move |conn| mentions::claim(conn, now, now + lease, token))
+            .await?
+    }
+
+    async fn settle_verification(
+        &self,
+        job: &VerificationJob,
+        transition: &Transition,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (job, transition) = (job.clone(), transition.clone());
+        self.pool
+            .run(move |conn| mentions::settle(conn, &job, &transition, now))
+            .await
+    }
+
+    async fn pending_verifications(&self) -> Result<u64, StoreError> {
+        self.pool.run(mentions::pending_jobs).await
+    }
+
+    async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
+        self.pool.run(move |conn| mentions::find(conn, id)).await?
+    }
+
+    async fn query_mentions(&self, query: &MentionQuery) -> Result<Vec<Mention>, StoreError> {
+        let query = query.clone();
+        self.pool
+            .run(move |conn| mentions::query(conn, &query))
+            .await?
+    }
+
+    async fn count_mentions(&self, query: &MentionQuery) -> Result<u64, StoreError> {
+        let query = query.clone();
+        self.pool
+            .run(move |conn| mentions::count(conn, &query))
+            .await
+    }
+
+    async fn set_moderation(
+        &self,
+        id: MentionId,
+        moderation: Moderation,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.pool
+            .run(move |conn| mentions::set_moderation(conn, id, moderation, now))
+            .await
+    }
+
+    async fn remove_mention(&self, id: MentionId) -> Result<bool, StoreError> {
+        self.pool.run(move |conn| mentions::remove(conn, id)).await
     }
 }

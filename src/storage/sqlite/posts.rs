@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 
+use super::{from_millis, millis};
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostState, PostUrl, TootId};
 use crate::storage::StoreError;
 
@@ -193,12 +194,4 @@ impl RawPost {
             updated_at: from_millis(self.updated_at).ok_or_else(|| corrupt("bad updated_at"))?,
         })
     }
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(ms: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }

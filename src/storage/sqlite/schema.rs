@@ -17,6 +17,37 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     ) STRICT;",
+    // 2: received webmentions and their durable verification queue.
+    "CREATE TABLE mentions (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        verification TEXT NOT NULL CHECK (verification IN ('pending', 'verified', 'rejected', 'deleted')),
+        reason TEXT,
+        moderation TEXT NOT NULL CHECK (moderation IN ('approved', 'pending', 'hidden')),
+        property TEXT,
+        rsvp TEXT,
+        author_name TEXT,
+        author_photo TEXT,
+        author_url TEXT,
+        content_html TEXT,
+        content_text TEXT,
+        name TEXT,
+        published TEXT,
+        url TEXT,
+        received_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (source, target)
+    ) STRICT;
+    CREATE INDEX mentions_by_target ON mentions (target, received_at);
+    CREATE TABLE verification_jobs (
+        mention_id INTEGER PRIMARY KEY REFERENCES mentions (id) ON DELETE CASCADE,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER NOT NULL,
+        claim_token TEXT,
+        claimed_until INTEGER
+    ) STRICT;
+    CREATE INDEX verification_jobs_due ON verification_jobs (due_at);",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction

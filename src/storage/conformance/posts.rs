@@ -1,39 +1,20 @@
-//! The storage contract as executable checks; every backend must pass them.
-//!
-//! Backends call [`run`] from their tests with a fresh, empty store. Each
-//! check uses its own URLs, so they can run one after another on one store.
-//! This is test support compiled into the library so that the integration
-//! tests (and later backends) can share it; it panics on a broken contract.
+//! Conformance checks for the post (URL → toot) part of the contract.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::Store;
 use crate::domain::{ClaimOutcome, PostState, PostUrl, TootId};
+use crate::storage::Store;
 
 const LEASE: Duration = Duration::from_secs(60);
-
-/// Runs every check against `store`.
-pub async fn run(store: Arc<dyn Store>) {
-    a_new_post_is_claimed_once(&*store).await;
-    a_recorded_toot_is_returned_to_later_claims(&*store).await;
-    the_first_recorded_toot_wins(&*store).await;
-    an_expired_claim_can_be_taken_over(&*store).await;
-    a_released_claim_lets_the_next_request_try(&*store).await;
-    a_failure_is_kept_until_forgotten(&*store).await;
-    a_stale_holder_cannot_overwrite_a_new_holders_failure(&*store).await;
-    concurrent_claims_have_exactly_one_winner(Arc::clone(&store)).await;
-    posts_are_listed_oldest_first(&*store).await;
-    store.ping().await.expect("ping");
-}
 
 fn url(name: &str) -> PostUrl {
     PostUrl::parse(&format!("https://conformance.example/{name}")).expect("valid URL")
 }
 
-fn now() -> OffsetDateTime {
+pub(super) fn now() -> OffsetDateTime {
     // Millisecond precision, as every backend stores it.
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(now.millisecond() as u32 * 1_000_000)
@@ -53,6 +34,18 @@ async fn claimed(
         ClaimOutcome::Claimed(token) => token,
         other => panic!("expected a claim on {url}, got {other:?}"),
     }
+}
+
+pub async fn run(store: Arc<dyn Store>) {
+    a_new_post_is_claimed_once(&*store).await;
+    a_recorded_toot_is_returned_to_later_claims(&*store).await;
+    the_first_recorded_toot_wins(&*store).await;
+    an_expired_claim_can_be_taken_over(&*store).await;
+    a_released_claim_lets_the_next_request_try(&*store).await;
+    a_failure_is_kept_until_forgotten(&*store).await;
+    a_stale_holder_cannot_overwrite_a_new_holders_failure(&*store).await;
+    concurrent_claims_have_exactly_one_winner(Arc::clone(&store)).await;
+    posts_are_listed_oldest_first(&*store).await;
 }
 
 async fn a_new_post_is_claimed_once(store: &dyn Store) {

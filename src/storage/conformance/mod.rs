@@ -1,0 +1,20 @@
+//! The storage contract as executable checks; every backend must pass them.
+//!
+//! Backends call [`run`] from their tests with a fresh, empty store. Each
+//! check uses its own URLs, so they can run one after another on one store.
+//! This is test support compiled into the library so that the integration
+//! tests (and later backends) can share it; it panics on a broken contract.
+
+mod mentions;
+mod posts;
+
+use std::sync::Arc;
+
+use super::Store;
+
+/// Runs every check against `store`.
+pub async fn run(store: Arc<dyn Store>) {
+    posts::run(Arc::clone(&store)).await;
+    mentions::run(Arc::clone(&store)).await;
+    store.ping().await.expect("ping");
+}

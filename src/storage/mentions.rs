@@ -1,0 +1,134 @@
+//! The webmention part of the storage contract: received mentions, their
+//! durable verification queue, queries for the read API, and moderation.
+//!
+//! Invariant: a mention is written before its sender hears 201, and its
+//! verification job lives in the store until it is settled, so a crash at
+//! any moment loses nothing: an unsettled job's lease runs out and the next
+//! worker takes it again.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use url::Url;
+
+use super::StoreError;
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition, Verification};
+
+/// A claimed verification job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationJob {
+    pub mention_id: MentionId,
+    pub source: Url,
+    pub target: Url,
+    /// Failed attempts before this one.
+    pub attempts: u32,
+    /// The mention's state when the job was claimed.
+    pub current: Verification,
+    /// Identifies this claim, so a holder whose lease ran out cannot settle
+    /// a job another worker has taken since.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortField {
+    #[default]
+    Received,
+    Published,
+    Updated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortDirection {
+    Ascending,
+    #[default]
+    Descending,
+}
+
+/// Which mentions to return, in which order, which page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentionQuery {
+    /// Empty means every target.
+    pub targets: Vec<Url>,
+    /// Only verified and approved mentions (the public read API).
+    pub visible_only: bool,
+    /// `wm-property` values to keep; empty keeps all.
+    pub properties: Vec<String>,
+    pub moderation: Option<Moderation>,
+    /// Received strictly after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Ids strictly greater than this.
+    pub since_id: Option<MentionId>,
+    pub sort: SortField,
+    pub direction: SortDirection,
+    /// Zero-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Default for MentionQuery {
+    fn default() -> Self {
+        Self {
+            targets: Vec::new(),
+            visible_only: true,
+            properties: Vec::new(),
+            moderation: None,
+            since: None,
+            since_id: None,
+            sort: SortField::default(),
+            direction: SortDirection::default(),
+            page: 0,
+            per_page: 20,
+        }
+    }
+}
+
+#[async_trait]
+pub trait MentionStore: Send + Sync {
+    /// Records a webmention request and queues its verification now. A
+    /// re-sent request (same source and target) keeps its id and moderation.
+    async fn receive_mention(
+        &self,
+        source: &Url,
+        target: &Url,
+        moderation: Moderation,
+        now: OffsetDateTime,
+    ) -> Result<MentionId, StoreError>;
+
+    /// Claims the oldest due verification job for `lease`, if any.
+    async fn claim_verification(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<VerificationJob>, StoreError>;
+
+    /// Applies the outcome of an attempt. `false` when the claim was lost
+    /// (another worker took the job after the lease ran out): nothing changes.
+    async fn settle_verification(
+        &self,
+        job: &VerificationJob,
+        transition: &Transition,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Jobs not yet settled (for tests, status and shutdown reports).
+    async fn pending_verifications(&self) -> Result<u64, StoreError>;
+
+    async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError>;
+
+    async fn query_mentions(&self, query: &MentionQuery) -> Result<Vec<Mention>, StoreError>;
+
+    /// Counts matching mentions, ignoring paging.
+    async fn count_mentions(&self, query: &MentionQuery) -> Result<u64, StoreError>;
+
+    /// `false` when there is no such mention.
+    async fn set_moderation(
+        &self,
+        id: MentionId,
+        moderation: Moderation,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes a mention and its job for good. `false` when there was none.
+    async fn remove_mention(&self, id: MentionId) -> Result<bool, StoreError>;
+}

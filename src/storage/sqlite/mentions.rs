@@ -1,0 +1,402 @@
+//! The `mentions` and `verification_jobs` tables.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::{from_millis, millis};
+use crate::domain::mention::{
+    Author, Mention, MentionData, MentionId, Moderation, Relation, Transition, Verification,
+};
+use crate::storage::StoreError;
+use crate::storage::mentions::{MentionQuery, SortDirection, SortField, VerificationJob};
+
+type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
+
+const COLUMNS: &str = "id, source, target, verification, reason, moderation, property, rsvp, author_name, author_photo, \
+     author_url, content_html, content_text, name, published, url, received_at, updated_at";
+
+pub fn receive(
+    conn: &mut Connection,
+    source: &Url,
+    target: &Url,
+    moderation: Moderation,
+    now: OffsetDateTime,
+) -> rusqlite::Result<MentionId> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id: i64 = tx.query_row(
+        "INSERT INTO mentions (source, target, verification, moderation, received_at, updated_at)
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?4)
+         ON CONFLICT (source, target) DO UPDATE SET updated_at = excluded.updated_at
+         RETURNING id",
+        params![
+            source.as_str(),
+            target.as_str(),
+            moderation.label(),
+            millis(now)
+        ],
+        |row| row.get(0),
+    )?;
+    // A re-sent request restarts verification; an in-flight holder of the
+    // old job loses its claim and its result is discarded.
+    tx.execute(
+        "INSERT INTO verification_jobs (mention_id, attempts, due_at) VALUES (?1, 0, ?2)
+         ON CONFLICT (mention_id) DO UPDATE SET attempts = 0, due_at = excluded.due_at,
+             claim_token = NULL, claimed_until = NULL",
+        params![id, millis(now)],
+    )?;
+    tx.commit()?;
+    Ok(MentionId(id))
+}
+
+pub fn claim(
+    conn: &mut Connection,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+    token: String,
+) -> Outcome<Option<VerificationJob>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let due = tx
+        .query_row(
+            "SELECT j.mention_id, m.source, m.target, j.attempts, m.verification, m.reason
+             FROM verification_jobs j JOIN mentions m ON m.id = j.mention_id
+             WHERE j.due_at <= ?1 AND (j.claimed_until IS NULL OR j.claimed_until <= ?1)
+             ORDER BY j.due_at, j.mention_id LIMIT 1",
+            [millis(now)],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, source, target, attempts, verification, reason)) = due else {
+        return Ok(Ok(None));
+    };
+    tx.execute(
+        "UPDATE verification_jobs SET claim_token = ?2, claimed_until = ?3 WHERE mention_id = ?1",
+        params![id, token, millis(until)],
+    )?;
+    tx.commit()?;
+    let job = (|| {
+        Ok(VerificationJob {
+            mention_id: MentionId(id),
+            source: parse_url(&source)?,
+            target: parse_url(&target)?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            current: verification_state(&verification, reason)?,
+            token,
+        })
+    })();
+    Ok(job.map(Some))
+}
+
+pub fn settle(
+    conn: &mut Connection,
+    job: &VerificationJob,
+    transition: &Transition,
+    now: OffsetDateTime,
+) -> rusqlite::Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let held: Option<i64> = tx
+        .query_row(
+            "SELECT mention_id FROM verification_jobs WHERE mention_id = ?1 AND claim_token = ?2",
+            params![job.mention_id.0, job.token],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if held.is_none() {
+        return Ok(false);
+    }
+    let id = job.mention_id.0;
+    match transition {
+        Transition::Verify(data) => {
+            write_verified(&tx, id, data, now)?;
+            finish_job(&tx, id)?;
+        }
+        Transition::Reject(reason) => {
+            set_state(&tx, id, "rejected", reason, now)?;
+            finish_job(&tx, id)?;
+        }
+        Transition::Delete(reason) => {
+            set_state(&tx, id, "deleted", reason, now)?;
+            finish_job(&tx, id)?;
+        }
+        Transition::Keep(_) => finish_job(&tx, id)?,
+        Transition::RetryAfter(delay) => {
+            tx.execute(
+                "UPDATE verification_jobs SET attempts = attempts + 1, due_at = ?2, claim_token = NULL,
+                     claimed_until = NULL WHERE mention_id = ?1",
+                params![id, millis(now + *delay)],
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+fn write_verified(
+    tx: &Connection,
+    id: i64,
+    data: &MentionData,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    let author = data.author.clone().unwrap_or_default();
+    let rsvp = match &data.relation {
+        Relation::Rsvp(value) => Some(value.as_str()),
+        _ => None,
+    };
+    tx.execute(
+        "UPDATE mentions SET verification = 'verified', reason = NULL, property = ?2, rsvp = ?3,
+             author_name = ?4, author_photo = ?5, author_url = ?6, content_html = ?7, content_text = ?8,
+             name = ?9, published = ?10, url = ?11, updated_at = ?12
+         WHERE id = ?1",
+        params![
+            id,
+            data.relation.property(),
+            rsvp,
+            author.name,
+            author.photo,
+            author.url,
+            data.content_html,
+            data.content_text,
+            data.name,
+            data.published,
+            data.url,
+            millis(now)
+        ],
+    )?;
+    Ok(())
+}
+
+fn set_state(
+    tx: &Connection,
+    id: i64,
+    state: &str,
+    reason: &str,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE mentions SET verification = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, state, reason, millis(now)],
+    )?;
+    Ok(())
+}
+
+fn finish_job(tx: &Connection, id: i64) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM verification_jobs WHERE mention_id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn pending_jobs(conn: &mut Connection) -> rusqlite::Result<u64> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM verification_jobs", [], |row| {
+        row.get(0)
+    })?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+pub fn find(conn: &mut Connection, id: MentionId) -> Outcome<Option<Mention>> {
+    let sql = format!("SELECT {COLUMNS} FROM mentions WHERE id = ?1");
+    let row = conn
+        .query_row(&sql, [id.0], RawMention::from_row)
+        .optional()?;
+    Ok(row.map(RawMention::into_mention).transpose())
+}
+
+pub fn query(conn: &mut Connection, query: &MentionQuery) -> Outcome<Vec<Mention>> {
+    let (filter, mut values) = where_clause(query);
+    let order = match query.sort {
+        SortField::Received => "received_at",
+        SortField::Published => "COALESCE(published, '')",
+        SortField::Updated => "updated_at",
+    };
+    let direction = match query.direction {
+        SortDirection::Ascending => "ASC",
+        SortDirection::Descending => "DESC",
+    };
+    values.push(Value::Integer(i64::from(query.per_page)));
+    values.push(Value::Integer(
+        i64::from(query.page) * i64::from(query.per_page),
+    ));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM mentions {filter} ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?"
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement
+        .query_map(params_from_iter(values), RawMention::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.into_iter().map(RawMention::into_mention).collect())
+}
+
+pub fn count(conn: &mut Connection, query: &MentionQuery) -> rusqlite::Result<u64> {
+    let (filter, values) = where_clause(query);
+    let sql = format!("SELECT COUNT(*) FROM mentions {filter}");
+    let count: i64 = conn.query_row(&sql, params_from_iter(values), |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// Builds the WHERE clause with positional parameters, never interpolating
+/// values into SQL.
+fn where_clause(query: &MentionQuery) -> (String, Vec<Value>) {
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    let placeholders = |n: usize| vec!["?"; n].join(", ");
+    if !query.targets.is_empty() {
+        conditions.push(format!("target IN ({})", placeholders(query.targets.len())));
+        values.extend(query.targets.iter().map(|t| Value::Text(t.to_string())));
+    }
+    if query.visible_only {
+        conditions.push("verification = 'verified' AND moderation = 'approved'".to_owned());
+    }
+    if !query.properties.is_empty() {
+        conditions.push(format!(
+            "property IN ({})",
+            placeholders(query.properties.len())
+        ));
+        values.extend(query.properties.iter().cloned().map(Value::Text));
+    }
+    if let Some(moderation) = query.moderation {
+        conditions.push("moderation = ?".to_owned());
+        values.push(Value::Text(moderation.label().to_owned()));
+    }
+    if let Some(since) = query.since {
+        conditions.push("received_at > ?".to_owned());
+        values.push(Value::Integer(millis(since)));
+    }
+    if let Some(since_id) = query.since_id {
+        conditions.push("id > ?".to_owned());
+        values.push(Value::Integer(since_id.0));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    (filter, values)
+}
+
+pub fn set_moderation(
+    conn: &mut Connection,
+    id: MentionId,
+    moderation: Moderation,
+    now: OffsetDateTime,
+) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "UPDATE mentions SET moderation = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id.0, moderation.label(), millis(now)],
+    )?;
+    Ok(changed > 0)
+}
+
+pub fn remove(conn: &mut Connection, id: MentionId) -> rusqlite::Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "DELETE FROM verification_jobs WHERE mention_id = ?1",
+        [id.0],
+    )?;
+    let removed = tx.execute("DELETE FROM mentions WHERE id = ?1", [id.0])?;
+    tx.commit()?;
+    Ok(removed > 0)
+}
+
+fn parse_url(text: &str) -> Result<Url, StoreError> {
+    Url::parse(text).map_err(|e| StoreError::Corrupt(format!("stored URL `{text}`: {e}")))
+}
+
+fn verification_state(label: &str, reason: Option<String>) -> Result<Verification, StoreError> {
+    let reason = reason.unwrap_or_default();
+    Ok(match label {
+        "pending" => Verification::Pending,
+        "verified" => Verification::Verified,
+        "rejected" => Verification::Rejected { reason },
+        "deleted" => Verification::Deleted { reason },
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown verification state `{other}`"
+            )));
+        }
+    })
+}
+
+/// One row as stored; converted to the domain explicitly.
+struct RawMention {
+    id: i64,
+    source: String,
+    target: String,
+    verification: String,
+    reason: Option<String>,
+    moderation: String,
+    property: Option<String>,
+    rsvp: Option<String>,
+    author: [Option<String>; 3],
+    content_html: Option<String>,
+    content_text: Option<String>,
+    name: Option<String>,
+    published: Option<String>,
+    url: Option<String>,
+    received_at: i64,
+    updated_at: i64,
+}
+
+impl RawMention {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            source: row.get(1)?,
+            target: row.get(2)?,
+            verification: row.get(3)?,
+            reason: row.get(4)?,
+            moderation: row.get(5)?,
+            property: row.get(6)?,
+            rsvp: row.get(7)?,
+            author: [row.get(8)?, row.get(9)?, row.get(10)?],
+            content_html: row.get(11)?,
+            content_text: row.get(12)?,
+            name: row.get(13)?,
+            published: row.get(14)?,
+            url: row.get(15)?,
+            received_at: row.get(16)?,
+            updated_at: row.get(17)?,
+        })
+    }
+
+    fn into_mention(self) -> Result<Mention, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("mention {}: {what}", self.id));
+        let data = match self.property.as_deref() {
+            Some(property) => {
+                let relation = Relation::from_property(property, self.rsvp.as_deref())
+                    .ok_or_else(|| corrupt(&format!("unknown property `{property}`")))?;
+                let [name, photo, url] = self.author.clone();
+                let author = (name.is_some() || photo.is_some() || url.is_some())
+                    .then_some(Author { name, photo, url });
+                Some(MentionData {
+                    relation,
+                    author,
+                    content_html: self.content_html.clone(),
+                    content_text: self.content_text.clone(),
+                    name: self.name.clone(),
+                    published: self.published.clone(),
+                    url: self.url.clone(),
+                })
+            }
+            None => None,
+        };
+        Ok(Mention {
+            id: MentionId(self.id),
+            source: parse_url(&self.source)?,
+            target: parse_url(&self.target)?,
+            verification: verification_state(&self.verification, self.reason.clone())?,
+            moderation: Moderation::parse(&self.moderation)
+                .ok_or_else(|| corrupt("unknown moderation state"))?,
+            data,
+            received_at: from_millis(self.received_at).ok_or_else(|| corrupt("bad received_at"))?,
+            updated_at: from_millis(self.updated_at).ok_or_else(|| corrupt("bad updated_at"))?,
+        })
+    }
+}
