@@ -5,4 +5,5 @@
 //! fetched, and returns domain types.
 
 pub mod page_meta;
+pub mod sanitize;
 pub mod source_links;
