@@ -9,10 +9,12 @@ pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod protocol;
 pub mod runtime;
 pub mod storage;
 pub mod telemetry;
+pub mod webmention;
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ use clients::http::{FetchError, HttpClient};
 use clients::mastodon::MastodonClient;
 use config::Config;
 use storage::{Store, StoreError};
+use webmention::Receiver;
 
 /// Everything a request or a command needs, built once from the config.
 pub struct App {
@@ -28,6 +31,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// `None` when Mastodon is not configured.
     pub announcer: Option<Arc<Announcer>>,
+    /// `None` when no sites are configured.
+    pub receiver: Option<Arc<Receiver>>,
     pub metrics: http::Metrics,
 }
 
@@ -61,10 +66,19 @@ impl App {
             }
             None => None,
         };
+        let receiver = match &config.webmention {
+            Some(webmention) => Some(Arc::new(Receiver::new(
+                webmention.clone(),
+                Arc::clone(&store),
+                &config.fetch,
+            )?)),
+            None => None,
+        };
         Ok(Arc::new(Self {
             config,
             store,
             announcer,
+            receiver,
             metrics: http::Metrics::install(),
         }))
     }

@@ -13,10 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::clients::http::FetchPolicy;
+use crate::domain::mention::RetrySchedule;
+use crate::domain::webmention::{DomainList, Sites};
 use crate::domain::{TitlePattern, Visibility};
 
 pub use sources::{SETTINGS, Setting};
-pub use values::{CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, PostPattern, Secret};
+pub use values::{
+    CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, ModerationMode, PostPattern, Secret,
+};
 
 use sources::RawSettings;
 use values::Reader;
@@ -58,6 +62,8 @@ pub struct Config {
     pub version: String,
     /// `None` when Mastodon is not configured: announcing is then off.
     pub announce: Option<AnnounceConfig>,
+    /// `None` when no sites are configured: receiving webmentions is then off.
+    pub webmention: Option<WebmentionConfig>,
     pub cors_origins: CorsOrigins,
     pub fetch: FetchPolicy,
     pub log_level: String,
@@ -71,6 +77,17 @@ pub struct AnnounceConfig {
     pub post_pattern: PostPattern,
     pub postfix: Option<String>,
     pub title_pattern: Option<TitlePattern>,
+}
+
+/// Receiving webmentions.
+#[derive(Debug, Clone)]
+pub struct WebmentionConfig {
+    pub sites: Sites,
+    pub moderation: ModerationMode,
+    pub blocked_domains: DomainList,
+    /// Domains whose verified mentions are approved even in manual mode.
+    pub allowed_domains: DomainList,
+    pub retry: RetrySchedule,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +134,7 @@ impl Config {
                 .text("version")
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
             announce: announce_config(r)?,
+            webmention: webmention_config(r)?,
             cors_origins: r
                 .parsed("http.cors_origins", CorsOrigins::parse)?
                 .unwrap_or_default(),
@@ -149,6 +167,12 @@ impl Config {
     /// at start-up.
     pub fn disabled_features(&self) -> Vec<String> {
         let mut off = Vec::new();
+        if self.webmention.is_none() {
+            off.push(
+                "receiving webmentions is off: set BACKFEED_SITES to your site's base URL(s) to turn it on"
+                    .to_owned(),
+            );
+        }
         if self.announce.is_none() {
             off.push(
                 "announcing posts on Mastodon is off: set MASTODON_HOST, MASTODON_USER, \
@@ -207,6 +231,27 @@ fn announce_config(r: &Reader<'_>) -> Result<Option<AnnounceConfig>, ConfigError
         title_pattern: r.parsed("blog.title_pattern", |v| {
             TitlePattern::new(v).map_err(|e| e.to_string())
         })?,
+    }))
+}
+
+fn webmention_config(r: &Reader<'_>) -> Result<Option<WebmentionConfig>, ConfigError> {
+    let Some(sites) = r.parsed("webmention.sites", values::parse_sites)? else {
+        return Ok(None);
+    };
+    Ok(Some(WebmentionConfig {
+        sites,
+        moderation: r
+            .parsed("webmention.moderation", ModerationMode::parse)?
+            .unwrap_or_default(),
+        blocked_domains: r
+            .parsed("webmention.blocked_domains", values::parse_domains)?
+            .unwrap_or_default(),
+        allowed_domains: r
+            .parsed("webmention.allowed_domains", values::parse_domains)?
+            .unwrap_or_default(),
+        retry: r
+            .parsed("webmention.retry_delays", values::parse_retry_delays)?
+            .unwrap_or_default(),
     }))
 }
 

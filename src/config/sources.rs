@@ -48,6 +48,11 @@ pub const SETTINGS: &[Setting] = settings![
     "fetch.max_redirects" => ["BACKFEED_FETCH_MAX_REDIRECTS"],
     "log.level" => ["BACKFEED_LOG", "RUST_LOG"],
     "log.format" => ["BACKFEED_LOG_FORMAT"],
+    "webmention.sites" => ["BACKFEED_SITES"],
+    "webmention.moderation" => ["BACKFEED_MODERATION"],
+    "webmention.blocked_domains" => ["BACKFEED_BLOCKED_DOMAINS"],
+    "webmention.allowed_domains" => ["BACKFEED_ALLOWED_DOMAINS"],
+    "webmention.retry_delays" => ["BACKFEED_VERIFY_RETRY_DELAYS"],
 ];
 
 /// Where a raw value came from, for error messages.

@@ -27,8 +27,11 @@ fn an_empty_environment_gives_defaults_and_announcing_off() {
     assert!(config.announce.is_none());
     assert_eq!(config.cors_origins, CorsOrigins::Any);
     assert!(!config.fetch.allow_private_addresses);
-    assert_eq!(config.disabled_features().len(), 1);
-    assert!(config.disabled_features()[0].contains("MASTODON_HOST"));
+    let off = config.disabled_features().join("\n");
+    assert!(
+        off.contains("MASTODON_HOST") && off.contains("BACKFEED_SITES"),
+        "{off}"
+    );
 }
 
 #[test]
@@ -57,7 +60,7 @@ fn the_seeds_variables_work_as_they_are() {
             .matches("https://blog.example/posts/1")
     );
     assert_eq!(config.version, "abc123");
-    assert!(config.disabled_features().is_empty());
+    assert!(!config.disabled_features().join(" ").contains("MASTODON"));
 }
 
 #[test]
@@ -210,4 +213,37 @@ fn the_example_config_is_valid_and_documents_every_setting() {
         Overrides::default(),
     )
     .expect("example.toml loads");
+}
+
+#[test]
+fn webmention_settings_turn_receiving_on_and_parse_lists() {
+    let config = load_env(&[
+        (
+            "BACKFEED_SITES",
+            "https://blog.example/, https://www.blog.example/",
+        ),
+        ("BACKFEED_MODERATION", "manual"),
+        ("BACKFEED_BLOCKED_DOMAINS", "spam.example, junk.example"),
+        ("BACKFEED_VERIFY_RETRY_DELAYS", "10ms,1s"),
+    ])
+    .unwrap();
+    let webmention = config.webmention.expect("receiving on");
+    assert_eq!(webmention.sites.bases().len(), 2);
+    assert_eq!(webmention.moderation, ModerationMode::Manual);
+    assert!(webmention.blocked_domains.matches("a.junk.example"));
+    assert_eq!(
+        webmention.retry.0,
+        vec![Duration::from_millis(10), Duration::from_secs(1)]
+    );
+    assert!(load_env(&[]).unwrap().webmention.is_none());
+    for (var, value) in [
+        ("BACKFEED_SITES", "blog.example"),
+        ("BACKFEED_MODERATION", "sometimes"),
+        ("BACKFEED_BLOCKED_DOMAINS", "https://spam.example/"),
+    ] {
+        let mut vars = vec![("BACKFEED_SITES", "https://blog.example/")];
+        vars.push((var, value));
+        let message = load_env(&vars).unwrap_err().to_string();
+        assert!(message.contains(var), "{var}: {message}");
+    }
 }

@@ -13,6 +13,8 @@ use url::Url;
 
 use super::ConfigError;
 use super::sources::{RawSettings, setting};
+use crate::domain::mention::RetrySchedule;
+use crate::domain::webmention::{DomainList, Sites};
 
 /// Reads typed values out of the merged raw settings.
 pub struct Reader<'a> {
@@ -295,4 +297,75 @@ pub fn parse_socket_addr(value: &str) -> Result<SocketAddr, String> {
             value.trim()
         )
     })
+}
+
+/// Whether verified mentions show at once or wait for the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModerationMode {
+    #[default]
+    Auto,
+    Manual,
+}
+
+impl ModerationMode {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "manual" => Ok(Self::Manual),
+            other => Err(format!("`{other}` is not one of auto, manual")),
+        }
+    }
+}
+
+/// Comma-separated site base URLs, e.g. `https://blog.example/`.
+pub fn parse_sites(value: &str) -> Result<Sites, String> {
+    let bases = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let url = Url::parse(item).map_err(|e| {
+                format!("`{item}` is not a site URL like https://blog.example/: {e}")
+            })?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(format!("`{item}` is not an http(s) site URL"));
+            }
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(format!("`{item}` must not have a query or fragment"));
+            }
+            Ok(url)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if bases.is_empty() {
+        return Err("names no site".to_owned());
+    }
+    Ok(Sites::new(bases))
+}
+
+/// Comma-separated domain names.
+pub fn parse_domains(value: &str) -> Result<DomainList, String> {
+    let domains: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = domains
+        .iter()
+        .find(|d| d.contains('/') || d.contains(':') || d.contains(' '))
+    {
+        return Err(format!("`{bad}` is not a domain name like spam.example"));
+    }
+    Ok(DomainList::new(domains))
+}
+
+/// Comma-separated delays between verification attempts, e.g. `1m,5m,30m`.
+pub fn parse_retry_delays(value: &str) -> Result<RetrySchedule, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_duration)
+        .collect::<Result<Vec<_>, _>>()
+        .map(RetrySchedule)
 }

@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use crate::announce::AnnounceError;
 use crate::clients::mastodon::MastodonError;
+use crate::storage::StoreError;
+use crate::webmention::ReceiveError;
 
 /// An error on its way to becoming an HTTP answer.
 #[derive(Debug)]
@@ -110,6 +112,29 @@ impl ApiError {
             | MastodonError::Unavailable { .. }
             | MastodonError::Unreachable(_)
             | MastodonError::Unexpected(_) => Self::new(StatusCode::BAD_GATEWAY, message),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "store error");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store is unavailable; try again shortly",
+        )
+        .retry_after(Duration::from_secs(5))
+    }
+}
+
+impl From<ReceiveError> for ApiError {
+    fn from(error: ReceiveError) -> Self {
+        match error {
+            ReceiveError::Invalid(e) => Self::new(StatusCode::BAD_REQUEST, e.to_string()),
+            ReceiveError::NotConfigured => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+            }
+            ReceiveError::Store(e) => e.into(),
         }
     }
 }

@@ -6,9 +6,12 @@
 //! connection), metrics, tracing.
 
 pub mod error;
+mod jf2;
 mod lookup;
+mod mentions_api;
 mod metrics;
 mod ops;
+mod webmention;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -33,6 +36,13 @@ pub fn router(app: AppState) -> Router {
         .route("/", get(lookup::lookup))
         .route("/status", get(ops::status))
         .route("/metrics", get(ops::metrics))
+        .route("/webmention", post(webmention::receive))
+        .route("/webmention/status/{id}", get(webmention::status))
+        .route("/web-mentions", post(webmention::receive))
+        .route("/web-mentions/status/{id}", get(webmention::status))
+        .route("/web-mentions/query", post(mentions_api::seed_query))
+        .route("/api/mentions.jf2", get(mentions_api::mentions_jf2))
+        .route("/api/count", get(mentions_api::count))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     with_layers(routes, &app.config.cors_origins).with_state(app)

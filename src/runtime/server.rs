@@ -20,6 +20,7 @@ pub async fn serve(app: Arc<App>, addr: SocketAddr) -> std::io::Result<()> {
 pub async fn serve_on(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!("listening on http://{local}");
+    crate::jobs::spawn_workers(&app);
     axum::serve(listener, app.router())
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -41,6 +41,8 @@ pub fn test_env(
         ("BACKFEED_MASTODON_TIMEOUT", "3s".to_owned()),
         ("BACKFEED_FETCH_TIMEOUT", "3s".to_owned()),
         ("VERSION", "test-rev".to_owned()),
+        ("BACKFEED_SITES", format!("{}/", blog.base_url)),
+        ("BACKFEED_VERIFY_RETRY_DELAYS", "50ms,100ms".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -106,6 +108,50 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+}
+
+impl TestApp {
+    /// `POST /webmention` with a form body.
+    pub async fn send_webmention(&self, source: &str, target: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/webmention", self.address))
+            .form(&[("source", source), ("target", target)])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Sends a webmention that must be accepted; returns its status URL.
+    pub async fn accepted_webmention(&self, source: &str, target: &str) -> String {
+        let response = self.send_webmention(source, target).await;
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        format!("{}{location}", self.address)
+    }
+
+    /// Polls a status URL until its `status` is `expected` (or panics after 10 s).
+    pub async fn wait_for_status(&self, status_url: &str, expected: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let body: serde_json::Value = self
+                .http
+                .get(status_url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if body["status"] == expected {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never became {expected}: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 

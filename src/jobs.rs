@@ -1,0 +1,41 @@
+//! Background work: loops around the units of work the use cases expose.
+//!
+//! Each unit ("verify one mention") is idempotent and durable in the store;
+//! these loops only decide *when* to run them. The socket server runs them
+//! beside the Router; serverless runtimes will call the units on a schedule;
+//! tests call the units directly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::App;
+use crate::webmention::Receiver;
+
+/// Verification workers per process: verification waits on remote sources,
+/// so a few run side by side.
+const VERIFICATION_WORKERS: usize = 4;
+/// How long an idle worker waits before looking for due retries again.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+const ERROR_PAUSE: Duration = Duration::from_secs(5);
+
+/// Starts the background loops of every enabled feature.
+pub fn spawn_workers(app: &Arc<App>) {
+    if let Some(receiver) = &app.receiver {
+        for _ in 0..VERIFICATION_WORKERS {
+            tokio::spawn(verification_loop(Arc::clone(receiver)));
+        }
+    }
+}
+
+async fn verification_loop(receiver: Arc<Receiver>) {
+    loop {
+        match receiver.verify_next().await {
+            Ok(Some(_)) => {}
+            Ok(None) => receiver.wait_for_work(IDLE_WAIT).await,
+            Err(error) => {
+                tracing::warn!(%error, "verification worker: store error; pausing");
+                tokio::time::sleep(ERROR_PAUSE).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Receiving webmentions (W3C Webmention §3.2): accept, store, verify.
+//!
+//! [`Receiver::receive`] runs the synchronous checks and stores the request
+//! durably before the sender hears 201. [`Receiver::verify_next`] is one unit
+//! of background work: claim one due verification job from the store, fetch
+//! the source through the hardened client, decide, settle. It is safe to run
+//! from several workers and processes at once and to kill at any moment: an
+//! unsettled job's lease runs out and it is verified again.
+
+mod extract;
+mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
+use crate::config::{ModerationMode, WebmentionConfig};
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition, decide};
+use crate::domain::webmention::{RequestError, WebmentionRequest};
+use crate::storage::{Store, StoreError};
+
+/// How long a worker may hold a verification job before another may take it.
+const VERIFY_LEASE: Duration = Duration::from_secs(120);
+/// Webmention sources may redirect more than blog pages do (§3.2.2: follow
+/// redirects, with a limit).
+const SOURCE_MAX_REDIRECTS: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiveError {
+    #[error(transparent)]
+    Invalid(#[from] RequestError),
+    #[error("receiving webmentions is not configured on this server (set BACKFEED_SITES)")]
+    NotConfigured,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one unit of verification work did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub id: MentionId,
+    pub transition: Transition,
+    /// `false` when the job was taken over by another worker meanwhile.
+    pub settled: bool,
+}
+
+pub struct Receiver {
+    config: WebmentionConfig,
+    store: Arc<dyn Store>,
+    sources: HttpClient,
+    wake: Notify,
+}
+
+impl Receiver {
+    pub fn new(
+        config: WebmentionConfig,
+        store: Arc<dyn Store>,
+        fetch: &FetchPolicy,
+    ) -> Result<Self, FetchError> {
+        let sources = HttpClient::new(FetchPolicy {
+            max_redirects: SOURCE_MAX_REDIRECTS,
+            ..fetch.clone()
+        })?;
+        Ok(Self {
+            config,
+            store,
+            sources,
+            wake: Notify::new(),
+        })
+    }
+
+    /// Checks and stores a request; its verification is queued.
+    pub async fn receive(
+        &self,
+        source: Option<&str>,
+        target: Option<&str>,
+    ) -> Result<MentionId, ReceiveError> {
+        let request = WebmentionRequest::check(
+            source,
+            target,
+            &self.config.sites,
+            &self.config.blocked_domains,
+        )?;
+        let moderation = self.initial_moderation(&request);
+        let id = self
+            .store
+            .receive_mention(
+                &request.source,
+                &request.target,
+                moderation,
+                OffsetDateTime::now_utc(),
+            )
+            .await?;
+        metrics::counter!("backfeed_webmentions_received_total").increment(1);
+        tracing::info!(%id, source = %request.source, target = %request.target, "webmention received");
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    fn initial_moderation(&self, request: &WebmentionRequest) -> Moderation {
+        let trusted = self.config.allowed_domains.matches(request.source_domain());
+        match self.config.moderation {
+            ModerationMode::Manual if !trusted => Moderation::Pending,
+            ModerationMode::Auto | ModerationMode::Manual => Moderation::Approved,
+        }
+    }
+
+    pub async fn mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
+        self.store.find_mention(id).await
+    }
+
+    /// Verifies one due mention, if any.
+    pub async fn verify_next(&self) -> Result<Option<Verified>, StoreError> {
+        let Some(job) = self
+            .store
+            .claim_verification(OffsetDateTime::now_utc(), VERIFY_LEASE)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let finding = verify::examine(&self.sources, &job.source, &job.target).await;
+        let transition = decide(&job.current, finding, job.attempts, &self.config.retry);
+        let settled = self
+            .store
+            .settle_verification(&job, &transition, OffsetDateTime::now_utc())
+            .await?;
+        tracing::info!(id = %job.mention_id, source = %job.source, outcome = ?OutcomeLabel(&transition), settled, "webmention verified");
+        metrics::counter!("backfeed_webmention_verifications_total", "outcome" => OutcomeLabel(&transition).as_str()).increment(1);
+        Ok(Some(Verified {
+            id: job.mention_id,
+            transition,
+            settled,
+        }))
+    }
+
+    /// Waits until a request is received or `timeout` passes (worker idling).
+    pub async fn wait_for_work(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+}
+
+/// A short label for logs and metrics.
+struct OutcomeLabel<'a>(&'a Transition);
+
+impl OutcomeLabel<'_> {
+    fn as_str(&self) -> &'static str {
+        match self.0 {
+            Transition::Verify(_) => "verified",
+            Transition::Reject(_) => "rejected",
+            Transition::Delete(_) => "deleted",
+            Transition::RetryAfter(_) => "retry",
+            Transition::Keep(_) => "kept",
+        }
+    }
+}
+
+impl std::fmt::Debug for OutcomeLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
