@@ -22,8 +22,6 @@ use crate::domain::mention::{Mention, MentionId, Moderation, Transition, decide}
 use crate::domain::webmention::{RequestError, WebmentionRequest};
 use crate::storage::{Store, StoreError};
 
-/// How long a worker may hold a verification job before another may take it.
-const VERIFY_LEASE: Duration = Duration::from_secs(120);
 /// Webmention sources may redirect more than blog pages do (§3.2.2: follow
 /// redirects, with a limit).
 const SOURCE_MAX_REDIRECTS: usize = 20;
@@ -52,6 +50,9 @@ pub struct Receiver {
     store: Arc<dyn Store>,
     sources: HttpClient,
     wake: Notify,
+    /// How long a worker may hold a verification job before another may take
+    /// it: longer than one attempt can take, so only a dead worker loses it.
+    lease: Duration,
 }
 
 impl Receiver {
@@ -67,6 +68,7 @@ impl Receiver {
         Ok(Self {
             config,
             store,
+            lease: fetch.total_timeout * 2 + Duration::from_secs(2),
             sources,
             wake: Notify::new(),
         })
@@ -116,7 +118,7 @@ impl Receiver {
     pub async fn verify_next(&self) -> Result<Option<Verified>, StoreError> {
         let Some(job) = self
             .store
-            .claim_verification(OffsetDateTime::now_utc(), VERIFY_LEASE)
+            .claim_verification(OffsetDateTime::now_utc(), self.lease)
             .await?
         else {
             return Ok(None);

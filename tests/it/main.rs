@@ -8,6 +8,8 @@ mod process;
 
 mod cli;
 mod concurrency;
+mod durability;
+mod hostile_sources;
 mod lookup;
 mod mastodon_failures;
 mod mentions_api;

@@ -39,7 +39,10 @@ pub(super) fn root(el: ElementRef<'_>) -> Option<Root> {
     if !has_classes(el) {
         return None;
     }
-    let mut root = Root { types: Vec::new(), classic: Vec::new() };
+    let mut root = Root {
+        types: Vec::new(),
+        classic: Vec::new(),
+    };
     let mut classic_types: Vec<String> = Vec::new();
     for class in classes(el) {
         if let Some(name) = class.strip_prefix("h-") {

@@ -61,17 +61,65 @@ fn scratch_timing() {
     <p>More text more text more text more text more text more text more text.</p></div>
     <a class="u-in-reply-to h-cite" href="https://x.example/post"><span class="p-name">Re</span></a></article>
 "#;
-    let html = format!("<html><body class=\"h-feed\">{}</body></html>", entry.repeat(1_000_000 / entry.len()));
+    let html = format!(
+        "<html><body class=\"h-feed\">{}</body></html>",
+        entry.repeat(1_000_000 / entry.len())
+    );
     let t = std::time::Instant::now();
     let _page = scraper::Html::parse_document(&html);
     let parse = t.elapsed();
     let t = std::time::Instant::now();
     let doc = living(&html);
-    eprintln!("{} bytes: html5ever {parse:?}, full {:?}, {} children", html.len(), t.elapsed(), doc["items"][0]["children"].as_array().unwrap().len());
+    eprintln!(
+        "{} bytes: html5ever {parse:?}, full {:?}, {} children",
+        html.len(),
+        t.elapsed(),
+        doc["items"][0]["children"].as_array().unwrap().len()
+    );
     let t = std::time::Instant::now();
     let _ = legacy(&html);
     eprintln!("legacy full {:?}", t.elapsed());
-    let text = format!("<div class='h-entry'><div class='e-content'>{}</div></div>", "<p>word word <i>word</i></p>\n".repeat(30_000));
+    let base = url::Url::parse("http://example.com/").unwrap();
+    let t = std::time::Instant::now();
+    let d = crate::protocol::mf2::parse(&html, &base);
+    eprintln!("parse only {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let _ = d.to_json();
+    eprintln!("json only {:?}", t.elapsed());
+    let page = scraper::Html::parse_document(&html);
+    let t = std::time::Instant::now();
+    let _ = crate::protocol::mf2::text::text_content(
+        page.root_element(),
+        &base,
+        crate::protocol::mf2::Rules::Living,
+    );
+    eprintln!("text of all {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let _ = crate::protocol::mf2::serialize::inner_html(
+        page.root_element(),
+        &base,
+        crate::protocol::mf2::Rules::Living,
+    );
+    eprintln!("html of all {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let mut n = 0;
+    for e in page.root_element().descendent_elements() {
+        if crate::protocol::mf2::tree::has_classes(e) {
+            n += 1;
+        }
+    }
+    eprintln!("has_classes over all {:?} {n}", t.elapsed());
+    drop(page);
+    let t = std::time::Instant::now();
+    let page = scraper::Html::parse_document(&html);
+    eprintln!("parse again {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    drop(page);
+    eprintln!("drop {:?}", t.elapsed());
+    let text = format!(
+        "<div class='h-entry'><div class='e-content'>{}</div></div>",
+        "<p>word word <i>word</i></p>\n".repeat(30_000)
+    );
     let t = std::time::Instant::now();
     let _ = living(&text);
     eprintln!("{} bytes single e-content: {:?}", text.len(), t.elapsed());
