@@ -5,6 +5,7 @@
 //! configuration; everything below it receives what it needs explicitly.
 
 pub mod announce;
+pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod domain;

@@ -65,6 +65,8 @@ pub struct Config {
     /// `None` when no sites are configured: receiving webmentions is then off.
     pub webmention: Option<WebmentionConfig>,
     pub cors_origins: CorsOrigins,
+    /// Bearer token for the admin API; `None` turns the admin API off.
+    pub admin_token: Option<Secret>,
     pub fetch: FetchPolicy,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -135,6 +137,7 @@ impl Config {
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
             announce: announce_config(r)?,
             webmention: webmention_config(r)?,
+            admin_token: r.parsed("admin.token", values::parse_admin_token)?,
             cors_origins: r
                 .parsed("http.cors_origins", CorsOrigins::parse)?
                 .unwrap_or_default(),
@@ -172,6 +175,9 @@ impl Config {
                 "receiving webmentions is off: set BACKFEED_SITES to your site's base URL(s) to turn it on"
                     .to_owned(),
             );
+        }
+        if self.admin_token.is_none() {
+            off.push("the admin API is off: set BACKFEED_ADMIN_TOKEN to turn it on".to_owned());
         }
         if self.announce.is_none() {
             off.push(

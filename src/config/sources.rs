@@ -48,6 +48,7 @@ pub const SETTINGS: &[Setting] = settings![
     "fetch.max_redirects" => ["BACKFEED_FETCH_MAX_REDIRECTS"],
     "log.level" => ["BACKFEED_LOG", "RUST_LOG"],
     "log.format" => ["BACKFEED_LOG_FORMAT"],
+    "admin.token" => ["BACKFEED_ADMIN_TOKEN"],
     "webmention.sites" => ["BACKFEED_SITES"],
     "webmention.moderation" => ["BACKFEED_MODERATION"],
     "webmention.blocked_domains" => ["BACKFEED_BLOCKED_DOMAINS"],

@@ -369,3 +369,12 @@ pub fn parse_retry_delays(value: &str) -> Result<RetrySchedule, String> {
         .collect::<Result<Vec<_>, _>>()
         .map(RetrySchedule)
 }
+
+/// At least 16 characters, so that it cannot be guessed by trying.
+pub fn parse_admin_token(value: &str) -> Result<Secret, String> {
+    let token = value.trim();
+    if token.chars().count() < 16 {
+        return Err("must be at least 16 characters long (e.g. `openssl rand -hex 24`)".to_owned());
+    }
+    Ok(Secret::new(token))
+}

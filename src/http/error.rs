@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::announce::AnnounceError;
 use crate::clients::mastodon::MastodonError;
 use crate::storage::StoreError;
-use crate::webmention::ReceiveError;
+use crate::webmention::{ModerationError, ReceiveError};
 
 /// An error on its way to becoming an HTTP answer.
 #[derive(Debug)]
@@ -135,6 +135,18 @@ impl From<ReceiveError> for ApiError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
             }
             ReceiveError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ModerationError> for ApiError {
+    fn from(error: ModerationError) -> Self {
+        match error {
+            ModerationError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
+            ModerationError::InvalidDomain(_) => {
+                Self::new(StatusCode::BAD_REQUEST, error.to_string())
+            }
+            ModerationError::Store(e) => e.into(),
         }
     }
 }

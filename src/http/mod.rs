@@ -5,6 +5,7 @@
 //! `Access-Control-Allow-Origin`), panic catching (a JSON 500, never a dropped
 //! connection), metrics, tracing.
 
+mod admin;
 pub mod error;
 mod jf2;
 mod lookup;
@@ -19,7 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -43,9 +44,24 @@ pub fn router(app: AppState) -> Router {
         .route("/web-mentions/query", post(mentions_api::seed_query))
         .route("/api/mentions.jf2", get(mentions_api::mentions_jf2))
         .route("/api/count", get(mentions_api::count))
+        .nest("/admin", admin_routes(&app))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     with_layers(routes, &app.config.cors_origins).with_state(app)
+}
+
+fn admin_routes(app: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/mentions", get(admin::list))
+        .route("/mentions/{id}/approve", post(admin::approve))
+        .route("/mentions/{id}/hide", post(admin::hide))
+        .route("/mentions/{id}", delete(admin::delete))
+        .route("/blocks", get(admin::blocks).post(admin::block))
+        .route("/blocks/{domain}", delete(admin::unblock))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(app),
+            admin::require_token,
+        ))
 }
 
 /// The layers every route gets; CORS outermost so nothing escapes it.

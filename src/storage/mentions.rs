@@ -131,4 +131,13 @@ pub trait MentionStore: Send + Sync {
 
     /// Removes a mention and its job for good. `false` when there was none.
     async fn remove_mention(&self, id: MentionId) -> Result<bool, StoreError>;
+
+    /// Adds a domain to the block list (idempotent).
+    async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// `false` when the domain was not blocked.
+    async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError>;
+
+    /// Every blocked domain, sorted.
+    async fn blocked_domains(&self) -> Result<Vec<String>, StoreError>;
 }

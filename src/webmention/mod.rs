@@ -8,7 +8,10 @@
 //! unsettled job's lease runs out and it is verified again.
 
 mod extract;
+mod moderation;
 mod verify;
+
+pub use moderation::ModerationError;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,6 +89,9 @@ impl Receiver {
             &self.config.sites,
             &self.config.blocked_domains,
         )?;
+        if self.is_blocked(request.source_domain()).await? {
+            return Err(RequestError::BlockedSource(request.source_domain().to_owned()).into());
+        }
         let moderation = self.initial_moderation(&request);
         let id = self
             .store

@@ -14,6 +14,7 @@ mod lookup;
 mod mastodon_failures;
 mod mentions_api;
 mod mf2_suite;
+mod moderation;
 mod operations;
 mod storage;
 mod support_npm;

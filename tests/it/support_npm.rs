@@ -52,7 +52,7 @@ fn install(name: &str, version: &str, prefix: &Path, dest: &Path) {
 
     let spec = format!("{name}@{version}");
     run(Command::new("npm")
-        .args(["pack", &spec, "--silent", "--pack-destination"])
+        .args(["pack", &spec, "--pack-destination"])
         .arg(&staging)
         .current_dir(&staging));
     let tarball = fs::read_dir(&staging)
@@ -62,7 +62,7 @@ fn install(name: &str, version: &str, prefix: &Path, dest: &Path) {
         .find(|path| path.extension().is_some_and(|ext| ext == "tgz"))
         .unwrap_or_else(|| panic!("`npm pack {spec}` left no .tgz in {}", staging.display()));
     run(Command::new("tar")
-        .arg("-xzf")
+        .args(["--no-same-owner", "-xzf"])
         .arg(&tarball)
         .arg("-C")
         .arg(&staging));

@@ -25,6 +25,11 @@ pub(super) enum Prefix {
     E,
 }
 
+/// How many root types, and how many properties, one element may declare.
+/// Real markup uses a handful; the cap keeps a hostile element with
+/// thousands of classes from costing thousands of copies of an item.
+pub(super) const MAX_NAMES_PER_ELEMENT: usize = 32;
+
 /// The root class names on an element, and whether they are classic ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Root {
@@ -46,7 +51,10 @@ pub(super) fn root(el: ElementRef<'_>) -> Option<Root> {
     let mut classic_types: Vec<String> = Vec::new();
     for class in classes(el) {
         if let Some(name) = class.strip_prefix("h-") {
-            if is_valid_name(name) && !root.types.iter().any(|t| t == class) {
+            if is_valid_name(name)
+                && root.types.len() < MAX_NAMES_PER_ELEMENT
+                && !root.types.iter().any(|t| t == class)
+            {
                 root.types.push(class.to_owned());
             }
         } else if let Some((classic, h_type)) = backcompat::root(class)
@@ -74,7 +82,9 @@ pub(super) fn properties(el: ElementRef<'_>, parent: &Root) -> Vec<(Prefix, Stri
         return found;
     }
     let mut add = |prefix: Prefix, name: &str| {
-        if !found.iter().any(|(p, n)| *p == prefix && n == name) {
+        if found.len() < MAX_NAMES_PER_ELEMENT
+            && !found.iter().any(|(p, n)| *p == prefix && n == name)
+        {
             found.push((prefix, name.to_owned()));
         }
     };

@@ -6,10 +6,11 @@
 //! URL linked several times, `rels` collects every token and each other
 //! field keeps the first non-empty value seen.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 
 use scraper::ElementRef;
 
+use super::names::MAX_NAMES_PER_ELEMENT;
 use super::tree::{attr, attr_nonempty, tag};
 use super::types::{Alternate, Document};
 use super::urls::resolve;
@@ -17,6 +18,8 @@ use super::values::Ctx;
 
 /// Fills `doc.rels`, `doc.rel_urls` (and, under the 2015 rules, `doc.alternates`).
 pub(super) fn collect(root: ElementRef<'_>, ctx: Ctx<'_>, doc: &mut Document) {
+    // (rel, url) pairs already recorded, so large pages stay linear.
+    let mut seen: HashSet<(String, String)> = HashSet::new();
     for el in root.descendent_elements() {
         if !matches!(tag(el), "a" | "area" | "link") {
             continue;
@@ -24,21 +27,29 @@ pub(super) fn collect(root: ElementRef<'_>, ctx: Ctx<'_>, doc: &mut Document) {
         let (Some(rel), Some(href)) = (attr(el, "rel"), attr(el, "href")) else {
             continue;
         };
-        let tokens: Vec<&str> = unique(rel.split_ascii_whitespace());
+        let tokens: Vec<&str> = unique(rel.split_ascii_whitespace().take(MAX_NAMES_PER_ELEMENT));
         if tokens.is_empty() {
             continue;
         }
         let url = resolve(ctx.base, href);
-        add_rels(&mut doc.rels, &tokens, &url);
-        let text = Some(ctx.text(el)).filter(|text| !text.is_empty());
+        let fresh: Vec<&str> = tokens
+            .iter()
+            .copied()
+            .filter(|token| seen.insert(((*token).to_owned(), url.clone())))
+            .collect();
+        for token in &fresh {
+            doc.rels
+                .entry((*token).to_owned())
+                .or_default()
+                .push(url.clone());
+        }
+        let text = || Some(ctx.text(el)).filter(|text| !text.is_empty());
         let field = |name: &str| attr_nonempty(el, name).map(str::to_owned);
         let entry = doc.rel_urls.entry(url.clone()).or_default();
-        for token in &tokens {
-            if !entry.rels.iter().any(|r| r == token) {
-                entry.rels.push((*token).to_owned());
-            }
-        }
-        fill(&mut entry.text, || text.clone());
+        entry
+            .rels
+            .extend(fresh.iter().map(|token| (*token).to_owned()));
+        fill(&mut entry.text, text);
         fill(&mut entry.title, || field("title"));
         fill(&mut entry.media, || field("media"));
         fill(&mut entry.hreflang, || field("hreflang"));
@@ -56,17 +67,8 @@ pub(super) fn collect(root: ElementRef<'_>, ctx: Ctx<'_>, doc: &mut Document) {
                 hreflang: field("hreflang"),
                 r#type: field("type"),
                 title: field("title"),
-                text,
+                text: text(),
             });
-        }
-    }
-}
-
-fn add_rels(rels: &mut BTreeMap<String, Vec<String>>, tokens: &[&str], url: &str) {
-    for token in tokens {
-        let urls = rels.entry((*token).to_owned()).or_default();
-        if !urls.iter().any(|u| u == url) {
-            urls.push(url.to_owned());
         }
     }
 }

@@ -24,6 +24,20 @@ pub async fn run(store: Arc<dyn Store>) {
     queries_filter_by_target_visibility_property_and_page(&*store).await;
     moderation_and_removal_work(&*store).await;
     concurrent_workers_never_claim_the_same_job(Arc::clone(&store)).await;
+    blocked_domains_are_a_set(&*store).await;
+}
+
+async fn blocked_domains_are_a_set(store: &dyn Store) {
+    store.block_domain("spam.example", now()).await.unwrap();
+    store.block_domain("spam.example", now()).await.unwrap();
+    store.block_domain("junk.example", now()).await.unwrap();
+    assert_eq!(
+        store.blocked_domains().await.unwrap(),
+        vec!["junk.example", "spam.example"]
+    );
+    assert!(store.unblock_domain("junk.example").await.unwrap());
+    assert!(!store.unblock_domain("junk.example").await.unwrap());
+    assert_eq!(store.blocked_domains().await.unwrap(), vec!["spam.example"]);
 }
 
 fn url(text: &str) -> Url {

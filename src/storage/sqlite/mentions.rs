@@ -305,6 +305,27 @@ pub fn remove(conn: &mut Connection, id: MentionId) -> rusqlite::Result<bool> {
     Ok(removed > 0)
 }
 
+pub fn block_domain(
+    conn: &mut Connection,
+    domain: &str,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO blocked_domains (domain, created_at) VALUES (?1, ?2) ON CONFLICT (domain) DO NOTHING",
+        params![domain, millis(now)],
+    )?;
+    Ok(())
+}
+
+pub fn unblock_domain(conn: &mut Connection, domain: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM blocked_domains WHERE domain = ?1", [domain])? > 0)
+}
+
+pub fn blocked_domains(conn: &mut Connection) -> rusqlite::Result<Vec<String>> {
+    let mut statement = conn.prepare("SELECT domain FROM blocked_domains ORDER BY domain")?;
+    statement.query_map([], |row| row.get(0))?.collect()
+}
+
 fn parse_url(text: &str) -> Result<Url, StoreError> {
     Url::parse(text).map_err(|e| StoreError::Corrupt(format!("stored URL `{text}`: {e}")))
 }

@@ -202,4 +202,22 @@ impl MentionStore for SqliteStore {
     async fn remove_mention(&self, id: MentionId) -> Result<bool, StoreError> {
         self.pool.run(move |conn| mentions::remove(conn, id)).await
     }
+
+    async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let domain = domain.to_owned();
+        self.pool
+            .run(move |conn| mentions::block_domain(conn, &domain, now))
+            .await
+    }
+
+    async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError> {
+        let domain = domain.to_owned();
+        self.pool
+            .run(move |conn| mentions::unblock_domain(conn, &domain))
+            .await
+    }
+
+    async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
+        self.pool.run(mentions::blocked_domains).await
+    }
 }

@@ -48,6 +48,11 @@ const MIGRATIONS: &[&str] = &[
         claimed_until INTEGER
     ) STRICT;
     CREATE INDEX verification_jobs_due ON verification_jobs (due_at);",
+    // 3: domains blocked through the admin API or CLI.
+    "CREATE TABLE blocked_domains (
+        domain TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction

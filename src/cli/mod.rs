@@ -1,0 +1,143 @@
+//! The `backfeed` command line: argument parsing and one small function per
+//! command, each calling one library use case. `main.rs` only calls [`main`].
+//!
+//! Results go to standard output, logs and errors to standard error; a
+//! configuration error exits with 2, any other failure with 1.
+
+mod mentions;
+mod posts;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::App;
+use crate::config::{Config, Overrides};
+use crate::runtime::server;
+
+#[derive(Parser)]
+#[command(
+    name = "backfeed",
+    version,
+    about = "Announces blog posts on Mastodon and serves the conversation back to your site.",
+    long_about = "Announces blog posts on Mastodon and serves the conversation back to your site.\n\n\
+        Settings come from an optional TOML file (--config), overlaid by environment variables \
+        (MASTODON_HOST, MASTODON_USER, MASTODON_OAUTH_TOKEN, BLOG_POST_PATTERN, DATABASE_URL, …). \
+        See config/example.toml for every setting."
+)]
+struct Cli {
+    /// TOML config file; environment variables override what it says.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "BACKFEED_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (default store: a SQLite file in the working directory).
+    Serve {
+        /// Address to listen on [env: BACKFEED_LISTEN, or PORT for 0.0.0.0:PORT] [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Announce one post now, or with --dry-run print the exact status text without posting.
+    Toot {
+        /// The blog post's URL.
+        url: String,
+        /// Print the status that would be posted; post nothing and record nothing.
+        #[arg(long, alias = "dryrun", alias = "show-toot")]
+        dry_run: bool,
+    },
+    /// Inspect and repair the URL → toot mapping.
+    Posts {
+        #[command(subcommand)]
+        command: PostsCommand,
+    },
+    /// Moderate received webmentions.
+    Mentions {
+        #[command(subcommand)]
+        command: mentions::MentionsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PostsCommand {
+    /// List every post with its state, toot id and failure reason.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear a post's failure and announce it again.
+    Retry {
+        /// The blog post's URL.
+        url: String,
+    },
+}
+
+/// Parses the command line, runs the command, and returns the exit code.
+pub fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("backfeed: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async_main())
+}
+
+async fn async_main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = match &cli.command {
+        Command::Serve { listen } => Overrides {
+            listen: listen.clone(),
+        },
+        _ => Overrides::default(),
+    };
+    let config = match Config::from_process_env(cli.config.as_deref(), overrides) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("backfeed: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&config.log_level, config.log_format);
+    match run(cli.command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("backfeed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    let disabled = config.disabled_features();
+    let listen = config.listen;
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
+    match command {
+        Command::Serve { .. } => {
+            for notice in disabled {
+                tracing::warn!("{notice}");
+            }
+            server::serve(app, listen).await.map_err(|e| e.to_string())
+        }
+        Command::Toot { url, dry_run } => posts::toot(&app, &url, dry_run).await,
+        Command::Posts {
+            command: PostsCommand::List { json },
+        } => posts::list(&app, json).await,
+        Command::Posts {
+            command: PostsCommand::Retry { url },
+        } => posts::retry(&app, &url).await,
+        Command::Mentions { command } => mentions::run(&app, command).await,
+    }
+}

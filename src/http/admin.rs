@@ -1,0 +1,209 @@
+//! The admin API, behind `Authorization: Bearer $BACKFEED_ADMIN_TOKEN`.
+//!
+//! `GET /admin/mentions` (filters: `status`, `moderation`, `target`, `page`,
+//! `per-page`), `POST /admin/mentions/{id}/approve`, `POST
+//! /admin/mentions/{id}/hide`, `DELETE /admin/mentions/{id}`, `GET
+//! /admin/blocks`, `POST /admin/blocks` (form or JSON `domain`), `DELETE
+//! /admin/blocks/{domain}`. The token is compared in constant time.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+use url::Url;
+
+use super::AppState;
+use super::error::ApiError;
+use super::jf2;
+use crate::domain::mention::{Mention, MentionId, Moderation};
+use crate::storage::MentionQuery;
+use crate::webmention::{ReceiveError, Receiver};
+
+/// Refuses every admin request without the right bearer token.
+pub async fn require_token(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(expected) = &app.config.admin_token else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the admin API is off: set BACKFEED_ADMIN_TOKEN to turn it on",
+        )
+        .into_response();
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "a valid admin bearer token is required",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+fn receiver(app: &AppState) -> Result<&Receiver, ApiError> {
+    app.receiver
+        .as_deref()
+        .ok_or_else(|| ReceiveError::NotConfigured.into())
+}
+
+#[derive(Serialize)]
+struct AdminMention {
+    id: i64,
+    source: String,
+    target: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    moderation: &'static str,
+    /// The mention as the public API shows it (JF2).
+    entry: serde_json::Value,
+}
+
+impl From<&Mention> for AdminMention {
+    fn from(mention: &Mention) -> Self {
+        Self {
+            id: mention.id.0,
+            source: mention.source.to_string(),
+            target: mention.target.to_string(),
+            status: mention.verification.label(),
+            reason: mention.verification.reason().map(str::to_owned),
+            moderation: mention.moderation.label(),
+            entry: jf2::entry(mention),
+        }
+    }
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let receiver = receiver(&app)?;
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+    };
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
+    let moderation = get("moderation")
+        .map(|m| {
+            Moderation::parse(m).ok_or_else(|| {
+                bad(format!(
+                    "`moderation` must be approved, pending or hidden, not `{m}`"
+                ))
+            })
+        })
+        .transpose()?;
+    let targets = get("target")
+        .map(|t| Url::parse(t).map_err(|e| bad(format!("`target` is not a valid URL: {e}"))))
+        .transpose()?
+        .into_iter()
+        .collect();
+    let number = |name: &str, default: u32| {
+        get(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| bad(format!("`{name}` must be a whole number")))
+        })
+    };
+    let query = MentionQuery {
+        targets,
+        visible_only: false,
+        moderation,
+        page: number("page", 0)?,
+        per_page: number("per-page", 50)?.clamp(1, 1000),
+        ..MentionQuery::default()
+    };
+    let status = get("status");
+    let mentions = receiver.list(&query).await?;
+    let rows: Vec<AdminMention> = mentions
+        .iter()
+        .filter(|m| status.is_none_or(|s| m.verification.label() == s))
+        .map(AdminMention::from)
+        .collect();
+    Ok(Json(serde_json::json!({ "mentions": rows })).into_response())
+}
+
+fn mention_id(id: &str) -> Result<MentionId, ApiError> {
+    id.parse().map(MentionId).map_err(|_| ApiError::not_found())
+}
+
+pub async fn approve(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    receiver(&app)?.approve(mention_id(&id)?).await?;
+    Ok(done("approved"))
+}
+
+pub async fn hide(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    receiver(&app)?.hide(mention_id(&id)?).await?;
+    Ok(done("hidden"))
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    receiver(&app)?.delete(mention_id(&id)?).await?;
+    Ok(done("deleted"))
+}
+
+pub async fn blocks(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let domains = receiver(&app)?.blocked_domains().await?;
+    Ok(Json(serde_json::json!({ "domains": domains })).into_response())
+}
+
+pub async fn block(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let domain = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(json) => json
+            .get("domain")
+            .and_then(|d| d.as_str())
+            .map(str::to_owned),
+        Err(_) => url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == "domain")
+            .map(|(_, v)| v.into_owned()),
+    }
+    .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "the `domain` field is missing"))?;
+    let hidden = receiver(&app)?.block(&domain).await?;
+    Ok(
+        Json(
+            serde_json::json!({ "blocked": domain.trim().to_ascii_lowercase(), "hidden": hidden }),
+        )
+        .into_response(),
+    )
+}
+
+pub async fn unblock(
+    State(app): State<AppState>,
+    Path(domain): Path<String>,
+) -> Result<Response, ApiError> {
+    if receiver(&app)?.unblock(&domain).await? {
+        Ok(done("unblocked"))
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+fn done(what: &'static str) -> Response {
+    Json(serde_json::json!({ "code": 200, "result": what })).into_response()
+}

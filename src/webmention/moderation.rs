@@ -1,0 +1,119 @@
+//! Moderation: approve, hide, delete, and block whole domains.
+//!
+//! Used by the admin API and the CLI alike. Blocking a domain refuses its
+//! future webmentions (400 at the door) and hides the ones already received.
+
+use time::OffsetDateTime;
+
+use super::Receiver;
+use crate::domain::mention::{Mention, MentionId, Moderation};
+use crate::domain::webmention::DomainList;
+use crate::storage::{MentionQuery, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModerationError {
+    #[error("there is no mention {0}")]
+    NotFound(MentionId),
+    #[error("`{0}` is not a domain name like spam.example")]
+    InvalidDomain(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Pages of this size are walked when a block hides existing mentions.
+const BLOCK_PAGE: u32 = 500;
+
+impl Receiver {
+    pub async fn list(&self, query: &MentionQuery) -> Result<Vec<Mention>, StoreError> {
+        self.store.query_mentions(query).await
+    }
+
+    pub async fn approve(&self, id: MentionId) -> Result<(), ModerationError> {
+        self.moderate(id, Moderation::Approved).await
+    }
+
+    pub async fn hide(&self, id: MentionId) -> Result<(), ModerationError> {
+        self.moderate(id, Moderation::Hidden).await
+    }
+
+    async fn moderate(&self, id: MentionId, moderation: Moderation) -> Result<(), ModerationError> {
+        let found = self
+            .store
+            .set_moderation(id, moderation, OffsetDateTime::now_utc())
+            .await?;
+        found.then_some(()).ok_or(ModerationError::NotFound(id))
+    }
+
+    pub async fn delete(&self, id: MentionId) -> Result<(), ModerationError> {
+        let found = self.store.remove_mention(id).await?;
+        found.then_some(()).ok_or(ModerationError::NotFound(id))
+    }
+
+    /// Blocks `domain` and hides its existing mentions; returns how many.
+    pub async fn block(&self, domain: &str) -> Result<u64, ModerationError> {
+        let domain = normalise_domain(domain)?;
+        self.store
+            .block_domain(&domain, OffsetDateTime::now_utc())
+            .await?;
+        let blocked = DomainList::new([domain.clone()]);
+        let mut hidden = 0;
+        let mut page = 0;
+        loop {
+            let query = MentionQuery {
+                visible_only: false,
+                page,
+                per_page: BLOCK_PAGE,
+                ..MentionQuery::default()
+            };
+            let mentions = self.store.query_mentions(&query).await?;
+            for mention in &mentions {
+                let host = mention.source.host_str().unwrap_or_default();
+                if blocked.matches(host) && mention.moderation != Moderation::Hidden {
+                    self.store
+                        .set_moderation(mention.id, Moderation::Hidden, OffsetDateTime::now_utc())
+                        .await?;
+                    hidden += 1;
+                }
+            }
+            if mentions.len() < BLOCK_PAGE as usize {
+                break;
+            }
+            page += 1;
+        }
+        tracing::info!(%domain, hidden, "domain blocked");
+        Ok(hidden)
+    }
+
+    pub async fn unblock(&self, domain: &str) -> Result<bool, ModerationError> {
+        Ok(self
+            .store
+            .unblock_domain(&normalise_domain(domain)?)
+            .await?)
+    }
+
+    pub async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
+        self.store.blocked_domains().await
+    }
+
+    /// Blocked by configuration or by the admin.
+    pub(super) async fn is_blocked(&self, host: &str) -> Result<bool, StoreError> {
+        if self.config.blocked_domains.matches(host) {
+            return Ok(true);
+        }
+        Ok(DomainList::new(self.store.blocked_domains().await?).matches(host))
+    }
+}
+
+fn normalise_domain(domain: &str) -> Result<String, ModerationError> {
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let valid = !domain.is_empty()
+        && domain.len() <= 253
+        && domain.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if valid {
+        Ok(domain)
+    } else {
+        Err(ModerationError::InvalidDomain(domain))
+    }
+}
