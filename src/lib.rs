@@ -35,6 +35,7 @@ pub struct App {
     /// `None` when no sites are configured.
     pub receiver: Option<Arc<Receiver>>,
     pub metrics: http::Metrics,
+    pub rate_limits: http::RateLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,12 +76,15 @@ impl App {
             )?)),
             None => None,
         };
+        let rate_limits =
+            http::RateLimits::new(config.webmention.as_ref().and_then(|w| w.rate_limit));
         Ok(Arc::new(Self {
             config,
             store,
             announcer,
             receiver,
             metrics: http::Metrics::install(),
+            rate_limits,
         }))
     }
 

@@ -19,7 +19,8 @@ use crate::domain::{TitlePattern, Visibility};
 
 pub use sources::{SETTINGS, Setting};
 pub use values::{
-    CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, ModerationMode, PostPattern, Secret,
+    CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, ModerationMode, PostPattern, RateLimit,
+    Secret,
 };
 
 use sources::RawSettings;
@@ -65,6 +66,9 @@ pub struct Config {
     /// `None` when no sites are configured: receiving webmentions is then off.
     pub webmention: Option<WebmentionConfig>,
     pub cors_origins: CorsOrigins,
+    /// Take the client address from the last `X-Forwarded-For` entry (only
+    /// behind a proxy that sets it; clients can forge the header otherwise).
+    pub trust_x_forwarded_for: bool,
     /// Bearer token for the admin API; `None` turns the admin API off.
     pub admin_token: Option<Secret>,
     pub fetch: FetchPolicy,
@@ -90,6 +94,8 @@ pub struct WebmentionConfig {
     /// Domains whose verified mentions are approved even in manual mode.
     pub allowed_domains: DomainList,
     pub retry: RetrySchedule,
+    /// Per client address and per source domain, on `POST /webmention`.
+    pub rate_limit: Option<RateLimit>,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +144,9 @@ impl Config {
             announce: announce_config(r)?,
             webmention: webmention_config(r)?,
             admin_token: r.parsed("admin.token", values::parse_admin_token)?,
+            trust_x_forwarded_for: r
+                .parsed("http.trust_x_forwarded_for", values::parse_bool)?
+                .unwrap_or(false),
             cors_origins: r
                 .parsed("http.cors_origins", CorsOrigins::parse)?
                 .unwrap_or_default(),
@@ -258,6 +267,9 @@ fn webmention_config(r: &Reader<'_>) -> Result<Option<WebmentionConfig>, ConfigE
         retry: r
             .parsed("webmention.retry_delays", values::parse_retry_delays)?
             .unwrap_or_default(),
+        rate_limit: r
+            .parsed("webmention.rate_limit", values::parse_rate_limit)?
+            .unwrap_or(Some(RateLimit::default())),
     }))
 }
 

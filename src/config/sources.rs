@@ -54,6 +54,8 @@ pub const SETTINGS: &[Setting] = settings![
     "webmention.blocked_domains" => ["BACKFEED_BLOCKED_DOMAINS"],
     "webmention.allowed_domains" => ["BACKFEED_ALLOWED_DOMAINS"],
     "webmention.retry_delays" => ["BACKFEED_VERIFY_RETRY_DELAYS"],
+    "webmention.rate_limit" => ["BACKFEED_RATE_LIMIT"],
+    "http.trust_x_forwarded_for" => ["BACKFEED_TRUST_X_FORWARDED_FOR"],
 ];
 
 /// Where a raw value came from, for error messages.

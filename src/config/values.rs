@@ -378,3 +378,41 @@ pub fn parse_admin_token(value: &str) -> Result<Secret, String> {
     }
     Ok(Secret::new(token))
 }
+
+/// A number of requests per period, e.g. `60/min`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests: 60,
+            per: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `60/min`, `10/s`, `1000/hour`, `5/10s`, or `off` (`None`).
+pub fn parse_rate_limit(value: &str) -> Result<Option<RateLimit>, String> {
+    let value = value.trim().to_ascii_lowercase();
+    if value == "off" {
+        return Ok(None);
+    }
+    let invalid = || format!("`{value}` is not a rate like 60/min, 10/s or off");
+    let (count, period) = value.split_once('/').ok_or_else(invalid)?;
+    let requests: u32 = count.trim().parse().map_err(|_| invalid())?;
+    let per = match period.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "m" | "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        "d" | "day" => Duration::from_secs(86_400),
+        other => parse_duration(other).map_err(|_| invalid())?,
+    };
+    if requests == 0 {
+        return Err("allow at least one request per period, or say `off`".to_owned());
+    }
+    Ok(Some(RateLimit { requests, per }))
+}

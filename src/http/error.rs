@@ -43,6 +43,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "no such resource")
     }
 
+    /// Adds `Retry-After` (whole seconds, at least one).
+    pub fn with_retry_after(self, after: Duration) -> Self {
+        self.retry_after(after)
+    }
+
     fn retry_after(mut self, after: Duration) -> Self {
         self.retry_after = Some(after);
         self

@@ -17,6 +17,8 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Metrics {
     handle: Option<PrometheusHandle>,
@@ -34,7 +36,10 @@ impl Metrics {
                 )
                 .ok()?;
             match builder.install_recorder() {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    spawn_upkeep(handle.clone());
+                    Some(handle)
+                }
                 Err(error) => {
                     tracing::warn!(%error, "metrics are off: cannot install the recorder");
                     None
@@ -54,6 +59,23 @@ impl Metrics {
             }
             None => String::new(),
         }
+    }
+}
+
+/// Histograms keep their samples until upkeep drains them; without a
+/// periodic upkeep, memory grows with traffic whenever nobody scrapes
+/// `/metrics`. A plain thread, so it works whatever runtime (if any) runs.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start metrics upkeep; memory use will grow with traffic");
     }
 }
 

@@ -12,6 +12,7 @@ mod lookup;
 mod mentions_api;
 mod metrics;
 mod ops;
+mod rate_limit;
 mod webmention;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::config::CorsOrigins;
 use error::ApiError;
 
 pub use metrics::Metrics;
+pub use rate_limit::RateLimits;
 
 pub type AppState = Arc<App>;
 

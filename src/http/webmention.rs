@@ -2,8 +2,7 @@
 //! the seed receiver's routes as aliases (`/web-mentions`, …).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -11,17 +10,35 @@ use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::error::ApiError;
+use super::rate_limit::client_ip;
 use crate::domain::mention::{Mention, MentionId};
 use crate::webmention::{ReceiveError, Receiver};
 
+/// Form bodies larger than this are refused; two URLs never need more.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
 /// `POST /webmention` (and `/web-mentions`): 201 with `Location`.
-pub async fn receive(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub async fn receive(State(app): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let receiver = receiver(&app)?;
-    let form = form_fields(&headers, &body)?;
+    let (parts, body) = request.into_parts();
+    let client = client_ip(
+        &parts.headers,
+        &parts.extensions,
+        app.config.trust_x_forwarded_for,
+    );
+    app.rate_limits.check_client(client).map_err(too_many)?;
+    let body = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            )
+        })?;
+    let form = form_fields(&parts.headers, &body)?;
+    if let Some(domain) = field(&form, "source").and_then(source_domain) {
+        app.rate_limits.check_domain(&domain).map_err(too_many)?;
+    }
     let id = receiver
         .receive(field(&form, "source"), field(&form, "target"))
         .await?;
@@ -95,6 +112,21 @@ impl From<&Mention> for StatusBody {
             updated: time(mention.updated_at),
         }
     }
+}
+
+fn source_domain(source: &str) -> Option<String> {
+    url::Url::parse(source.trim())
+        .ok()?
+        .host_str()
+        .map(str::to_owned)
+}
+
+fn too_many(wait: std::time::Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many webmentions; try again later",
+    )
+    .with_retry_after(wait)
 }
 
 fn receiver(app: &AppState) -> Result<&Receiver, ApiError> {

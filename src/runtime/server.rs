@@ -21,7 +21,10 @@ pub async fn serve_on(app: Arc<App>, listener: TcpListener) -> std::io::Result<(
     let local = listener.local_addr()?;
     tracing::info!("listening on http://{local}");
     crate::jobs::spawn_workers(&app);
-    axum::serve(listener, app.router())
+    let service = app
+        .router()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shut down cleanly");

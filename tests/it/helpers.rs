@@ -43,6 +43,7 @@ pub fn test_env(
         ("VERSION", "test-rev".to_owned()),
         ("BACKFEED_SITES", format!("{}/", blog.base_url)),
         ("BACKFEED_VERIFY_RETRY_DELAYS", "50ms,100ms".to_owned()),
+        ("BACKFEED_RATE_LIMIT", "off".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -135,3 +135,16 @@ async fn json_logs_are_one_object_per_line() {
         assert!(value.get("level").is_some(), "{line}");
     }
 }
+
+#[tokio::test]
+async fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let env: HashMap<String, String> = [(
+        "DATABASE_URL".to_owned(),
+        format!("sqlite://{}", dir.path().join("b.db").display()),
+    )]
+    .into();
+    let server = Backfeed::serve(&env).await;
+    let (_, stderr) = server.terminate().await;
+    assert!(!stderr.contains('\u{1b}'), "ANSI escapes in: {stderr:?}");
+}

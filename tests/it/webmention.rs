@@ -259,3 +259,76 @@ async fn an_unknown_status_id_is_a_json_404() {
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn too_many_webmentions_from_one_client_or_domain_get_429_with_retry_after() {
+    let app = crate::helpers::spawn_app_with(|env| {
+        env.insert("BACKFEED_RATE_LIMIT".into(), "3/min".into());
+    })
+    .await;
+    app.blog.page("/posts/limited/", "<p>post</p>");
+    let target = app.blog.url("/posts/limited/");
+    for i in 0..3 {
+        let response = app
+            .send_webmention(&format!("https://a{i}.example/reply"), &target)
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    let limited = app
+        .send_webmention("https://a9.example/reply", &target)
+        .await;
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["access-control-allow-origin"], "*");
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+
+    let per_domain = crate::helpers::spawn_app_with(|env| {
+        env.insert("BACKFEED_RATE_LIMIT".into(), "2/min".into());
+        env.insert("BACKFEED_TRUST_X_FORWARDED_FOR".into(), "true".into());
+    })
+    .await;
+    per_domain.blog.page("/posts/limited/", "<p>post</p>");
+    let target = per_domain.blog.url("/posts/limited/");
+    let send = |client: &'static str, source: &'static str| {
+        per_domain
+            .http
+            .post(format!("{}/webmention", per_domain.address))
+            .header("x-forwarded-for", client)
+            .form(&[("source", source), ("target", target.as_str())])
+            .send()
+    };
+    assert_eq!(
+        send("198.51.100.1", "https://spam.example/1")
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        send("198.51.100.2", "https://spam.example/2")
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        send("198.51.100.3", "https://spam.example/3")
+            .await
+            .unwrap()
+            .status(),
+        429,
+        "per source domain"
+    );
+    assert_eq!(
+        send("198.51.100.3", "https://ham.example/1")
+            .await
+            .unwrap()
+            .status(),
+        201,
+        "forwarded clients are told apart"
+    );
+}
