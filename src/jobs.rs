@@ -24,6 +24,9 @@ pub fn spawn_workers(app: &Arc<App>) {
         for _ in 0..VERIFICATION_WORKERS {
             tokio::spawn(verification_loop(Arc::clone(receiver)));
         }
+        if receiver.has_webhook() {
+            tokio::spawn(delivery_loop(Arc::clone(receiver)));
+        }
     }
 }
 
@@ -34,6 +37,19 @@ async fn verification_loop(receiver: Arc<Receiver>) {
             Ok(None) => receiver.wait_for_work(IDLE_WAIT).await,
             Err(error) => {
                 tracing::warn!(%error, "verification worker: store error; pausing");
+                tokio::time::sleep(ERROR_PAUSE).await;
+            }
+        }
+    }
+}
+
+async fn delivery_loop(receiver: Arc<Receiver>) {
+    loop {
+        match receiver.deliver_next().await {
+            Ok(Some(_)) => {}
+            Ok(None) => tokio::time::sleep(IDLE_WAIT / 4).await,
+            Err(error) => {
+                tracing::warn!(%error, "webhook worker: store error; pausing");
                 tokio::time::sleep(ERROR_PAUSE).await;
             }
         }

@@ -96,6 +96,15 @@ pub struct WebmentionConfig {
     pub retry: RetrySchedule,
     /// Per client address and per source domain, on `POST /webmention`.
     pub rate_limit: Option<RateLimit>,
+    /// Where to announce new, updated and deleted mentions.
+    pub webhook: Option<WebhookConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub url: url::Url,
+    /// Key of the `X-Backfeed-Signature` HMAC-SHA256.
+    pub secret: Secret,
 }
 
 #[derive(Debug, Clone)]
@@ -270,7 +279,20 @@ fn webmention_config(r: &Reader<'_>) -> Result<Option<WebmentionConfig>, ConfigE
         rate_limit: r
             .parsed("webmention.rate_limit", values::parse_rate_limit)?
             .unwrap_or(Some(RateLimit::default())),
+        webhook: webhook_config(r)?,
     }))
+}
+
+fn webhook_config(r: &Reader<'_>) -> Result<Option<WebhookConfig>, ConfigError> {
+    let Some(url) = r.parsed("webhook.url", values::parse_http_url)? else {
+        return Ok(None);
+    };
+    let secret = r.required(
+        "webhook.secret",
+        "needed to sign webhook deliveries, because a webhook URL is set",
+        values::parse_admin_token,
+    )?;
+    Ok(Some(WebhookConfig { url, secret }))
 }
 
 #[cfg(test)]

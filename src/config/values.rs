@@ -370,7 +370,7 @@ pub fn parse_retry_delays(value: &str) -> Result<RetrySchedule, String> {
         .map(RetrySchedule)
 }
 
-/// At least 16 characters, so that it cannot be guessed by trying.
+/// A secret of at least 16 characters, so that it cannot be guessed by trying.
 pub fn parse_admin_token(value: &str) -> Result<Secret, String> {
     let token = value.trim();
     if token.chars().count() < 16 {
@@ -415,4 +415,14 @@ pub fn parse_rate_limit(value: &str) -> Result<Option<RateLimit>, String> {
         return Err("allow at least one request per period, or say `off`".to_owned());
     }
     Ok(Some(RateLimit { requests, per }))
+}
+
+/// An absolute http(s) URL.
+pub fn parse_http_url(value: &str) -> Result<Url, String> {
+    let url =
+        Url::parse(value.trim()).map_err(|e| format!("`{}` is not a URL: {e}", value.trim()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{url}` must be an http or https URL"));
+    }
+    Ok(url)
 }

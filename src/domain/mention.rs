@@ -180,6 +180,43 @@ pub enum Transition {
     Keep(String),
 }
 
+/// What a webhook tells the owner about a mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MentionEvent {
+    New,
+    Updated,
+    Deleted,
+}
+
+impl MentionEvent {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Updated => "updated",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<Self> {
+        match label {
+            "new" => Some(Self::New),
+            "updated" => Some(Self::Updated),
+            "deleted" => Some(Self::Deleted),
+            _ => None,
+        }
+    }
+
+    /// The event a settled attempt causes, if any.
+    pub fn of(before: &Verification, transition: &Transition) -> Option<Self> {
+        match (before, transition) {
+            (Verification::Verified, Transition::Verify(_)) => Some(Self::Updated),
+            (_, Transition::Verify(_)) => Some(Self::New),
+            (_, Transition::Delete(_)) => Some(Self::Deleted),
+            _ => None,
+        }
+    }
+}
+
 /// Delays between attempts after transient failures; after the last, give up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule(pub Vec<Duration>);
@@ -294,6 +331,38 @@ mod tests {
             &schedule(),
         );
         assert_eq!(last, Transition::Keep("503".into()));
+    }
+
+    #[test]
+    fn verifying_is_new_or_updated_and_deleting_is_deleted() {
+        let verify = Transition::Verify(MentionData::default());
+        assert_eq!(
+            MentionEvent::of(&Verification::Pending, &verify),
+            Some(MentionEvent::New)
+        );
+        assert_eq!(
+            MentionEvent::of(&Verification::Verified, &verify),
+            Some(MentionEvent::Updated)
+        );
+        assert_eq!(
+            MentionEvent::of(&Verification::Verified, &Transition::Delete("gone".into())),
+            Some(MentionEvent::Deleted)
+        );
+        assert_eq!(
+            MentionEvent::of(&Verification::Pending, &Transition::Reject("no".into())),
+            None
+        );
+        assert_eq!(
+            MentionEvent::of(&Verification::Verified, &Transition::Keep("503".into())),
+            None
+        );
+        for event in [
+            MentionEvent::New,
+            MentionEvent::Updated,
+            MentionEvent::Deleted,
+        ] {
+            assert_eq!(MentionEvent::parse(event.label()), Some(event));
+        }
     }
 
     #[test]

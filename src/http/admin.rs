@@ -18,8 +18,8 @@ use url::Url;
 
 use super::AppState;
 use super::error::ApiError;
-use super::jf2;
 use crate::domain::mention::{Mention, MentionId, Moderation};
+use crate::protocol::jf2;
 use crate::storage::MentionQuery;
 use crate::webmention::{ReceiveError, Receiver};
 

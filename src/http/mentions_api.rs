@@ -19,8 +19,8 @@ use url::Url;
 
 use super::AppState;
 use super::error::ApiError;
-use super::jf2::{Feed, count_type};
 use crate::domain::mention::{MentionId, Relation};
+use crate::protocol::jf2::{Feed, count_type};
 use crate::storage::{MentionQuery, SortDirection, SortField};
 
 const MAX_PER_PAGE: u32 = 1000;

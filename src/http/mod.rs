@@ -7,7 +7,6 @@
 
 mod admin;
 pub mod error;
-mod jf2;
 mod lookup;
 mod mentions_api;
 mod metrics;

@@ -13,7 +13,20 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::StoreError;
-use crate::domain::mention::{Mention, MentionId, Moderation, Transition, Verification};
+use crate::domain::mention::{
+    Mention, MentionEvent, MentionId, Moderation, Transition, Verification,
+};
+
+/// A claimed webhook delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub mention_id: MentionId,
+    pub event: MentionEvent,
+    /// Failed attempts before this one.
+    pub attempts: u32,
+    pub token: String,
+}
 
 /// A claimed verification job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +117,29 @@ pub trait MentionStore: Send + Sync {
 
     /// Applies the outcome of an attempt. `false` when the claim was lost
     /// (another worker took the job after the lease ran out): nothing changes.
+    /// With `notify`, a new, updated or deleted mention also queues a webhook
+    /// delivery in the same transaction, so no event is ever lost.
     async fn settle_verification(
         &self,
         job: &VerificationJob,
         transition: &Transition,
+        notify: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Claims the oldest due webhook delivery for `lease`, if any.
+    async fn claim_delivery(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Delivery>, StoreError>;
+
+    /// Finishes a delivery (`None`) or schedules another attempt after the
+    /// delay. `false` when the claim was lost.
+    async fn settle_delivery(
+        &self,
+        delivery: &Delivery,
+        retry_after: Option<Duration>,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 

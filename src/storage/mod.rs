@@ -37,7 +37,9 @@ pub trait Store: PostStore + MentionStore + Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-pub use mentions::{MentionQuery, MentionStore, SortDirection, SortField, VerificationJob};
+pub use mentions::{
+    Delivery, MentionQuery, MentionStore, SortDirection, SortField, VerificationJob,
+};
 
 /// The URL → toot mapping and its claims.
 #[async_trait]

@@ -10,6 +10,7 @@
 mod extract;
 mod moderation;
 mod verify;
+pub mod webhook;
 
 pub use moderation::ModerationError;
 
@@ -53,6 +54,7 @@ pub struct Receiver {
     store: Arc<dyn Store>,
     sources: HttpClient,
     wake: Notify,
+    webhook: Option<webhook::Webhook>,
     /// How long a worker may hold a verification job before another may take
     /// it: longer than one attempt can take, so only a dead worker loses it.
     lease: Duration,
@@ -68,10 +70,16 @@ impl Receiver {
             max_redirects: SOURCE_MAX_REDIRECTS,
             ..fetch.clone()
         })?;
+        let webhook = config
+            .webhook
+            .clone()
+            .map(|w| webhook::Webhook::new(w, fetch))
+            .transpose()?;
         Ok(Self {
             config,
             store,
             lease: fetch.total_timeout * 2 + Duration::from_secs(2),
+            webhook,
             sources,
             wake: Notify::new(),
         })
@@ -133,7 +141,12 @@ impl Receiver {
         let transition = decide(&job.current, finding, job.attempts, &self.config.retry);
         let settled = self
             .store
-            .settle_verification(&job, &transition, OffsetDateTime::now_utc())
+            .settle_verification(
+                &job,
+                &transition,
+                self.webhook.is_some(),
+                OffsetDateTime::now_utc(),
+            )
             .await?;
         tracing::info!(id = %job.mention_id, source = %job.source, outcome = ?OutcomeLabel(&transition), settled, "webmention verified");
         metrics::counter!("backfeed_webmention_verifications_total", "outcome" => OutcomeLabel(&transition).as_str()).increment(1);
@@ -142,6 +155,10 @@ impl Receiver {
             transition,
             settled,
         }))
+    }
+
+    pub fn has_webhook(&self) -> bool {
+        self.webhook.is_some()
     }
 
     /// Waits until a request is received or `timeout` passes (worker idling).

@@ -16,6 +16,8 @@ mod mentions_api;
 mod mf2_suite;
 mod moderation;
 mod operations;
+mod real_senders;
 mod storage;
 mod support_npm;
+mod webhooks;
 mod webmention;

@@ -7,7 +7,7 @@ use url::Url;
 
 use super::posts::now;
 use crate::domain::mention::{
-    Author, MentionData, MentionId, Moderation, Relation, Transition, Verification,
+    Author, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition, Verification,
 };
 use crate::storage::{MentionQuery, SortDirection, Store, VerificationJob};
 
@@ -25,6 +25,92 @@ pub async fn run(store: Arc<dyn Store>) {
     moderation_and_removal_work(&*store).await;
     concurrent_workers_never_claim_the_same_job(Arc::clone(&store)).await;
     blocked_domains_are_a_set(&*store).await;
+    notified_settlements_queue_deliveries_in_order(&*store).await;
+}
+
+async fn notified_settlements_queue_deliveries_in_order(store: &dyn Store) {
+    let (source, target) = (url("https://alice.example/hook"), target("hook"));
+    let id = store
+        .receive_mention(&source, &target, Moderation::Approved, now())
+        .await
+        .unwrap();
+    let job = claim_job_for(store, id).await;
+    store
+        .settle_verification(&job, &Transition::Verify(data("a")), true, now())
+        .await
+        .unwrap();
+    store
+        .receive_mention(&source, &target, Moderation::Approved, now())
+        .await
+        .unwrap();
+    let job = claim_job_for(store, id).await;
+    store
+        .settle_verification(&job, &Transition::Delete("gone".into()), true, now())
+        .await
+        .unwrap();
+
+    let first = store
+        .claim_delivery(now(), LEASE)
+        .await
+        .unwrap()
+        .expect("a delivery");
+    assert_eq!(
+        (first.mention_id, first.event, first.attempts),
+        (id, MentionEvent::New, 0)
+    );
+    let second = store
+        .claim_delivery(now(), LEASE)
+        .await
+        .unwrap()
+        .expect("another");
+    assert_eq!(second.event, MentionEvent::Deleted);
+    assert!(
+        store.claim_delivery(now(), LEASE).await.unwrap().is_none(),
+        "both are held"
+    );
+
+    let delay = Duration::from_secs(600);
+    assert!(
+        store
+            .settle_delivery(&first, Some(delay), now())
+            .await
+            .unwrap()
+    );
+    assert!(store.settle_delivery(&second, None, now()).await.unwrap());
+    assert!(
+        !store.settle_delivery(&second, None, now()).await.unwrap(),
+        "already settled"
+    );
+    assert!(
+        store.claim_delivery(now(), LEASE).await.unwrap().is_none(),
+        "retry not due yet"
+    );
+    let retried = store
+        .claim_delivery(now() + delay + Duration::from_secs(1), LEASE)
+        .await
+        .unwrap()
+        .expect("due again");
+    assert_eq!((retried.id, retried.attempts), (first.id, 1));
+    store.settle_delivery(&retried, None, now()).await.unwrap();
+
+    let quiet = store
+        .receive_mention(
+            &url("https://alice.example/quiet"),
+            &target,
+            Moderation::Approved,
+            now(),
+        )
+        .await
+        .unwrap();
+    let job = claim_job_for(store, quiet).await;
+    store
+        .settle_verification(&job, &Transition::Verify(data("q")), false, now())
+        .await
+        .unwrap();
+    assert!(
+        store.claim_delivery(now(), LEASE).await.unwrap().is_none(),
+        "no notify, no delivery"
+    );
 }
 
 async fn blocked_domains_are_a_set(store: &dyn Store) {
@@ -64,6 +150,7 @@ async fn claim_job_for(store: &dyn Store, id: MentionId) -> VerificationJob {
             .settle_verification(
                 &job,
                 &Transition::Reject("cleared by the suite".into()),
+                false,
                 now(),
             )
             .await
@@ -112,7 +199,7 @@ async fn a_received_mention_is_pending_with_a_due_job(store: &dyn Store) {
     );
     assert!(
         store
-            .settle_verification(&job, &Transition::Verify(data("hi")), now())
+            .settle_verification(&job, &Transition::Verify(data("hi")), false, now())
             .await
             .unwrap()
     );
@@ -126,7 +213,7 @@ async fn a_resent_mention_keeps_its_id_and_moderation(store: &dyn Store) {
         .unwrap();
     let job = claim_job_for(store, id).await;
     store
-        .settle_verification(&job, &Transition::Verify(data("v1")), now())
+        .settle_verification(&job, &Transition::Verify(data("v1")), false, now())
         .await
         .unwrap();
     store
@@ -149,7 +236,7 @@ async fn a_resent_mention_keeps_its_id_and_moderation(store: &dyn Store) {
     let job = claim_job_for(store, id).await;
     assert_eq!(job.current, Verification::Verified);
     store
-        .settle_verification(&job, &Transition::Verify(data("v2")), now())
+        .settle_verification(&job, &Transition::Verify(data("v2")), false, now())
         .await
         .unwrap();
     let updated = store.find_mention(id).await.unwrap().unwrap();
@@ -174,7 +261,7 @@ async fn a_claimed_job_is_not_handed_out_twice_until_its_lease_runs_out(store: &
     while let Some(other) = store.claim_verification(now(), LEASE).await.unwrap() {
         assert_ne!(other.mention_id, id, "a held job is not handed out again");
         store
-            .settle_verification(&other, &Transition::Reject("cleared".into()), now())
+            .settle_verification(&other, &Transition::Reject("cleared".into()), false, now())
             .await
             .unwrap();
     }
@@ -187,7 +274,7 @@ async fn a_claimed_job_is_not_handed_out_twice_until_its_lease_runs_out(store: &
     assert_eq!(retaken.mention_id, id);
     assert_ne!(retaken.token, job.token);
     store
-        .settle_verification(&retaken, &Transition::Reject("done".into()), now())
+        .settle_verification(&retaken, &Transition::Reject("done".into()), false, now())
         .await
         .unwrap();
 }
@@ -211,7 +298,7 @@ async fn a_stale_claim_cannot_settle(store: &dyn Store) {
     assert_eq!(new.mention_id, id);
     assert!(
         !store
-            .settle_verification(&old, &Transition::Verify(data("late")), now())
+            .settle_verification(&old, &Transition::Verify(data("late")), false, now())
             .await
             .unwrap()
     );
@@ -221,7 +308,7 @@ async fn a_stale_claim_cannot_settle(store: &dyn Store) {
     );
     assert!(
         store
-            .settle_verification(&new, &Transition::Reject("no".into()), now())
+            .settle_verification(&new, &Transition::Reject("no".into()), false, now())
             .await
             .unwrap()
     );
@@ -241,14 +328,14 @@ async fn a_retry_reschedules_the_job_and_counts_the_attempt(store: &dyn Store) {
     let delay = Duration::from_secs(3600);
     assert!(
         store
-            .settle_verification(&job, &Transition::RetryAfter(delay), now())
+            .settle_verification(&job, &Transition::RetryAfter(delay), false, now())
             .await
             .unwrap()
     );
     while let Some(other) = store.claim_verification(now(), LEASE).await.unwrap() {
         assert_ne!(other.mention_id, id, "not due before its delay");
         store
-            .settle_verification(&other, &Transition::Reject("cleared".into()), now())
+            .settle_verification(&other, &Transition::Reject("cleared".into()), false, now())
             .await
             .unwrap();
     }
@@ -259,7 +346,7 @@ async fn a_retry_reschedules_the_job_and_counts_the_attempt(store: &dyn Store) {
         .expect("due after the delay");
     assert_eq!((due.mention_id, due.attempts), (id, 1));
     store
-        .settle_verification(&due, &Transition::Reject("done".into()), now())
+        .settle_verification(&due, &Transition::Reject("done".into()), false, now())
         .await
         .unwrap();
 }
@@ -279,7 +366,7 @@ async fn verification_data_round_trips(store: &dyn Store) {
     rsvp.relation = Relation::Rsvp("maybe".into());
     rsvp.name = Some("RSVP".into());
     store
-        .settle_verification(&job, &Transition::Verify(rsvp.clone()), now())
+        .settle_verification(&job, &Transition::Verify(rsvp.clone()), false, now())
         .await
         .unwrap();
     let mention = store.find_mention(id).await.unwrap().unwrap();
@@ -316,7 +403,7 @@ async fn rejection_and_deletion_keep_the_reason(store: &dyn Store) {
             .unwrap();
         let job = claim_job_for(store, id).await;
         store
-            .settle_verification(&job, &transition, now())
+            .settle_verification(&job, &transition, false, now())
             .await
             .unwrap();
         assert_eq!(
@@ -350,7 +437,7 @@ async fn queries_filter_by_target_visibility_property_and_page(store: &dyn Store
             Transition::Verify(found)
         };
         store
-            .settle_verification(&job, &transition, now())
+            .settle_verification(&job, &transition, false, now())
             .await
             .unwrap();
         ids.push(id);
@@ -428,7 +515,7 @@ async fn moderation_and_removal_work(store: &dyn Store) {
         .unwrap();
     let job = claim_job_for(store, id).await;
     store
-        .settle_verification(&job, &Transition::Verify(data("wait")), now())
+        .settle_verification(&job, &Transition::Verify(data("wait")), false, now())
         .await
         .unwrap();
     assert!(
@@ -463,7 +550,7 @@ async fn moderation_and_removal_work(store: &dyn Store) {
 async fn concurrent_workers_never_claim_the_same_job(store: Arc<dyn Store>) {
     while let Some(job) = store.claim_verification(now(), LEASE).await.unwrap() {
         store
-            .settle_verification(&job, &Transition::Reject("cleared".into()), now())
+            .settle_verification(&job, &Transition::Reject("cleared".into()), false, now())
             .await
             .unwrap();
     }
@@ -486,7 +573,7 @@ async fn concurrent_workers_never_claim_the_same_job(store: Arc<dyn Store>) {
                 while let Some(job) = store.claim_verification(now(), LEASE).await.unwrap() {
                     claimed.push(job.mention_id);
                     store
-                        .settle_verification(&job, &Transition::Reject("done".into()), now())
+                        .settle_verification(&job, &Transition::Reject("done".into()), false, now())
                         .await
                         .unwrap();
                 }

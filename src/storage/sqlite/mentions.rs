@@ -7,10 +7,11 @@ use url::Url;
 
 use super::{from_millis, millis};
 use crate::domain::mention::{
-    Author, Mention, MentionData, MentionId, Moderation, Relation, Transition, Verification,
+    Author, Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition,
+    Verification,
 };
 use crate::storage::StoreError;
-use crate::storage::mentions::{MentionQuery, SortDirection, SortField, VerificationJob};
+use crate::storage::mentions::{Delivery, MentionQuery, SortDirection, SortField, VerificationJob};
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
 
@@ -101,6 +102,7 @@ pub fn settle(
     conn: &mut Connection,
     job: &VerificationJob,
     transition: &Transition,
+    notify: bool,
     now: OffsetDateTime,
 ) -> rusqlite::Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -137,8 +139,79 @@ pub fn settle(
             )?;
         }
     }
+    if let Some(event) = MentionEvent::of(&job.current, transition).filter(|_| notify) {
+        tx.execute(
+            "INSERT INTO webhook_deliveries (mention_id, event, due_at) VALUES (?1, ?2, ?3)",
+            params![id, event.label(), millis(now)],
+        )?;
+    }
     tx.commit()?;
     Ok(true)
+}
+
+pub fn claim_delivery(
+    conn: &mut Connection,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+    token: String,
+) -> Outcome<Option<Delivery>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let due = tx
+        .query_row(
+            "SELECT id, mention_id, event, attempts FROM webhook_deliveries
+             WHERE due_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
+             ORDER BY due_at, id LIMIT 1",
+            [millis(now)],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, mention_id, event, attempts)) = due else {
+        return Ok(Ok(None));
+    };
+    tx.execute(
+        "UPDATE webhook_deliveries SET claim_token = ?2, claimed_until = ?3 WHERE id = ?1",
+        params![id, token, millis(until)],
+    )?;
+    tx.commit()?;
+    let Some(event) = MentionEvent::parse(&event) else {
+        return Ok(Err(StoreError::Corrupt(format!(
+            "delivery {id}: unknown event `{event}`"
+        ))));
+    };
+    Ok(Ok(Some(Delivery {
+        id,
+        mention_id: MentionId(mention_id),
+        event,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        token,
+    })))
+}
+
+pub fn settle_delivery(
+    conn: &mut Connection,
+    delivery: &Delivery,
+    retry_after: Option<std::time::Duration>,
+    now: OffsetDateTime,
+) -> rusqlite::Result<bool> {
+    let changed = match retry_after {
+        None => conn.execute(
+            "DELETE FROM webhook_deliveries WHERE id = ?1 AND claim_token = ?2",
+            params![delivery.id, delivery.token],
+        )?,
+        Some(delay) => conn.execute(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, due_at = ?3, claim_token = NULL,
+                 claimed_until = NULL WHERE id = ?1 AND claim_token = ?2",
+            params![delivery.id, delivery.token, millis(now + delay)],
+        )?,
+    };
+    Ok(changed > 0)
 }
 
 fn write_verified(

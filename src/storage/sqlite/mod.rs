@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use url::Url;
 
-use super::{MentionQuery, MentionStore, PostStore, Store, StoreError, VerificationJob};
+use super::{Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, VerificationJob};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 use pool::Pool;
@@ -158,11 +158,35 @@ impl MentionStore for SqliteStore {
         &self,
         job: &VerificationJob,
         transition: &Transition,
+        notify: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let (job, transition) = (job.clone(), transition.clone());
         self.pool
-            .run(move |conn| mentions::settle(conn, &job, &transition, now))
+            .run(move |conn| mentions::settle(conn, &job, &transition, notify, now))
+            .await
+    }
+
+    async fn claim_delivery(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        self.pool
+            .run(move |conn| mentions::claim_delivery(conn, now, now + lease, token))
+            .await?
+    }
+
+    async fn settle_delivery(
+        &self,
+        delivery: &Delivery,
+        retry_after: Option<Duration>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let delivery = delivery.clone();
+        self.pool
+            .run(move |conn| mentions::settle_delivery(conn, &delivery, retry_after, now))
             .await
     }
 

@@ -53,6 +53,17 @@ const MIGRATIONS: &[&str] = &[
         domain TEXT PRIMARY KEY,
         created_at INTEGER NOT NULL
     ) STRICT;",
+    // 4: the durable queue of webhook deliveries.
+    "CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY,
+        mention_id INTEGER NOT NULL REFERENCES mentions (id) ON DELETE CASCADE,
+        event TEXT NOT NULL CHECK (event IN ('new', 'updated', 'deleted')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER NOT NULL,
+        claim_token TEXT,
+        claimed_until INTEGER
+    ) STRICT;
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at);",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction

@@ -1,4 +1,5 @@
-//! JF2 wire types for the webmention.io-compatible read API.
+//! JF2, the wire format of the webmention.io-compatible read API and of
+//! webhook payloads.
 //!
 //! Shapes follow webmention.io's `/api/mentions.jf2` so existing widgets and
 //! site generators work by changing one host name: a `feed` whose `children`
