@@ -64,7 +64,7 @@ pub struct Announcement {
 
 pub struct Announcer {
     config: AnnounceConfig,
-    mastodon: MastodonClient,
+    mastodon: Arc<MastodonClient>,
     pages: HttpClient,
     store: Arc<dyn Store>,
     announced: RwLock<HashMap<PostUrl, TootId>>,
@@ -75,7 +75,7 @@ pub struct Announcer {
 impl Announcer {
     pub fn new(
         config: AnnounceConfig,
-        mastodon: MastodonClient,
+        mastodon: Arc<MastodonClient>,
         pages: HttpClient,
         store: Arc<dyn Store>,
     ) -> Self {

@@ -5,6 +5,7 @@
 //! configuration; everything below it receives what it needs explicitly.
 
 pub mod announce;
+pub mod changes;
 pub mod cli;
 pub mod clients;
 pub mod config;
@@ -15,15 +16,18 @@ pub mod protocol;
 pub mod runtime;
 pub mod storage;
 pub mod telemetry;
+pub mod threads;
 pub mod webmention;
 
 use std::sync::Arc;
 
 use announce::Announcer;
+use changes::Changes;
 use clients::http::{FetchError, HttpClient};
 use clients::mastodon::MastodonClient;
 use config::Config;
 use storage::{Store, StoreError};
+use threads::Threads;
 use webmention::Receiver;
 
 /// Everything a request or a command needs, built once from the config.
@@ -34,6 +38,9 @@ pub struct App {
     pub announcer: Option<Arc<Announcer>>,
     /// `None` when no sites are configured.
     pub receiver: Option<Arc<Receiver>>,
+    pub threads: Arc<Threads>,
+    /// Bumped by anything that changes what a comment thread shows.
+    pub changes: Changes,
     pub metrics: http::Metrics,
     pub rate_limits: http::RateLimits,
 }
@@ -55,27 +62,39 @@ impl App {
 
     /// Builds the app around a store that is already open.
     pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Arc<Self>, BuildError> {
-        let announcer = match &config.announce {
-            Some(announce) => {
-                let mastodon = MastodonClient::new(&announce.mastodon, &config.fetch)?;
-                let pages = HttpClient::new(config.fetch.clone())?;
-                Some(Arc::new(Announcer::new(
-                    announce.clone(),
-                    mastodon,
-                    pages,
-                    Arc::clone(&store),
-                )))
-            }
+        let changes = Changes::default();
+        let mastodon = match &config.announce {
+            Some(announce) => Some(Arc::new(MastodonClient::new(
+                &announce.mastodon,
+                &config.fetch,
+            )?)),
             None => None,
+        };
+        let announcer = match (&config.announce, &mastodon) {
+            (Some(announce), Some(mastodon)) => Some(Arc::new(Announcer::new(
+                announce.clone(),
+                Arc::clone(mastodon),
+                HttpClient::new(config.fetch.clone())?,
+                Arc::clone(&store),
+            ))),
+            _ => None,
         };
         let receiver = match &config.webmention {
             Some(webmention) => Some(Arc::new(Receiver::new(
                 webmention.clone(),
                 Arc::clone(&store),
                 &config.fetch,
+                changes.clone(),
             )?)),
             None => None,
         };
+        let threads = Arc::new(Threads::new(
+            Arc::clone(&store),
+            mastodon,
+            announcer.clone(),
+            config.threads,
+            changes.clone(),
+        ));
         let rate_limits =
             http::RateLimits::new(config.webmention.as_ref().and_then(|w| w.rate_limit));
         Ok(Arc::new(Self {
@@ -83,6 +102,8 @@ impl App {
             store,
             announcer,
             receiver,
+            threads,
+            changes,
             metrics: http::Metrics::install(),
             rate_limits,
         }))

@@ -6,6 +6,7 @@
 
 mod mentions;
 mod posts;
+mod replies;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,11 @@ enum Command {
     Mentions {
         #[command(subcommand)]
         command: mentions::MentionsCommand,
+    },
+    /// Hide Mastodon replies (or whole accounts) from comment threads.
+    Replies {
+        #[command(subcommand)]
+        command: replies::RepliesCommand,
     },
 }
 
@@ -139,5 +145,6 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             command: PostsCommand::Retry { url },
         } => posts::retry(&app, &url).await,
         Command::Mentions { command } => mentions::run(&app, command).await,
+        Command::Replies { command } => replies::run(&app, command).await,
     }
 }

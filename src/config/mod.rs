@@ -63,6 +63,7 @@ pub struct Config {
     pub version: String,
     /// `None` when Mastodon is not configured: announcing is then off.
     pub announce: Option<AnnounceConfig>,
+    pub threads: ThreadsConfig,
     /// `None` when no sites are configured: receiving webmentions is then off.
     pub webmention: Option<WebmentionConfig>,
     pub cors_origins: CorsOrigins,
@@ -83,6 +84,15 @@ pub struct AnnounceConfig {
     pub post_pattern: PostPattern,
     pub postfix: Option<String>,
     pub title_pattern: Option<TitlePattern>,
+}
+
+/// Serving comment threads.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadsConfig {
+    /// How long a fetched Mastodon thread counts as fresh.
+    pub ttl: Duration,
+    /// Show `unlisted` replies too (never followers-only or direct ones).
+    pub include_unlisted: bool,
 }
 
 /// Receiving webmentions.
@@ -152,6 +162,14 @@ impl Config {
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
             announce: announce_config(r)?,
             webmention: webmention_config(r)?,
+            threads: ThreadsConfig {
+                ttl: r
+                    .parsed("threads.ttl", values::parse_duration)?
+                    .unwrap_or(Duration::from_secs(300)),
+                include_unlisted: r
+                    .parsed("threads.include_unlisted", values::parse_bool)?
+                    .unwrap_or(false),
+            },
             admin_token: r.parsed("admin.token", values::parse_admin_token)?,
             trust_x_forwarded_for: r
                 .parsed("http.trust_x_forwarded_for", values::parse_bool)?

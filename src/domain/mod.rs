@@ -8,6 +8,7 @@
 pub mod mention;
 pub mod post;
 pub mod post_url;
+pub mod thread;
 pub mod toot;
 pub mod webmention;
 

@@ -4,7 +4,9 @@
 //! `per-page`), `POST /admin/mentions/{id}/approve`, `POST
 //! /admin/mentions/{id}/hide`, `DELETE /admin/mentions/{id}`, `GET
 //! /admin/blocks`, `POST /admin/blocks` (form or JSON `domain`), `DELETE
-//! /admin/blocks/{domain}`. The token is compared in constant time.
+//! /admin/blocks/{domain}`, `POST|DELETE /admin/replies/{status id}/hide`,
+//! `POST|DELETE /admin/accounts/{user@domain}/hide`. The token is compared
+//! in constant time.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -206,4 +208,42 @@ pub async fn unblock(
 
 fn done(what: &'static str) -> Response {
     Json(serde_json::json!({ "code": 200, "result": what })).into_response()
+}
+
+pub async fn hide_reply(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    app.threads.hide_reply(&id).await?;
+    Ok(done("hidden"))
+}
+
+pub async fn unhide_reply(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if app.threads.unhide_reply(&id).await? {
+        Ok(done("shown"))
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+pub async fn hide_account(
+    State(app): State<AppState>,
+    Path(acct): Path<String>,
+) -> Result<Response, ApiError> {
+    app.threads.hide_account(&acct).await?;
+    Ok(done("hidden"))
+}
+
+pub async fn unhide_account(
+    State(app): State<AppState>,
+    Path(acct): Path<String>,
+) -> Result<Response, ApiError> {
+    if app.threads.unhide_account(&acct).await? {
+        Ok(done("shown"))
+    } else {
+        Err(ApiError::not_found())
+    }
 }

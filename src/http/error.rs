@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::announce::AnnounceError;
 use crate::clients::mastodon::MastodonError;
 use crate::storage::StoreError;
+use crate::threads::ThreadError;
 use crate::webmention::{ModerationError, ReceiveError};
 
 /// An error on its way to becoming an HTTP answer.
@@ -152,6 +153,15 @@ impl From<ModerationError> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, error.to_string())
             }
             ModerationError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ThreadError> for ApiError {
+    fn from(error: ThreadError) -> Self {
+        match error {
+            ThreadError::Url(e) => e.into(),
+            ThreadError::Store(e) => e.into(),
         }
     }
 }

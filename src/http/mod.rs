@@ -6,6 +6,7 @@
 //! connection), metrics, tracing.
 
 mod admin;
+mod comments;
 pub mod error;
 mod lookup;
 mod mentions_api;
@@ -45,6 +46,8 @@ pub fn router(app: AppState) -> Router {
         .route("/web-mentions/query", post(mentions_api::seed_query))
         .route("/api/mentions.jf2", get(mentions_api::mentions_jf2))
         .route("/api/count", get(mentions_api::count))
+        .route("/api/comments", get(comments::comments))
+        .route("/widget.js", get(comments::widget))
         .nest("/admin", admin_routes(&app))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
@@ -59,6 +62,14 @@ fn admin_routes(app: &AppState) -> Router<AppState> {
         .route("/mentions/{id}", delete(admin::delete))
         .route("/blocks", get(admin::blocks).post(admin::block))
         .route("/blocks/{domain}", delete(admin::unblock))
+        .route(
+            "/replies/{id}/hide",
+            post(admin::hide_reply).delete(admin::unhide_reply),
+        )
+        .route(
+            "/accounts/{acct}/hide",
+            post(admin::hide_account).delete(admin::unhide_account),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(app),
             admin::require_token,

@@ -27,14 +27,46 @@ fn builder(base: &Url) -> Builder<'static> {
     builder
 }
 
-/// The visible text of sanitised or untrusted HTML, whitespace collapsed.
+/// The visible text of sanitised or untrusted HTML, whitespace collapsed:
+/// block boundaries and `<br>` become spaces; script and style are skipped.
 pub fn plain_text(html: &str) -> String {
+    const BLOCKS: &[&str] = &[
+        "p",
+        "br",
+        "div",
+        "li",
+        "blockquote",
+        "pre",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+    ];
     let fragment = scraper::Html::parse_fragment(html);
-    let text: Vec<&str> = fragment.root_element().text().collect();
-    text.concat()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut text = String::new();
+    for node in fragment.root_element().descendants() {
+        match node.value() {
+            scraper::Node::Element(element) if BLOCKS.contains(&element.name()) => text.push(' '),
+            scraper::Node::Text(chunk) => {
+                let in_code = node
+                    .parent()
+                    .and_then(|p| {
+                        p.value()
+                            .as_element()
+                            .map(|e| matches!(e.name(), "script" | "style"))
+                    })
+                    .unwrap_or(false);
+                if !in_code {
+                    text.push_str(chunk);
+                }
+            }
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -100,8 +132,12 @@ mod tests {
     fn plain_text_collapses_whitespace_and_drops_tags() {
         assert_eq!(
             plain_text("<p>Hello,\n  <b>world</b></p><p>again</p>"),
-            "Hello, worldagain"
+            "Hello, world again"
         );
         assert_eq!(plain_text("a &amp; b"), "a & b");
+        assert_eq!(
+            plain_text("a<br>b<script>x()</script><style>p{}</style>"),
+            "a b"
+        );
     }
 }

@@ -9,6 +9,7 @@
 pub mod conformance;
 pub mod mentions;
 pub mod sqlite;
+pub mod threads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,7 @@ pub enum StoreError {
 
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
-pub trait Store: PostStore + MentionStore + Send + Sync + 'static {
+pub trait Store: PostStore + MentionStore + ThreadStore + Send + Sync + 'static {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -40,6 +41,7 @@ pub trait Store: PostStore + MentionStore + Send + Sync + 'static {
 pub use mentions::{
     Delivery, MentionQuery, MentionStore, SortDirection, SortField, VerificationJob,
 };
+pub use threads::{CachedThread, ThreadStore};
 
 /// The URL → toot mapping and its claims.
 #[async_trait]

@@ -20,6 +20,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+use crate::changes::Changes;
 use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
 use crate::config::{ModerationMode, WebmentionConfig};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition, decide};
@@ -55,6 +56,8 @@ pub struct Receiver {
     sources: HttpClient,
     wake: Notify,
     webhook: Option<webhook::Webhook>,
+    /// Told whenever what a thread shows may have changed.
+    changes: Changes,
     /// How long a worker may hold a verification job before another may take
     /// it: longer than one attempt can take, so only a dead worker loses it.
     lease: Duration,
@@ -65,6 +68,7 @@ impl Receiver {
         config: WebmentionConfig,
         store: Arc<dyn Store>,
         fetch: &FetchPolicy,
+        changes: Changes,
     ) -> Result<Self, FetchError> {
         let sources = HttpClient::new(FetchPolicy {
             max_redirects: SOURCE_MAX_REDIRECTS,
@@ -80,6 +84,7 @@ impl Receiver {
             store,
             lease: fetch.total_timeout * 2 + Duration::from_secs(2),
             webhook,
+            changes,
             sources,
             wake: Notify::new(),
         })
@@ -148,6 +153,9 @@ impl Receiver {
                 OffsetDateTime::now_utc(),
             )
             .await?;
+        if settled {
+            self.changes.bump();
+        }
         tracing::info!(id = %job.mention_id, source = %job.source, outcome = ?OutcomeLabel(&transition), settled, "webmention verified");
         metrics::counter!("backfeed_webmention_verifications_total", "outcome" => OutcomeLabel(&transition).as_str()).increment(1);
         Ok(Some(Verified {

@@ -41,11 +41,13 @@ impl Receiver {
             .store
             .set_moderation(id, moderation, OffsetDateTime::now_utc())
             .await?;
+        self.changes.bump();
         found.then_some(()).ok_or(ModerationError::NotFound(id))
     }
 
     pub async fn delete(&self, id: MentionId) -> Result<(), ModerationError> {
         let found = self.store.remove_mention(id).await?;
+        self.changes.bump();
         found.then_some(()).ok_or(ModerationError::NotFound(id))
     }
 
@@ -80,6 +82,7 @@ impl Receiver {
             }
             page += 1;
         }
+        self.changes.bump();
         tracing::info!(%domain, hidden, "domain blocked");
         Ok(hidden)
     }

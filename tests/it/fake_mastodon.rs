@@ -8,6 +8,10 @@
 //! windows, turn idempotency off, and then read back what the server received
 //! and created.
 //!
+//! Reply threads live in `fake_mastodon_replies.rs` (the `replies` module):
+//! `add_reply`, `edit_status`, `delete_status`, `set_counts`, and
+//! `GET /api/v1/statuses/:id/context` with its own failure injection.
+//!
 //! The state lives behind a `std::sync::Mutex` that is only ever locked inside
 //! small synchronous functions, never across an `.await`.
 
@@ -37,6 +41,13 @@ const RATE_LIMIT: u32 = 300;
 const RATE_LIMIT_PERIOD_SECS: i64 = 300;
 const HANG_FOR: Duration = Duration::from_hours(1);
 const VISIBILITIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
+
+#[path = "fake_mastodon_replies.rs"]
+mod replies;
+
+// Not every test binary module uses them yet.
+#[allow(unused_imports)]
+pub use replies::{DEFAULT_REPLY_ACCT, ReplySpec};
 
 /// How the next `POST /api/v1/statuses` (or every one) goes wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,9 +192,11 @@ impl FakeMastodon {
         self.shared.lock().received.clone()
     }
 
-    /// The statuses this instance knows, as the API renders them, oldest first.
+    /// The statuses this instance knows, as the API renders them, oldest first
+    /// (replies added with `add_reply` included, deleted ones not).
     pub fn statuses(&self) -> Vec<Value> {
-        self.shared.lock().statuses.clone()
+        let state = self.shared.lock();
+        state.render_all(&state.statuses)
     }
 
     /// Whether a repeated `Idempotency-Key` returns the original status
@@ -238,6 +251,7 @@ fn router(shared: Shared) -> Router {
     Router::new()
         .route("/api/v1/statuses", post(post_status))
         .route("/api/v1/statuses/{id}", get(get_status))
+        .route("/api/v1/statuses/{id}/context", get(replies::get_context))
         .route("/api/v2/instance", get(get_instance))
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Record not found") })
         .with_state(shared)
@@ -321,7 +335,7 @@ async fn get_status(State(shared): State<Shared>, Path(id): Path<String>) -> Res
         .iter()
         .find(|status| status["id"] == id.as_str())
     {
-        Some(status) => json_response(StatusCode::OK, status),
+        Some(status) => json_response(StatusCode::OK, &state.render(status)),
         None => error_response(StatusCode::NOT_FOUND, "Record not found"),
     };
     state.rate_limit.count_call(answer)
@@ -370,6 +384,8 @@ struct ServerState {
     instance_requests: usize,
     instance_unavailable: bool,
     rate_limit: RateLimit,
+    /// Reply threads: accounts, count overrides, the context endpoint's knobs.
+    threads: replies::Threads,
 }
 
 /// Idempotency keys are per account, hence per token.
@@ -418,6 +434,7 @@ impl ServerState {
             instance_requests: 0,
             instance_unavailable: false,
             rate_limit: RateLimit::default(),
+            threads: replies::Threads::default(),
         }
     }
 
@@ -662,7 +679,10 @@ fn account_json(base_url: &str) -> Value {
         "url": format!("{base_url}/@{FAKE_USERNAME}"),
         "uri": format!("{base_url}/users/{FAKE_USERNAME}"),
         "avatar": format!("{base_url}/avatars/original/missing.png"),
+        "avatar_static": format!("{base_url}/avatars/original/missing.png"),
         "note": "",
+        "emojis": [],
+        "fields": [],
     })
 }
 

@@ -7,6 +7,7 @@ mod helpers;
 mod process;
 
 mod cli;
+mod comments;
 mod concurrency;
 mod durability;
 mod hostile_sources;

@@ -59,9 +59,9 @@ async fn remy_webmention_cli_discovers_a_link_element_and_sends() {
     let remy = ensure_remy_webmention();
     let s = scene(Advertised::LinkElement, "localhost").await;
 
-    let stdout = run_remy(&remy, &s.source).await;
+    let output = run_remy(&remy, &s.source).await;
 
-    assert_remy_sent(&s, &stdout);
+    assert_remy_sent(&s, &output);
     let status_url = status_url_of_only_mention(&s).await;
     assert_verified_reply(&s, &status_url).await;
 }
@@ -71,9 +71,9 @@ async fn remy_webmention_cli_discovers_a_link_header_and_sends() {
     let remy = ensure_remy_webmention();
     let s = scene(Advertised::LinkHeader, "localhost").await;
 
-    let stdout = run_remy(&remy, &s.source).await;
+    let output = run_remy(&remy, &s.source).await;
 
-    assert_remy_sent(&s, &stdout);
+    assert_remy_sent(&s, &output);
     let status_url = status_url_of_only_mention(&s).await;
     assert_verified_reply(&s, &status_url).await;
 }
@@ -253,25 +253,27 @@ fn everything_for(target: &str) -> MentionQuery {
 // ------------------------------------------------------ @remy/webmention
 
 /// Runs `webmention <source> --send` (the package's own bin script, with
-/// node) and returns its stdout. The CLI exits 0 whatever happened, even
-/// when it sent nothing, so its output is the report.
-async fn run_remy(remy: &Path, source: &str) -> String {
+/// node). The CLI exits 0 whatever happened, even when it sent nothing or
+/// the endpoint refused (it prints errors on stderr), so what it prints on
+/// stdout is the report.
+async fn run_remy(remy: &Path, source: &str) -> Output {
     let mut command = Command::new("node");
     command.arg(remy).arg(source).arg("--send");
     let output = run_sender(command).await;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "@remy/webmention failed ({}):\n{}",
         output.status,
         describe(&output)
     );
-    stdout
+    output
 }
 
 /// The CLI's report for one sent webmention: it found our endpoint, as a
 /// webmention endpoint (not pingback), and the endpoint answered 201.
-fn assert_remy_sent(s: &Scene, stdout: &str) {
+fn assert_remy_sent(s: &Scene, output: &Output) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let printed = describe(output);
     let field = |name: &str| {
         stdout
             .lines()
@@ -279,21 +281,21 @@ fn assert_remy_sent(s: &Scene, stdout: &str) {
                 let (key, value) = line.split_once('=')?;
                 (key.trim() == name).then(|| value.trim().to_owned())
             })
-            .unwrap_or_else(|| panic!("@remy/webmention printed no `{name}`:\n{stdout}"))
+            .unwrap_or_else(|| panic!("@remy/webmention printed no `{name}`:\n{printed}"))
     };
-    assert_eq!(field("source"), s.source, "{stdout}");
-    assert_eq!(field("target"), s.target, "{stdout}");
+    assert_eq!(field("source"), s.source, "{printed}");
+    assert_eq!(field("target"), s.target, "{printed}");
     assert_eq!(
         field("endpoint"),
         format!("{} (webmention)", s.endpoint),
-        "{stdout}"
+        "{printed}"
     );
-    assert_eq!(field("status"), "201 ✓", "{stdout}");
+    assert_eq!(field("status"), "201 ✓", "{printed}");
     let sent = stdout
         .lines()
         .filter(|line| line.starts_with("status "))
         .count();
-    assert_eq!(sent, 1, "exactly one webmention was sent:\n{stdout}");
+    assert_eq!(sent, 1, "exactly one webmention was sent:\n{printed}");
 }
 
 /// Installs `@remy/webmention` (with its dependencies, from the committed

@@ -7,6 +7,7 @@
 
 mod mentions;
 mod posts;
+mod threads;
 
 use std::sync::Arc;
 
@@ -16,5 +17,6 @@ use super::Store;
 pub async fn run(store: Arc<dyn Store>) {
     posts::run(Arc::clone(&store)).await;
     mentions::run(Arc::clone(&store)).await;
+    threads::run(Arc::clone(&store)).await;
     store.ping().await.expect("ping");
 }

@@ -8,6 +8,7 @@ mod mentions;
 mod pool;
 mod posts;
 mod schema;
+mod threads;
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,8 +18,12 @@ use time::OffsetDateTime;
 
 use url::Url;
 
-use super::{Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, VerificationJob};
+use super::{
+    CachedThread, Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, ThreadStore,
+    VerificationJob,
+};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
+use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 use pool::Pool;
 
@@ -243,5 +248,52 @@ impl MentionStore for SqliteStore {
 
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
         self.pool.run(mentions::blocked_domains).await
+    }
+}
+
+#[async_trait]
+impl ThreadStore for SqliteStore {
+    async fn load_thread(&self, url: &PostUrl) -> Result<Option<CachedThread>, StoreError> {
+        let url = url.clone();
+        self.pool.run(move |conn| threads::load(conn, &url)).await?
+    }
+
+    async fn save_thread(&self, thread: &CachedThread) -> Result<(), StoreError> {
+        let thread = thread.clone();
+        self.pool
+            .run(move |conn| threads::save(conn, &thread))
+            .await
+    }
+
+    async fn hide_reply(&self, status_id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let id = status_id.to_owned();
+        self.pool
+            .run(move |conn| threads::hide(conn, "hidden_replies", "status_id", &id, now))
+            .await
+    }
+
+    async fn unhide_reply(&self, status_id: &str) -> Result<bool, StoreError> {
+        let id = status_id.to_owned();
+        self.pool
+            .run(move |conn| threads::unhide(conn, "hidden_replies", "status_id", &id))
+            .await
+    }
+
+    async fn hide_account(&self, acct: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let acct = acct.trim().trim_start_matches('@').to_ascii_lowercase();
+        self.pool
+            .run(move |conn| threads::hide(conn, "hidden_accounts", "acct", &acct, now))
+            .await
+    }
+
+    async fn unhide_account(&self, acct: &str) -> Result<bool, StoreError> {
+        let acct = acct.trim().trim_start_matches('@').to_ascii_lowercase();
+        self.pool
+            .run(move |conn| threads::unhide(conn, "hidden_accounts", "acct", &acct))
+            .await
+    }
+
+    async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
+        self.pool.run(threads::hidden).await
     }
 }

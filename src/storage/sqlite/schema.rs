@@ -64,6 +64,21 @@ const MIGRATIONS: &[&str] = &[
         claimed_until INTEGER
     ) STRICT;
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at);",
+    // 5: cached Mastodon reply threads and what the owner hid from them.
+    "CREATE TABLE thread_cache (
+        url TEXT PRIMARY KEY,
+        payload TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL,
+        fresh_until INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE hidden_replies (
+        status_id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE hidden_accounts (
+        acct TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction

@@ -14,6 +14,10 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+mod thread;
+
+pub use thread::FetchedThread;
+
 use super::http::{FetchError, FetchPolicy, Fetched, HttpClient};
 use crate::config::MastodonConfig;
 use crate::domain::{InstanceLimits, TootId, Visibility};

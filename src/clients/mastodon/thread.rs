@@ -1,0 +1,263 @@
+//! Reading a toot and its replies: `GET /api/v1/statuses/{id}` and
+//! `GET /api/v1/statuses/{id}/context`, with the owner's token.
+//!
+//! Mastodon's JSON stays here; it becomes domain [`Reply`] values with their
+//! HTML sanitised, URLs checked to be http(s), and nothing else kept.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Deserialize;
+use url::Url;
+
+use super::{MastodonClient, MastodonError, parse_success};
+use crate::domain::thread::{Emoji, Media, Reply, ReplyAuthor, TootSummary};
+use crate::protocol::sanitize::{plain_text, sanitize_html};
+
+/// A fetched thread: the toot, its descendants, and Mastodon's hint that
+/// more remote replies are being fetched (`Mastodon-Async-Refresh`).
+#[derive(Debug, Clone)]
+pub struct FetchedThread {
+    pub toot: TootSummary,
+    pub replies: Vec<Reply>,
+    pub refresh_hint: Option<Duration>,
+}
+
+impl MastodonClient {
+    pub async fn fetch_thread(&self, toot_id: &str) -> Result<FetchedThread, MastodonError> {
+        let status: StatusWire = self
+            .get_json(&format!("/api/v1/statuses/{toot_id}"))
+            .await?
+            .0;
+        let (context, headers): (ContextWire, _) = self
+            .get_json(&format!("/api/v1/statuses/{toot_id}/context"))
+            .await?;
+        let refresh_hint = headers
+            .get("mastodon-async-refresh")
+            .and_then(|v| v.to_str().ok())
+            .and_then(async_refresh_retry);
+        Ok(FetchedThread {
+            toot: TootSummary {
+                id: status.id.clone(),
+                url: safe_url(status.url.as_deref()),
+                replies_count: status.replies_count,
+                reblogs_count: status.reblogs_count,
+                favourites_count: status.favourites_count,
+            },
+            replies: context
+                .descendants
+                .into_iter()
+                .filter_map(StatusWire::into_reply)
+                .collect(),
+            refresh_hint,
+        })
+    }
+
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+    ) -> Result<(T, http::HeaderMap), MastodonError> {
+        let request = self
+            .http
+            .request(Method::GET, self.config.base.endpoint(path))
+            .bearer_auth(self.config.token.expose())
+            .header("Accept", "application/json");
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(MastodonError::Unreachable)?;
+        let value = parse_success(&response)?;
+        Ok((value, response.headers))
+    }
+}
+
+/// `Mastodon-Async-Refresh: id="…", retry=5, result_count=3`: when to look again.
+pub fn async_refresh_retry(header: &str) -> Option<Duration> {
+    header
+        .split(',')
+        .filter_map(|part| part.trim().split_once('='))
+        .find(|(key, _)| key.trim() == "retry")
+        .and_then(|(_, value)| value.trim().trim_matches('"').parse::<u64>().ok())
+        .map(|secs| Duration::from_secs(secs.clamp(1, 3600)))
+}
+
+fn safe_url(text: Option<&str>) -> Option<String> {
+    let url = Url::parse(text?.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+#[derive(Deserialize)]
+struct ContextWire {
+    #[serde(default)]
+    descendants: Vec<StatusWire>,
+}
+
+#[derive(Deserialize)]
+struct StatusWire {
+    id: String,
+    #[serde(default)]
+    in_reply_to_id: Option<String>,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    created_at: String,
+    #[serde(default)]
+    edited_at: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    uri: Option<String>,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    spoiler_text: String,
+    #[serde(default)]
+    replies_count: u64,
+    #[serde(default)]
+    reblogs_count: u64,
+    #[serde(default)]
+    favourites_count: u64,
+    #[serde(default)]
+    media_attachments: Vec<MediaWire>,
+    #[serde(default)]
+    emojis: Vec<EmojiWire>,
+    account: Option<AccountWire>,
+}
+
+#[derive(Deserialize)]
+struct AccountWire {
+    #[serde(default)]
+    acct: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    avatar: Option<String>,
+    #[serde(default)]
+    emojis: Vec<EmojiWire>,
+}
+
+#[derive(Deserialize)]
+struct MediaWire {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    preview_url: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct EmojiWire {
+    shortcode: String,
+    url: String,
+}
+
+fn emojis(wire: Vec<EmojiWire>) -> Vec<Emoji> {
+    wire.into_iter()
+        .filter(|e| {
+            e.shortcode
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .filter_map(|e| {
+            Some(Emoji {
+                url: safe_url(Some(&e.url))?,
+                shortcode: e.shortcode,
+            })
+        })
+        .collect()
+}
+
+impl StatusWire {
+    /// `None` for a status without an account (never shown).
+    fn into_reply(self) -> Option<Reply> {
+        let account = self.account?;
+        let permalink = safe_url(self.url.as_deref()).or_else(|| safe_url(self.uri.as_deref()));
+        let base = permalink
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| Url::parse("https://invalid.invalid/").expect("static URL"));
+        let content_html = sanitize_html(&self.content, &base);
+        let content_text = plain_text(&content_html);
+        let acct = if account.acct.is_empty() {
+            account.username
+        } else {
+            account.acct
+        };
+        Some(Reply {
+            id: self.id,
+            in_reply_to_id: self.in_reply_to_id,
+            visibility: self.visibility,
+            author: ReplyAuthor {
+                display_name: plain_text(&account.display_name),
+                acct,
+                avatar: safe_url(account.avatar.as_deref()),
+                url: safe_url(account.url.as_deref()),
+                emojis: emojis(account.emojis),
+            },
+            content_text,
+            content_html,
+            spoiler_text: Some(self.spoiler_text).filter(|s| !s.trim().is_empty()),
+            created_at: self.created_at,
+            edited_at: self.edited_at,
+            url: permalink,
+            media: self
+                .media_attachments
+                .into_iter()
+                .filter_map(|m| {
+                    Some(Media {
+                        url: safe_url(m.url.as_deref())?,
+                        kind: m.kind,
+                        preview_url: safe_url(m.preview_url.as_deref()),
+                        description: m.description.filter(|d| !d.trim().is_empty()),
+                    })
+                })
+                .collect(),
+            emojis: emojis(self.emojis),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_async_refresh_header_gives_the_retry_delay() {
+        assert_eq!(
+            async_refresh_retry(
+                r#"id="ImNvbnRleHQ6MTEzNjUyMjc3NTY2NTY4NDI1OnJlZnJlc2gi", retry=5, result_count=3"#
+            ),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(async_refresh_retry("id=\"x\""), None);
+    }
+
+    #[test]
+    fn reply_content_is_sanitised_and_urls_checked() {
+        let wire: StatusWire = serde_json::from_str(
+            r#"{"id":"2","in_reply_to_id":"1","visibility":"public","created_at":"2026-11-22T10:00:00.000Z",
+                "url":"https://social.example/@a/2","content":"<p>hi<script>alert(1)</script></p><p>there</p>",
+                "spoiler_text":"","account":{"acct":"a@social.example","username":"a","display_name":"<b>A</b>",
+                "url":"javascript:alert(1)","avatar":"https://social.example/a.png","emojis":[]},
+                "media_attachments":[{"type":"image","url":"https://social.example/m.png","description":"a cat"},
+                                     {"type":"image","url":"data:x"}]}"#,
+        )
+        .unwrap();
+        let reply = wire.into_reply().unwrap();
+        assert_eq!(reply.content_html, "<p>hi</p><p>there</p>");
+        assert_eq!(reply.content_text, "hi there");
+        assert_eq!(reply.author.display_name, "A");
+        assert_eq!(reply.author.url, None);
+        assert_eq!(reply.media.len(), 1);
+        assert_eq!(reply.media[0].description.as_deref(), Some("a cat"));
+        assert_eq!(reply.spoiler_text, None);
+    }
+}

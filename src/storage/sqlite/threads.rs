@@ -1,0 +1,106 @@
+//! The `thread_cache`, `hidden_replies` and `hidden_accounts` tables.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{from_millis, millis};
+use crate::domain::PostUrl;
+use crate::domain::thread::{HiddenReplies, Reply, TootSummary};
+use crate::storage::{CachedThread, StoreError};
+
+/// The stored form of a cached thread; versioned by its field names.
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    toot: TootSummary,
+    replies: Vec<Reply>,
+}
+
+pub fn load(
+    conn: &mut Connection,
+    url: &PostUrl,
+) -> rusqlite::Result<Result<Option<CachedThread>, StoreError>> {
+    let row = conn
+        .query_row(
+            "SELECT payload, fetched_at, fresh_until FROM thread_cache WHERE url = ?1",
+            [url.as_str()],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((payload, fetched_at, fresh_until)) = row else {
+        return Ok(Ok(None));
+    };
+    let corrupt = |what: String| StoreError::Corrupt(format!("cached thread of {url}: {what}"));
+    let thread = serde_json::from_str::<Payload>(&payload)
+        .map_err(|e| corrupt(e.to_string()))
+        .and_then(|payload| {
+            Ok(CachedThread {
+                url: url.clone(),
+                toot: payload.toot,
+                replies: payload.replies,
+                fetched_at: from_millis(fetched_at)
+                    .ok_or_else(|| corrupt("bad fetched_at".into()))?,
+                fresh_until: from_millis(fresh_until)
+                    .ok_or_else(|| corrupt("bad fresh_until".into()))?,
+            })
+        });
+    Ok(thread.map(Some))
+}
+
+pub fn save(conn: &mut Connection, thread: &CachedThread) -> rusqlite::Result<()> {
+    let payload = serde_json::to_string(&Payload {
+        toot: thread.toot.clone(),
+        replies: thread.replies.clone(),
+    })
+    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.execute(
+        "INSERT INTO thread_cache (url, payload, fetched_at, fresh_until) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (url) DO UPDATE SET payload = excluded.payload, fetched_at = excluded.fetched_at,
+             fresh_until = excluded.fresh_until",
+        params![thread.url.as_str(), payload, millis(thread.fetched_at), millis(thread.fresh_until)],
+    )?;
+    Ok(())
+}
+
+/// `table` and `column` are one of two fixed pairs, never user input.
+pub fn hide(
+    conn: &mut Connection,
+    table: &str,
+    column: &str,
+    key: &str,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!("INSERT INTO {table} ({column}, created_at) VALUES (?1, ?2) ON CONFLICT ({column}) DO NOTHING"),
+        params![key, millis(now)],
+    )?;
+    Ok(())
+}
+
+pub fn unhide(
+    conn: &mut Connection,
+    table: &str,
+    column: &str,
+    key: &str,
+) -> rusqlite::Result<bool> {
+    Ok(conn.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [key])? > 0)
+}
+
+pub fn hidden(conn: &mut Connection) -> rusqlite::Result<HiddenReplies> {
+    let mut hidden = HiddenReplies::default();
+    let mut statement = conn.prepare("SELECT status_id FROM hidden_replies")?;
+    hidden.statuses = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut statement = conn.prepare("SELECT acct FROM hidden_accounts")?;
+    hidden.accounts = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(hidden)
+}

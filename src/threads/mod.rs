@@ -1,0 +1,360 @@
+//! The comment thread of a post: `GET /api/comments`.
+//!
+//! The Mastodon part is fetched server-side with the owner's token, filtered
+//! (public replies only, see `domain::thread`), cached in the store with a
+//! TTL and served stale-while-revalidate: a request never waits on Mastodon
+//! when a cached copy exists, and only one refresh per thread runs at a time.
+//! Rendered answers are kept in memory and reused until the thread is
+//! refreshed or anything it shows changes ([`Changes`]).
+
+mod moderation;
+mod wire;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::announce::{AnnounceError, Announcer};
+use crate::changes::Changes;
+use crate::clients::mastodon::{MastodonClient, MastodonError};
+use crate::config::ThreadsConfig;
+use crate::domain::thread::{TootSummary, visible_tree};
+use crate::domain::{PostState, PostUrl};
+use crate::storage::{CachedThread, MentionQuery, SortDirection, Store, StoreError};
+
+/// Rendered threads kept in memory at most.
+const RENDERED_LIMIT: usize = 10_000;
+/// After a failed refresh, how long the stale copy is served before trying again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThreadError {
+    #[error(transparent)]
+    Url(AnnounceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A rendered answer: the JSON bytes and their ETag.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub body: Bytes,
+    pub etag: String,
+    changes: u64,
+    fresh_until: OffsetDateTime,
+}
+
+pub struct Threads {
+    store: Arc<dyn Store>,
+    mastodon: Option<Arc<MastodonClient>>,
+    announcer: Option<Arc<Announcer>>,
+    config: ThreadsConfig,
+    changes: Changes,
+    rendered: RwLock<HashMap<PostUrl, Rendered>>,
+    refreshing: Mutex<HashSet<PostUrl>>,
+    cold_fetches: Mutex<HashMap<PostUrl, Arc<tokio::sync::Mutex<()>>>>,
+    /// Mastodon said 429: no calls before this.
+    backoff_until: Mutex<Option<OffsetDateTime>>,
+}
+
+impl Threads {
+    pub fn new(
+        store: Arc<dyn Store>,
+        mastodon: Option<Arc<MastodonClient>>,
+        announcer: Option<Arc<Announcer>>,
+        config: ThreadsConfig,
+        changes: Changes,
+    ) -> Self {
+        Self {
+            store,
+            mastodon,
+            announcer,
+            config,
+            changes,
+            rendered: RwLock::new(HashMap::new()),
+            refreshing: Mutex::new(HashSet::new()),
+            cold_fetches: Mutex::new(HashMap::new()),
+            backoff_until: Mutex::new(None),
+        }
+    }
+
+    /// The rendered thread of the post `raw_url` names.
+    pub async fn comments(
+        self: &Arc<Self>,
+        raw_url: Option<&str>,
+    ) -> Result<Rendered, ThreadError> {
+        let url = self.accept_url(raw_url)?;
+        let now = OffsetDateTime::now_utc();
+        if let Some(rendered) = self.rendered_for(&url) {
+            if now >= rendered.fresh_until {
+                self.refresh_in_background(&url);
+            }
+            return Ok(rendered);
+        }
+        self.render(&url).await
+    }
+
+    fn accept_url(&self, raw_url: Option<&str>) -> Result<PostUrl, ThreadError> {
+        match &self.announcer {
+            Some(announcer) => announcer.accept_url(raw_url).map_err(ThreadError::Url),
+            None => {
+                let raw = raw_url
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or(ThreadError::Url(AnnounceError::MissingUrl))?;
+                PostUrl::parse(raw).map_err(|e| ThreadError::Url(AnnounceError::InvalidUrl(e)))
+            }
+        }
+    }
+
+    /// A rendered answer still valid for the current changes count.
+    fn rendered_for(&self, url: &PostUrl) -> Option<Rendered> {
+        let rendered = self.rendered.read().ok()?.get(url).cloned()?;
+        (rendered.changes == self.changes.current()).then_some(rendered)
+    }
+
+    async fn render(self: &Arc<Self>, url: &PostUrl) -> Result<Rendered, ThreadError> {
+        let changes = self.changes.current();
+        let toot_id = self.toot_for(url).await?;
+        let thread = match &toot_id {
+            Some(id) => self.thread(url, id).await?,
+            None => None,
+        };
+        let mentions = self
+            .store
+            .query_mentions(&MentionQuery {
+                targets: vec![url.as_url().clone()],
+                direction: SortDirection::Ascending,
+                per_page: 1000,
+                ..MentionQuery::default()
+            })
+            .await?;
+        let hidden = self.store.hidden_replies().await?;
+
+        let mut comments: Vec<wire::CommentBody> = thread
+            .as_ref()
+            .map(|t| {
+                visible_tree(
+                    &t.toot.id,
+                    &t.replies,
+                    self.config.include_unlisted,
+                    &hidden,
+                )
+            })
+            .unwrap_or_default()
+            .iter()
+            .map(wire::from_reply)
+            .collect();
+        let mut reactions = wire::Reactions::default();
+        wire::merge_mentions(&mentions, &mut comments, &mut reactions);
+        comments.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        let toot = thread
+            .as_ref()
+            .map(|t| t.toot.clone())
+            .or_else(|| toot_id.map(|id| self.fallback_toot(id)));
+        let body = wire::CommentsBody {
+            url: url.to_string(),
+            toot: toot.as_ref().map(wire::TootBody::from),
+            comment_count: wire::count(&comments),
+            comments,
+            reactions,
+            fetched_at: thread
+                .as_ref()
+                .and_then(|t| t.fetched_at.format(&Rfc3339).ok()),
+        };
+        let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+        let rendered = Rendered {
+            etag: format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]),
+            body,
+            changes,
+            fresh_until: thread.map_or_else(
+                || OffsetDateTime::now_utc() + self.config.ttl,
+                |t| t.fresh_until,
+            ),
+        };
+        if let Ok(mut cache) = self.rendered.write() {
+            if cache.len() >= RENDERED_LIMIT {
+                cache.clear();
+            }
+            cache.insert(url.clone(), rendered.clone());
+        }
+        Ok(rendered)
+    }
+
+    /// The post's toot: recorded, or announced now when announcing is on.
+    /// A failure to announce (Mastodon down) still shows the webmentions.
+    async fn toot_for(&self, url: &PostUrl) -> Result<Option<String>, ThreadError> {
+        if let Some(PostState::Announced { toot_id }) =
+            self.store.find_post(url).await?.map(|p| p.state)
+        {
+            return Ok(Some(toot_id.to_string()));
+        }
+        let Some(announcer) = &self.announcer else {
+            return Ok(None);
+        };
+        match announcer.announce(url.clone()).await {
+            Ok(announcement) => Ok(Some(announcement.toot_id.to_string())),
+            Err(error @ (AnnounceError::PostMissing { .. } | AnnounceError::NotHandled)) => {
+                Err(ThreadError::Url(error))
+            }
+            Err(error) => {
+                tracing::warn!(%url, %error, "no toot for this thread yet");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The toot's URL as Mastodon builds it, when the toot itself could not be read.
+    fn fallback_toot(&self, id: String) -> TootSummary {
+        let url = self.announcer.as_ref().map(|a| {
+            let mastodon = &a.config().mastodon;
+            let mut base = mastodon.base.api_base.clone();
+            base.set_path(&format!("/@{}/{id}", mastodon.user));
+            base.to_string()
+        });
+        TootSummary {
+            id,
+            url,
+            replies_count: 0,
+            reblogs_count: 0,
+            favourites_count: 0,
+        }
+    }
+
+    /// The cached thread (refreshing it in the background when stale), or a
+    /// first fetch when there is none. `None` when Mastodon cannot be read.
+    async fn thread(
+        self: &Arc<Self>,
+        url: &PostUrl,
+        toot_id: &str,
+    ) -> Result<Option<CachedThread>, ThreadError> {
+        if let Some(cached) = self
+            .store
+            .load_thread(url)
+            .await?
+            .filter(|t| t.toot.id == toot_id)
+        {
+            if OffsetDateTime::now_utc() >= cached.fresh_until {
+                self.refresh_in_background(url);
+            }
+            return Ok(Some(cached));
+        }
+        let lock = self.cold_fetch_lock(url);
+        let _guard = lock.lock().await;
+        if let Some(cached) = self
+            .store
+            .load_thread(url)
+            .await?
+            .filter(|t| t.toot.id == toot_id)
+        {
+            return Ok(Some(cached));
+        }
+        Ok(self.fetch_and_save(url, toot_id).await)
+    }
+
+    fn cold_fetch_lock(&self, url: &PostUrl) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.cold_fetches.lock().unwrap_or_else(|p| p.into_inner());
+        if locks.len() >= RENDERED_LIMIT {
+            locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        Arc::clone(locks.entry(url.clone()).or_default())
+    }
+
+    /// Starts one refresh of `url`'s thread unless one is running.
+    fn refresh_in_background(self: &Arc<Self>, url: &PostUrl) {
+        let started = self
+            .refreshing
+            .lock()
+            .map(|mut running| running.insert(url.clone()))
+            .unwrap_or(false);
+        if !started {
+            return;
+        }
+        let (this, url) = (Arc::clone(self), url.clone());
+        tokio::spawn(async move {
+            if let Err(error) = this.refresh(&url).await {
+                tracing::warn!(%url, %error, "thread refresh failed");
+            }
+            if let Ok(mut running) = this.refreshing.lock() {
+                running.remove(&url);
+            }
+        });
+    }
+
+    async fn refresh(&self, url: &PostUrl) -> Result<(), StoreError> {
+        let Some(PostState::Announced { toot_id }) =
+            self.store.find_post(url).await?.map(|p| p.state)
+        else {
+            return Ok(());
+        };
+        let fetched = self.fetch_and_save(url, toot_id.as_str()).await;
+        if fetched.is_none()
+            && let Some(mut stale) = self.store.load_thread(url).await?
+        {
+            // Keep serving the stale copy, and do not ask again at once.
+            stale.fresh_until =
+                OffsetDateTime::now_utc() + RETRY_AFTER_FAILURE.min(self.config.ttl);
+            self.store.save_thread(&stale).await?;
+        }
+        self.forget_rendered(url);
+        Ok(())
+    }
+
+    /// Fetches from Mastodon and caches the result; `None` on failure (logged).
+    async fn fetch_and_save(&self, url: &PostUrl, toot_id: &str) -> Option<CachedThread> {
+        let mastodon = self.mastodon.as_ref()?;
+        if self.in_backoff() {
+            return None;
+        }
+        match mastodon.fetch_thread(toot_id).await {
+            Ok(fetched) => {
+                let now = OffsetDateTime::now_utc();
+                let thread = CachedThread {
+                    url: url.clone(),
+                    toot: fetched.toot,
+                    replies: fetched.replies,
+                    fetched_at: now,
+                    fresh_until: now
+                        + fetched
+                            .refresh_hint
+                            .unwrap_or(self.config.ttl)
+                            .min(self.config.ttl),
+                };
+                metrics::counter!("backfeed_thread_fetches_total", "outcome" => "ok").increment(1);
+                if let Err(error) = self.store.save_thread(&thread).await {
+                    tracing::warn!(%url, %error, "cannot cache the thread");
+                }
+                Some(thread)
+            }
+            Err(error) => {
+                metrics::counter!("backfeed_thread_fetches_total", "outcome" => "failed")
+                    .increment(1);
+                if let MastodonError::RateLimited { retry_after } = &error
+                    && let Ok(mut until) = self.backoff_until.lock()
+                {
+                    *until = Some(OffsetDateTime::now_utc() + *retry_after);
+                }
+                tracing::warn!(%url, %error, "cannot fetch the reply thread");
+                None
+            }
+        }
+    }
+
+    fn in_backoff(&self) -> bool {
+        self.backoff_until
+            .lock()
+            .ok()
+            .and_then(|until| *until)
+            .is_some_and(|until| OffsetDateTime::now_utc() < until)
+    }
+
+    fn forget_rendered(&self, url: &PostUrl) {
+        if let Ok(mut cache) = self.rendered.write() {
+            cache.remove(url);
+        }
+    }
+}

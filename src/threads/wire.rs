@@ -1,0 +1,203 @@
+//! The JSON of `GET /api/comments` (documented in docs/comments-api.md).
+//!
+//! Built from the domain explicitly; field names here are a public contract.
+
+use serde::Serialize;
+
+use crate::domain::mention::{Mention, Relation};
+use crate::domain::thread::{Emoji, ReplyNode, TootSummary};
+
+#[derive(Serialize)]
+pub struct CommentsBody {
+    pub url: String,
+    pub toot: Option<TootBody>,
+    pub comments: Vec<CommentBody>,
+    pub reactions: Reactions,
+    pub comment_count: usize,
+    pub fetched_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct TootBody {
+    pub id: String,
+    pub url: Option<String>,
+    pub replies_count: u64,
+    pub reblogs_count: u64,
+    pub favourites_count: u64,
+}
+
+impl From<&TootSummary> for TootBody {
+    fn from(toot: &TootSummary) -> Self {
+        Self {
+            id: toot.id.clone(),
+            url: toot.url.clone(),
+            replies_count: toot.replies_count,
+            reblogs_count: toot.reblogs_count,
+            favourites_count: toot.favourites_count,
+        }
+    }
+}
+
+#[derive(Serialize, Clone)]
+pub struct AuthorBody {
+    pub name: String,
+    pub handle: Option<String>,
+    pub avatar: Option<String>,
+    pub url: Option<String>,
+    pub emojis: Vec<EmojiBody>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct EmojiBody {
+    pub shortcode: String,
+    pub url: String,
+}
+
+fn emojis(list: &[Emoji]) -> Vec<EmojiBody> {
+    list.iter()
+        .map(|e| EmojiBody {
+            shortcode: e.shortcode.clone(),
+            url: e.url.clone(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+pub struct MediaBody {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    pub preview_url: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct CommentBody {
+    pub id: String,
+    pub source: &'static str,
+    pub author: AuthorBody,
+    pub content_html: String,
+    pub content_text: String,
+    pub content_warning: Option<String>,
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    pub url: Option<String>,
+    pub media: Vec<MediaBody>,
+    pub replies: Vec<CommentBody>,
+}
+
+#[derive(Serialize, Default)]
+pub struct Reactions {
+    pub likes: ReactionGroup,
+    pub reposts: ReactionGroup,
+    pub bookmarks: ReactionGroup,
+}
+
+#[derive(Serialize, Default)]
+pub struct ReactionGroup {
+    pub count: usize,
+    pub authors: Vec<AuthorBody>,
+}
+
+impl ReactionGroup {
+    fn add(&mut self, author: AuthorBody) {
+        self.count += 1;
+        self.authors.push(author);
+    }
+}
+
+/// A Mastodon reply and its subtree.
+pub fn from_reply(node: &ReplyNode) -> CommentBody {
+    let reply = &node.reply;
+    let mut all_emojis = emojis(&reply.emojis);
+    all_emojis.extend(emojis(&reply.author.emojis));
+    CommentBody {
+        id: format!("mastodon:{}", reply.id),
+        source: "mastodon",
+        author: AuthorBody {
+            name: reply.author.display_name.clone(),
+            handle: Some(format!("@{}", reply.author.acct)),
+            avatar: reply.author.avatar.clone(),
+            url: reply.author.url.clone(),
+            emojis: all_emojis,
+        },
+        content_html: reply.content_html.clone(),
+        content_text: reply.content_text.clone(),
+        content_warning: reply.spoiler_text.clone(),
+        created_at: reply.created_at.clone(),
+        edited_at: reply.edited_at.clone(),
+        url: reply.url.clone(),
+        media: reply
+            .media
+            .iter()
+            .map(|m| MediaBody {
+                kind: m.kind.clone(),
+                url: m.url.clone(),
+                preview_url: m.preview_url.clone(),
+                description: m.description.clone(),
+            })
+            .collect(),
+        replies: node.children.iter().map(from_reply).collect(),
+    }
+}
+
+fn mention_author(mention: &Mention) -> AuthorBody {
+    let author = mention
+        .data
+        .as_ref()
+        .and_then(|d| d.author.clone())
+        .unwrap_or_default();
+    let fallback = mention.source.host_str().unwrap_or_default().to_owned();
+    AuthorBody {
+        name: author.name.unwrap_or(fallback),
+        handle: None,
+        avatar: author.photo,
+        url: author.url,
+        emojis: Vec::new(),
+    }
+}
+
+/// Places webmentions: likes, reposts and bookmarks as reactions; replies,
+/// RSVPs and mentions as top-level comments.
+pub fn merge_mentions(
+    mentions: &[Mention],
+    comments: &mut Vec<CommentBody>,
+    reactions: &mut Reactions,
+) {
+    let time = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    for mention in mentions {
+        let Some(data) = &mention.data else { continue };
+        match data.relation {
+            Relation::Like => reactions.likes.add(mention_author(mention)),
+            Relation::Repost => reactions.reposts.add(mention_author(mention)),
+            Relation::Bookmark => reactions.bookmarks.add(mention_author(mention)),
+            Relation::Reply | Relation::Rsvp(_) | Relation::Mention => comments.push(CommentBody {
+                id: format!("webmention:{}", mention.id),
+                source: "webmention",
+                author: mention_author(mention),
+                content_html: data.content_html.clone().unwrap_or_default(),
+                content_text: data.content_text.clone().unwrap_or_default(),
+                content_warning: None,
+                created_at: data
+                    .published
+                    .clone()
+                    .unwrap_or_else(|| time(mention.received_at)),
+                edited_at: None,
+                url: data
+                    .url
+                    .clone()
+                    .or_else(|| Some(mention.source.to_string())),
+                media: Vec::new(),
+                replies: Vec::new(),
+            }),
+        }
+    }
+}
+
+/// Every comment in the forest.
+pub fn count(comments: &[CommentBody]) -> usize {
+    comments.iter().map(|c| 1 + count(&c.replies)).sum()
+}
