@@ -7,11 +7,11 @@ use url::Url;
 
 use super::posts::now;
 use crate::domain::mention::{
-    Author, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition, Verification,
+    Author, MentionData, MentionId, Moderation, Relation, Transition, Verification,
 };
 use crate::storage::{MentionQuery, SortDirection, Store, VerificationJob};
 
-const LEASE: Duration = Duration::from_secs(60);
+pub(super) const LEASE: Duration = Duration::from_secs(60);
 
 pub async fn run(store: Arc<dyn Store>) {
     a_received_mention_is_pending_with_a_due_job(&*store).await;
@@ -24,119 +24,19 @@ pub async fn run(store: Arc<dyn Store>) {
     queries_filter_by_target_visibility_property_and_page(&*store).await;
     moderation_and_removal_work(&*store).await;
     concurrent_workers_never_claim_the_same_job(Arc::clone(&store)).await;
-    blocked_domains_are_a_set(&*store).await;
-    notified_settlements_queue_deliveries_in_order(&*store).await;
 }
 
-async fn notified_settlements_queue_deliveries_in_order(store: &dyn Store) {
-    let (source, target) = (url("https://alice.example/hook"), target("hook"));
-    let id = store
-        .receive_mention(&source, &target, Moderation::Approved, now())
-        .await
-        .unwrap();
-    let job = claim_job_for(store, id).await;
-    store
-        .settle_verification(&job, &Transition::Verify(data("a")), true, now())
-        .await
-        .unwrap();
-    store
-        .receive_mention(&source, &target, Moderation::Approved, now())
-        .await
-        .unwrap();
-    let job = claim_job_for(store, id).await;
-    store
-        .settle_verification(&job, &Transition::Delete("gone".into()), true, now())
-        .await
-        .unwrap();
-
-    let first = store
-        .claim_delivery(now(), LEASE)
-        .await
-        .unwrap()
-        .expect("a delivery");
-    assert_eq!(
-        (first.mention_id, first.event, first.attempts),
-        (id, MentionEvent::New, 0)
-    );
-    let second = store
-        .claim_delivery(now(), LEASE)
-        .await
-        .unwrap()
-        .expect("another");
-    assert_eq!(second.event, MentionEvent::Deleted);
-    assert!(
-        store.claim_delivery(now(), LEASE).await.unwrap().is_none(),
-        "both are held"
-    );
-
-    let delay = Duration::from_secs(600);
-    assert!(
-        store
-            .settle_delivery(&first, Some(delay), now())
-            .await
-            .unwrap()
-    );
-    assert!(store.settle_delivery(&second, None, now()).await.unwrap());
-    assert!(
-        !store.settle_delivery(&second, None, now()).await.unwrap(),
-        "already settled"
-    );
-    assert!(
-        store.claim_delivery(now(), LEASE).await.unwrap().is_none(),
-        "retry not due yet"
-    );
-    let retried = store
-        .claim_delivery(now() + delay + Duration::from_secs(1), LEASE)
-        .await
-        .unwrap()
-        .expect("due again");
-    assert_eq!((retried.id, retried.attempts), (first.id, 1));
-    store.settle_delivery(&retried, None, now()).await.unwrap();
-
-    let quiet = store
-        .receive_mention(
-            &url("https://alice.example/quiet"),
-            &target,
-            Moderation::Approved,
-            now(),
-        )
-        .await
-        .unwrap();
-    let job = claim_job_for(store, quiet).await;
-    store
-        .settle_verification(&job, &Transition::Verify(data("q")), false, now())
-        .await
-        .unwrap();
-    assert!(
-        store.claim_delivery(now(), LEASE).await.unwrap().is_none(),
-        "no notify, no delivery"
-    );
-}
-
-async fn blocked_domains_are_a_set(store: &dyn Store) {
-    store.block_domain("spam.example", now()).await.unwrap();
-    store.block_domain("spam.example", now()).await.unwrap();
-    store.block_domain("junk.example", now()).await.unwrap();
-    assert_eq!(
-        store.blocked_domains().await.unwrap(),
-        vec!["junk.example", "spam.example"]
-    );
-    assert!(store.unblock_domain("junk.example").await.unwrap());
-    assert!(!store.unblock_domain("junk.example").await.unwrap());
-    assert_eq!(store.blocked_domains().await.unwrap(), vec!["spam.example"]);
-}
-
-fn url(text: &str) -> Url {
+pub(super) fn url(text: &str) -> Url {
     Url::parse(text).expect("valid URL")
 }
 
-fn target(name: &str) -> Url {
+pub(super) fn target(name: &str) -> Url {
     url(&format!("https://conformance.example/mentions/{name}"))
 }
 
 /// Claims jobs until the one for `id` comes up (other checks' jobs may be due
 /// too); the others are settled out of the way.
-async fn claim_job_for(store: &dyn Store, id: MentionId) -> VerificationJob {
+pub(super) async fn claim_job_for(store: &dyn Store, id: MentionId) -> VerificationJob {
     for _ in 0..1000 {
         let job = store
             .claim_verification(now(), LEASE)
@@ -159,7 +59,7 @@ async fn claim_job_for(store: &dyn Store, id: MentionId) -> VerificationJob {
     panic!("job for mention {id} never came up");
 }
 
-fn data(text: &str) -> MentionData {
+pub(super) fn data(text: &str) -> MentionData {
     MentionData {
         relation: Relation::Reply,
         author: Some(Author {

@@ -5,6 +5,7 @@
 //! This is test support compiled into the library so that the integration
 //! tests (and later backends) can share it; it panics on a broken contract.
 
+mod deliveries;
 mod mentions;
 mod posts;
 mod threads;
@@ -18,5 +19,6 @@ pub async fn run(store: Arc<dyn Store>) {
     posts::run(Arc::clone(&store)).await;
     mentions::run(Arc::clone(&store)).await;
     threads::run(Arc::clone(&store)).await;
+    deliveries::run(Arc::clone(&store)).await;
     store.ping().await.expect("ping");
 }

@@ -11,7 +11,7 @@ use crate::domain::mention::{
     Verification,
 };
 use crate::storage::StoreError;
-use crate::storage::mentions::{Delivery, MentionQuery, SortDirection, SortField, VerificationJob};
+use crate::storage::mentions::{MentionQuery, SortDirection, SortField, VerificationJob};
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
 
@@ -147,71 +147,6 @@ pub fn settle(
     }
     tx.commit()?;
     Ok(true)
-}
-
-pub fn claim_delivery(
-    conn: &mut Connection,
-    now: OffsetDateTime,
-    until: OffsetDateTime,
-    token: String,
-) -> Outcome<Option<Delivery>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let due = tx
-        .query_row(
-            "SELECT id, mention_id, event, attempts FROM webhook_deliveries
-             WHERE due_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
-             ORDER BY due_at, id LIMIT 1",
-            [millis(now)],
-            |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, i64>(3)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((id, mention_id, event, attempts)) = due else {
-        return Ok(Ok(None));
-    };
-    tx.execute(
-        "UPDATE webhook_deliveries SET claim_token = ?2, claimed_until = ?3 WHERE id = ?1",
-        params![id, token, millis(until)],
-    )?;
-    tx.commit()?;
-    let Some(event) = MentionEvent::parse(&event) else {
-        return Ok(Err(StoreError::Corrupt(format!(
-            "delivery {id}: unknown event `{event}`"
-        ))));
-    };
-    Ok(Ok(Some(Delivery {
-        id,
-        mention_id: MentionId(mention_id),
-        event,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        token,
-    })))
-}
-
-pub fn settle_delivery(
-    conn: &mut Connection,
-    delivery: &Delivery,
-    retry_after: Option<std::time::Duration>,
-    now: OffsetDateTime,
-) -> rusqlite::Result<bool> {
-    let changed = match retry_after {
-        None => conn.execute(
-            "DELETE FROM webhook_deliveries WHERE id = ?1 AND claim_token = ?2",
-            params![delivery.id, delivery.token],
-        )?,
-        Some(delay) => conn.execute(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, due_at = ?3, claim_token = NULL,
-                 claimed_until = NULL WHERE id = ?1 AND claim_token = ?2",
-            params![delivery.id, delivery.token, millis(now + delay)],
-        )?,
-    };
-    Ok(changed > 0)
 }
 
 fn write_verified(
@@ -376,27 +311,6 @@ pub fn remove(conn: &mut Connection, id: MentionId) -> rusqlite::Result<bool> {
     let removed = tx.execute("DELETE FROM mentions WHERE id = ?1", [id.0])?;
     tx.commit()?;
     Ok(removed > 0)
-}
-
-pub fn block_domain(
-    conn: &mut Connection,
-    domain: &str,
-    now: OffsetDateTime,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO blocked_domains (domain, created_at) VALUES (?1, ?2) ON CONFLICT (domain) DO NOTHING",
-        params![domain, millis(now)],
-    )?;
-    Ok(())
-}
-
-pub fn unblock_domain(conn: &mut Connection, domain: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM blocked_domains WHERE domain = ?1", [domain])? > 0)
-}
-
-pub fn blocked_domains(conn: &mut Connection) -> rusqlite::Result<Vec<String>> {
-    let mut statement = conn.prepare("SELECT domain FROM blocked_domains ORDER BY domain")?;
-    statement.query_map([], |row| row.get(0))?.collect()
 }
 
 fn parse_url(text: &str) -> Result<Url, StoreError> {

@@ -4,6 +4,7 @@
 //! runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
 //! before reading, so check-then-write is atomic across processes.
 
+mod deliveries;
 mod mentions;
 mod pool;
 mod posts;
@@ -179,7 +180,7 @@ impl MentionStore for SqliteStore {
     ) -> Result<Option<Delivery>, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
         self.pool
-            .run(move |conn| mentions::claim_delivery(conn, now, now + lease, token))
+            .run(move |conn| deliveries::claim_delivery(conn, now, now + lease, token))
             .await?
     }
 
@@ -191,7 +192,7 @@ impl MentionStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let delivery = delivery.clone();
         self.pool
-            .run(move |conn| mentions::settle_delivery(conn, &delivery, retry_after, now))
+            .run(move |conn| deliveries::settle_delivery(conn, &delivery, retry_after, now))
             .await
     }
 
@@ -235,19 +236,19 @@ impl MentionStore for SqliteStore {
     async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         let domain = domain.to_owned();
         self.pool
-            .run(move |conn| mentions::block_domain(conn, &domain, now))
+            .run(move |conn| deliveries::block_domain(conn, &domain, now))
             .await
     }
 
     async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError> {
         let domain = domain.to_owned();
         self.pool
-            .run(move |conn| mentions::unblock_domain(conn, &domain))
+            .run(move |conn| deliveries::unblock_domain(conn, &domain))
             .await
     }
 
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
-        self.pool.run(mentions::blocked_domains).await
+        self.pool.run(deliveries::blocked_domains).await
     }
 }
 
