@@ -20,6 +20,7 @@ use url::Url;
 
 use super::AppState;
 use super::error::ApiError;
+use super::webmention::StatusBody;
 use crate::domain::mention::{Mention, MentionId, Moderation};
 use crate::protocol::jf2;
 use crate::storage::MentionQuery;
@@ -63,13 +64,8 @@ fn receiver(app: &AppState) -> Result<&Receiver, ApiError> {
 
 #[derive(Serialize)]
 struct AdminMention {
-    id: i64,
-    source: String,
-    target: String,
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    moderation: &'static str,
+    #[serde(flatten)]
+    status: StatusBody,
     /// The mention as the public API shows it (JF2).
     entry: serde_json::Value,
 }
@@ -77,12 +73,7 @@ struct AdminMention {
 impl From<&Mention> for AdminMention {
     fn from(mention: &Mention) -> Self {
         Self {
-            id: mention.id.0,
-            source: mention.source.to_string(),
-            target: mention.target.to_string(),
-            status: mention.verification.label(),
-            reason: mention.verification.reason().map(str::to_owned),
-            moderation: mention.moderation.label(),
+            status: StatusBody::from(mention),
             entry: jf2::entry(mention),
         }
     }

@@ -85,8 +85,9 @@ pub async fn status(
     Ok(Json(StatusBody::from(&mention)).into_response())
 }
 
+/// A mention's state, as the status resource and the admin API show it.
 #[derive(Serialize)]
-struct StatusBody {
+pub(super) struct StatusBody {
     id: i64,
     source: String,
     target: String,
