@@ -32,6 +32,7 @@ function h(spec, ...children) {
 const link = (url, attrs, ...kids) => (url ? h('a', { ...attrs, href: url }, ...kids) : h('span', attrs, ...kids));
 const num = (n) => (n > 0 ? Math.floor(n) : 0);
 const count = (n, one, many) => `${num(n).toLocaleString()} ${num(n) === 1 ? one : many}`;
+const own = (o, k) => (Object.hasOwn(o, k) ? o[k] : null);
 const str = (s) => (typeof s === 'string' ? s : '');
 const arr = (a) => (Array.isArray(a) ? a.filter((x) => x && typeof x === 'object') : []);
 const emojiMap = (list) => new Map(arr(list).filter((e) => httpUrl(e.url)).map((e) => [e.shortcode, httpUrl(e.url)]));
@@ -91,7 +92,7 @@ function renderMedia(list) {
   const items = arr(list).map((m) => {
     const url = httpUrl(m.url);
     const preview = httpUrl(m.preview_url) || (m.type === 'image' ? url : null);
-    const kind = MEDIA[m.type] || 'Attachment';
+    const kind = own(MEDIA, m.type) || 'Attachment';
     const desc = str(m.description).trim();
     if (preview) {
       return h('li', link(url, {},
@@ -107,20 +108,20 @@ function renderComment(c, fmt, depth) {
   const [a = {}] = arr([c.author]);
   const [name, plain] = names(a);
   const map = emojiMap(a.emojis);
-  const source = SOURCES[c.source] ? c.source : 'other';
+  const badge = own(SOURCES, c.source);
   const content = h('div.content');
   content.append(str(c.content_html) ? safeContent(c.content_html, map) : h('p', str(c.content_text)));
   const body = [content, renderMedia(c.media)];
   const cw = str(c.content_warning);
   const replies = depth < 64 ? arr(c.replies) : [];
   return [
-    h('article.comment', { 'data-id': str(c.id), 'data-source': source },
+    h('article.comment', { 'data-id': str(c.id), 'data-source': badge ? c.source : 'other' },
       h('header.head',
         avatar(a, 'avatar', plain),
         h('span.who',
           link(httpUrl(a.url), { class: 'name', rel: 'ugc nofollow' }, withEmoji(name, map)),
           a.handle && h('span.handle', str(a.handle))),
-        SOURCES[source] && h('span.badge', SOURCES[source])),
+        badge && h('span.badge', badge)),
       cw ? h('details.cw', h('summary', h('span.cw-label', 'Content warning: '), cw), body) : body,
       h('footer.meta',
         link(httpUrl(c.url), { class: 'permalink' }, time(c.created_at, fmt) || 'Link'),

@@ -37,8 +37,8 @@ export const scenarios = real
       hiddenIds: list(env.BACKFEED_HIDDEN_IDS),
       xss: env.BACKFEED_XSS_URL || null,
       empty: env.BACKFEED_EMPTY_URL || null,
-      // A URL outside BLOG_POST_PATTERN: the real server answers 400.
-      error: env.BACKFEED_ERROR_URL || 'https://unhandled.invalid/no-such-post/',
+      // Not an http(s) URL: backfeed answers 400 whatever its configuration.
+      error: env.BACKFEED_ERROR_URL || 'ftp://unhandled.invalid/no-such-post/',
     }
   : {
       thread: 'https://blog.example/posts/hello/',
@@ -252,6 +252,7 @@ export function snapshot(page) {
         nameIsLink: q(a, '.name')?.localName === 'a',
         nameHref: q(a, 'a.name')?.getAttribute('href') ?? null,
         emojiAlts: [...a.querySelectorAll('.name img.emoji')].map((i) => i.getAttribute('alt')),
+        contentEmojiAlts: [...a.querySelectorAll('.content img.emoji')].map((i) => i.getAttribute('alt')),
         avatar: q(a, 'img.avatar') && { alt: q(a, 'img.avatar').getAttribute('alt'), loading: q(a, 'img.avatar').getAttribute('loading'), src: q(a, 'img.avatar').getAttribute('src') },
         handle: txt(q(a, '.handle')),
         badge: txt(q(a, '.badge')),
@@ -276,7 +277,7 @@ export function snapshot(page) {
     }
     return {
       // Text that is not inside an element of the thread's lists (e.g. a stray "0").
-      strayText: [...root.querySelectorAll('ol, li, .bf, .body, .toot, .reactions')].flatMap((el) => [...el.childNodes])
+      strayText: [...root.querySelectorAll('ol, li, .bf, .bf > div, .toot, .reactions')].flatMap((el) => [...el.childNodes])
         .filter((n) => n.nodeType === Node.TEXT_NODE && n.data.trim()).map((n) => n.data),
       state: root.querySelector('.bf').dataset.state,
       status: txt(root.querySelector('.status')),

@@ -98,7 +98,8 @@ test('unsanitised payloads render as harmless text (the widget\'s own defence)',
     assert.ok(shown[0].name.startsWith('<script>'), 'the <script> name is visible as text');
     assert.equal(shown[0].handle, all[0].author.handle);
     assert.ok(shown[0].cw.summary.includes(all[0].content_warning));
-    assert.deepEqual(shown[0].media, [], 'media with javascript:/data: URLs are left out');
+    assert.deepEqual(shown[0].media, [{ img: null, href: 'https://media.example/file.bin', text: 'Attachment: a file whose type is not in the contract' }],
+      'media with javascript:/data: URLs are left out; an unknown type is a plain attachment link');
     assert.equal(shown[0].created, null, 'an invalid date gets no datetime');
     assert.ok(shown[1].content.includes('<img src=x onerror='), 'content_text shows as text');
     assert.equal(shown[1].badge, null, 'an unknown source gets no badge');

@@ -94,6 +94,8 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
       assert.equal(v.name, shownName(a), `name of ${c.id}`);
       const codes = known(a.emojis);
       assert.deepEqual(v.emojiAlts, [...a.name.matchAll(/:([\w-]+):/g)].filter((m) => codes.has(m[1])).map((m) => m[0]), `emoji of ${c.id}`);
+      const inContent = [...(c.content_html || '').matchAll(/:([\w-]+):/g)].filter((m) => codes.has(m[1])).map((m) => m[0]);
+      assert.deepEqual(v.contentEmojiAlts, inContent, `emoji in the content of ${c.id}`);
       if (isHttp(a.avatar)) {
         assert.deepEqual(v.avatar, { alt: shownName(a), loading: 'lazy', src: href(a.avatar) }, `avatar of ${c.id}`);
         assert.ok(v.avatar.alt, 'avatar alt names the author');
@@ -172,9 +174,11 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
           .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
         const ratio = (a, b) => { const [x, y] = [lum(rgb(a)), lum(rgb(b))].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
         const bg = getComputedStyle(document.querySelector('backfeed-comments')).backgroundColor;
-        const color = (sel) => getComputedStyle(root.querySelector(sel)).color;
-        return { text: ratio(color('.content p'), bg), muted: ratio(color('.handle'), bg), link: ratio(color('.content a'), bg) };
+        const pairs = { text: '.content', muted: '.meta', handle: '.handle', link: '.content a[href]', status: '.status', counts: '.counts' };
+        return Object.fromEntries(Object.entries(pairs).filter(([, sel]) => root.querySelector(sel))
+          .map(([what, sel]) => [what, ratio(getComputedStyle(root.querySelector(sel)).color, bg)]));
       });
+      assert.ok(Object.keys(contrast).length >= 4, 'found the elements to measure');
       for (const [what, ratio] of Object.entries(contrast)) assert.ok(ratio >= 4.5, `${scheme} ${what} contrast ${ratio.toFixed(2)} ≥ 4.5`);
       await screenshot(page, `thread-${scheme}${real ? '-real' : ''}.png`);
     }
@@ -205,8 +209,9 @@ test('keyboard: Tab reaches "Reply on Mastodon" and the copy button, with a visi
   const next = await focused();
   assert.equal(next.where, 'copy', 'the copy button comes next');
   assert.notEqual(next.outline, 'none', 'focus ring on the copy button');
-  // Enter on a focused button activates it like a click.
+  // Enter on the focused button activates it: the link is copied, or the fallback field appears.
   await page.keyboard.press('Enter');
+  await page.locator('backfeed-comments .note:not(:empty)').waitFor({ state: 'attached' });
   await page.close();
 });
 
