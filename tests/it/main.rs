@@ -6,6 +6,7 @@ mod fake_mastodon;
 mod helpers;
 mod process;
 
+mod browser;
 mod cli;
 mod comments;
 mod concurrency;
@@ -19,6 +20,7 @@ mod moderation;
 mod operations;
 mod real_senders;
 mod storage;
+mod support_install;
 mod support_npm;
 mod webhooks;
 mod webmention;

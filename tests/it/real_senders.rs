@@ -30,7 +30,7 @@
 //!   (`canonicalize_url`), so the plain-http endpoint is advertised with an
 //!   absolute URL, as the README's snippet does anyway.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Output};
 use std::sync::Mutex;
@@ -42,6 +42,7 @@ use tokio::process::Command;
 
 use crate::fake_blog::FakeBlog;
 use crate::helpers::{TestApp, md5_hex, spawn_app};
+use crate::support_install::{describe, ensure_installed, run_install};
 
 /// Pinned in `tests/senders/package.json` (and its lock).
 const REMY_VERSION: &str = "1.5.0";
@@ -435,64 +436,6 @@ async fn run_sender(mut command: Command) -> Output {
         .await
         .unwrap_or_else(|_| panic!("{description} took over {SENDER_TIME_LIMIT:?}"))
         .unwrap_or_else(|e| panic!("could not start {description}: {e} (is it installed?)"))
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Makes `dir` hold a complete install stamped `stamp` that has `ready` in
-/// it: unless it already does, wipes it and runs `install` in it, then
-/// writes the stamp (so an interrupted install is redone). Serialised by
-/// `in_process` within this process and by a file lock beside `dir` across
-/// processes.
-fn ensure_installed(
-    in_process: &Mutex<()>,
-    dir: &Path,
-    stamp: &str,
-    ready: &Path,
-    install: impl FnOnce(&Path),
-) {
-    let _in_process = in_process
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let parent = dir.parent().expect("an install dir has a parent");
-    fs::create_dir_all(parent).unwrap_or_else(|e| panic!("creating {}: {e}", parent.display()));
-    let name = dir.file_name().expect("an install dir has a name");
-    let lock_path = parent.join(format!(".{}.lock", name.to_string_lossy()));
-    let lock =
-        File::create(&lock_path).unwrap_or_else(|e| panic!("opening {}: {e}", lock_path.display()));
-    lock.lock()
-        .unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
-    let stamp_path = dir.join(".backfeed-install-stamp");
-    if ready.exists() && fs::read_to_string(&stamp_path).is_ok_and(|found| found == stamp) {
-        return;
-    }
-    if dir.exists() {
-        fs::remove_dir_all(dir).unwrap_or_else(|e| panic!("removing {}: {e}", dir.display()));
-    }
-    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    install(dir);
-    fs::write(&stamp_path, stamp)
-        .unwrap_or_else(|e| panic!("writing {}: {e}", stamp_path.display()));
-}
-
-/// Runs an install step to completion, panicking with its output if it fails.
-fn run_install(command: &mut StdCommand) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("could not start {command:?}: {e} (is it installed?)"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n{}",
-        output.status,
-        describe(&output)
-    );
-    output
 }
 
 fn read(path: &Path) -> String {

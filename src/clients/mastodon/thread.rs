@@ -196,7 +196,8 @@ impl StatusWire {
             in_reply_to_id: self.in_reply_to_id,
             visibility: self.visibility,
             author: ReplyAuthor {
-                display_name: plain_text(&account.display_name),
+                // Plain text on Mastodon (never HTML): kept as is, shown as text.
+                display_name: account.display_name.trim().to_owned(),
                 acct,
                 avatar: safe_url(account.avatar.as_deref()),
                 url: safe_url(account.url.as_deref()),
@@ -254,7 +255,10 @@ mod tests {
         let reply = wire.into_reply().unwrap();
         assert_eq!(reply.content_html, "<p>hi</p><p>there</p>");
         assert_eq!(reply.content_text, "hi there");
-        assert_eq!(reply.author.display_name, "A");
+        assert_eq!(
+            reply.author.display_name, "<b>A</b>",
+            "display names are text, not HTML"
+        );
         assert_eq!(reply.author.url, None);
         assert_eq!(reply.media.len(), 1);
         assert_eq!(reply.media[0].description.as_deref(), Some("a cat"));
