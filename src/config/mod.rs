@@ -154,9 +154,7 @@ impl Config {
         let defaults = FetchPolicy::default();
         Ok(Self {
             listen: listen_address(r)?,
-            database: r
-                .parsed("database_url", DatabaseUrl::parse)?
-                .unwrap_or_else(|| DatabaseUrl::Sqlite(PathBuf::from("backfeed.db"))),
+            database: database_url(r)?,
             version: r
                 .text("version")
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
@@ -224,6 +222,33 @@ impl Config {
         }
         off
     }
+}
+
+/// `DATABASE_URL`; else the seed's `DATABASE_NAME`/`HOST`/`USER`/`PASSWORD`/
+/// `PORT` select PostgreSQL; else a SQLite file in the working directory.
+fn database_url(r: &Reader<'_>) -> Result<DatabaseUrl, ConfigError> {
+    if let Some(url) = r.parsed("database_url", DatabaseUrl::parse)? {
+        return Ok(url);
+    }
+    if r.text("database.host").is_none() && r.text("database.name").is_none() {
+        return Ok(DatabaseUrl::Sqlite(PathBuf::from("backfeed.db")));
+    }
+    let why = "needed for PostgreSQL, because other DATABASE_* settings are set";
+    let name = r.required("database.name", why, |v| Ok(v.trim().to_owned()))?;
+    let (user, password, port) = (
+        r.text("database.user"),
+        r.text("database.password"),
+        r.text("database.port"),
+    );
+    r.required("database.host", why, |host| {
+        values::postgres_url_from_parts(
+            &name,
+            host,
+            user.as_deref(),
+            password.as_deref(),
+            port.as_deref(),
+        )
+    })
 }
 
 /// `--listen` / `BACKFEED_LISTEN`, else `PORT` (all interfaces, as container

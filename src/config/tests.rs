@@ -247,3 +247,36 @@ fn webmention_settings_turn_receiving_on_and_parse_lists() {
         assert!(message.contains(var), "{var}: {message}");
     }
 }
+
+#[test]
+fn postgres_urls_and_the_seeds_database_variables_select_postgresql() {
+    let config = load_env(&[("DATABASE_URL", "postgres://u:p@db.example:5433/backfeed")]).unwrap();
+    assert!(
+        matches!(config.database, DatabaseUrl::Postgres(ref url) if url.expose() == "postgres://u:p@db.example:5433/backfeed")
+    );
+    assert!(
+        !format!("{config:?}").contains(":p@"),
+        "the password never shows in Debug output"
+    );
+
+    let seed = load_env(&[
+        ("DATABASE_NAME", "posts"),
+        ("DATABASE_HOST", "db.example"),
+        ("DATABASE_USER", "blog"),
+        ("DATABASE_PASSWORD", "p@ss word"),
+        ("DATABASE_PORT", "5433"),
+    ])
+    .unwrap();
+    let DatabaseUrl::Postgres(url) = seed.database else {
+        panic!("PostgreSQL expected")
+    };
+    assert_eq!(
+        url.expose(),
+        "postgres://blog:p%40ss%20word@db.example:5433/posts"
+    );
+
+    let message = load_env(&[("DATABASE_HOST", "db.example")])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("DATABASE_NAME"), "{message}");
+}

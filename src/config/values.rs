@@ -102,17 +102,29 @@ impl fmt::Debug for Secret {
 pub enum DatabaseUrl {
     /// A SQLite file; created when missing.
     Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (it may hold a password, hence `Secret`).
+    Postgres(Secret),
 }
 
 impl DatabaseUrl {
-    /// `sqlite:///absolute/path.db`, `sqlite://relative.db` or `sqlite:relative.db`.
+    /// `sqlite:///absolute/path.db`, `sqlite://relative.db`, `sqlite:relative.db`,
+    /// or `postgres://user:password@host:port/database`.
     pub fn parse(value: &str) -> Result<Self, String> {
         let value = value.trim();
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            let url = Url::parse(value).map_err(|e| format!("not a valid PostgreSQL URL: {e}"))?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err("the PostgreSQL URL names no host".to_owned());
+            }
+            return Ok(Self::Postgres(Secret::new(value)));
+        }
         let path = value
             .strip_prefix("sqlite://")
             .or_else(|| value.strip_prefix("sqlite:"))
             .ok_or_else(|| {
-                format!("`{value}` is not a supported database URL; use sqlite:///absolute/path.db or sqlite://relative.db")
+                format!(
+                    "`{value}` is not a supported database URL; use sqlite:///absolute/path.db, sqlite://relative.db or postgres://user:password@host/database"
+                )
             })?;
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() {
@@ -425,4 +437,35 @@ pub fn parse_http_url(value: &str) -> Result<Url, String> {
         return Err(format!("`{url}` must be an http or https URL"));
     }
     Ok(url)
+}
+
+/// The seed's `DATABASE_NAME/HOST/USER/PASSWORD/PORT` as a PostgreSQL URL.
+pub fn postgres_url_from_parts(
+    name: &str,
+    host: &str,
+    user: Option<&str>,
+    password: Option<&str>,
+    port: Option<&str>,
+) -> Result<DatabaseUrl, String> {
+    let mut url = Url::parse("postgres://localhost/").map_err(|e| e.to_string())?;
+    url.set_host(Some(host.trim()))
+        .map_err(|e| format!("`{host}` is not a host name: {e}"))?;
+    if let Some(port) = port {
+        let port: u16 = port
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{port}` is not a port number"))?;
+        url.set_port(Some(port))
+            .map_err(|()| "cannot set the port".to_owned())?;
+    }
+    if let Some(user) = user {
+        url.set_username(user.trim())
+            .map_err(|()| "cannot set the user".to_owned())?;
+    }
+    if let Some(password) = password {
+        url.set_password(Some(password))
+            .map_err(|()| "cannot set the password".to_owned())?;
+    }
+    url.set_path(name.trim());
+    Ok(DatabaseUrl::Postgres(Secret::new(url.to_string())))
 }

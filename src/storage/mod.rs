@@ -91,5 +91,8 @@ pub trait PostStore: Send + Sync {
 pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+        DatabaseUrl::Postgres(_) => Err(StoreError::Unavailable(
+            "PostgreSQL is not supported by this build yet".to_owned(),
+        )),
     }
 }
