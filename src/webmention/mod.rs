@@ -102,7 +102,7 @@ impl Receiver {
             &self.config.sites,
             &self.config.blocked_domains,
         )?;
-        if self.is_blocked(request.source_domain()).await? {
+        if self.is_blocked_by_admin(request.source_domain()).await? {
             return Err(RequestError::BlockedSource(request.source_domain().to_owned()).into());
         }
         let moderation = self.initial_moderation(&request);

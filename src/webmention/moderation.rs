@@ -98,11 +98,9 @@ impl Receiver {
         self.store.blocked_domains().await
     }
 
-    /// Blocked by configuration or by the admin.
-    pub(super) async fn is_blocked(&self, host: &str) -> Result<bool, StoreError> {
-        if self.config.blocked_domains.matches(host) {
-            return Ok(true);
-        }
+    /// Blocked by the admin (the configured list is checked with the
+    /// other synchronous checks, in `WebmentionRequest::check`).
+    pub(super) async fn is_blocked_by_admin(&self, host: &str) -> Result<bool, StoreError> {
         Ok(DomainList::new(self.store.blocked_domains().await?).matches(host))
     }
 }
