@@ -280,3 +280,37 @@ fn postgres_urls_and_the_seeds_database_variables_select_postgresql() {
         .to_string();
     assert!(message.contains("DATABASE_NAME"), "{message}");
 }
+
+#[test]
+fn s3_database_urls_name_bucket_prefix_endpoint_and_region() {
+    assert_eq!(
+        DatabaseUrl::parse(
+            "s3://blog-meta/backfeed/prod?endpoint=http://127.0.0.1:9000&region=us-east-1"
+        ),
+        Ok(DatabaseUrl::S3 {
+            bucket: "blog-meta".into(),
+            prefix: "backfeed/prod".into(),
+            endpoint: Some(url::Url::parse("http://127.0.0.1:9000").unwrap()),
+            region: Some("us-east-1".into()),
+        })
+    );
+    assert_eq!(
+        DatabaseUrl::parse("s3://blog-meta"),
+        Ok(DatabaseUrl::S3 {
+            bucket: "blog-meta".into(),
+            prefix: String::new(),
+            endpoint: None,
+            region: None,
+        }),
+        "no prefix: the seed's keys sit at the bucket's root"
+    );
+    for bad in [
+        "s3://",
+        "s3://key:secret@bucket/p",
+        "s3://bucket/p?endpoint=ftp://x",
+        "s3://bucket/p?tls=off",
+        "s3://bucket/a//b",
+    ] {
+        assert!(DatabaseUrl::parse(bad).is_err(), "{bad} must be refused");
+    }
+}

@@ -104,11 +104,25 @@ pub enum DatabaseUrl {
     Sqlite(PathBuf),
     /// A PostgreSQL connection URL (it may hold a password, hence `Secret`).
     Postgres(Secret),
+    /// An S3 bucket, and a key prefix inside it (empty, or without leading
+    /// and trailing slashes). Credentials are not part of the URL: the S3
+    /// store reads the standard `AWS_*` variables itself (see
+    /// `storage::s3::S3Store::open`).
+    S3 {
+        bucket: String,
+        prefix: String,
+        /// An S3-compatible endpoint (MinIO, DigitalOcean Spaces, moto);
+        /// `None` for AWS itself.
+        endpoint: Option<Url>,
+        /// `None` leaves it to `AWS_REGION`/`AWS_DEFAULT_REGION`, else `us-east-1`.
+        region: Option<String>,
+    },
 }
 
 impl DatabaseUrl {
     /// `sqlite:///absolute/path.db`, `sqlite://relative.db`, `sqlite:relative.db`,
-    /// or `postgres://user:password@host:port/database`.
+    /// `postgres://user:password@host:port/database`, or
+    /// `s3://bucket/prefix?endpoint=…&region=…`.
     pub fn parse(value: &str) -> Result<Self, String> {
         let value = value.trim();
         if value.starts_with("postgres://") || value.starts_with("postgresql://") {
@@ -118,12 +132,15 @@ impl DatabaseUrl {
             }
             return Ok(Self::Postgres(Secret::new(value)));
         }
+        if value.starts_with("s3://") {
+            return parse_s3_url(value);
+        }
         let path = value
             .strip_prefix("sqlite://")
             .or_else(|| value.strip_prefix("sqlite:"))
             .ok_or_else(|| {
                 format!(
-                    "`{value}` is not a supported database URL; use sqlite:///absolute/path.db, sqlite://relative.db or postgres://user:password@host/database"
+                    "`{value}` is not a supported database URL; use sqlite:///absolute/path.db, sqlite://relative.db, postgres://user:password@host/database or s3://bucket/prefix?endpoint=…&region=…"
                 )
             })?;
         let path = path.split('?').next().unwrap_or_default();
@@ -132,6 +149,43 @@ impl DatabaseUrl {
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
+}
+
+/// `s3://bucket[/prefix][?endpoint=http://host:port&region=name]`.
+fn parse_s3_url(value: &str) -> Result<DatabaseUrl, String> {
+    let url = Url::parse(value).map_err(|e| format!("not a valid S3 URL: {e}"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "the S3 URL must not hold credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                .to_owned(),
+        );
+    }
+    let bucket = url.host_str().unwrap_or_default().to_owned();
+    if bucket.is_empty() || url.port().is_some() {
+        return Err("the S3 URL names no bucket, e.g. s3://my-bucket/backfeed".to_owned());
+    }
+    let prefix = url.path().trim_matches('/').to_owned();
+    if prefix.split('/').any(|part| matches!(part, "." | "..")) || prefix.contains("//") {
+        return Err(format!("`{prefix}` is not a usable key prefix"));
+    }
+    let (mut endpoint, mut region) = (None, None);
+    for (key, val) in url.query_pairs() {
+        match key.as_ref() {
+            "endpoint" => endpoint = Some(parse_http_url(&val)?),
+            "region" => region = Some(val.trim().to_owned()).filter(|r| !r.is_empty()),
+            other => {
+                return Err(format!(
+                    "unknown S3 URL parameter `{other}`; known: endpoint, region"
+                ));
+            }
+        }
+    }
+    Ok(DatabaseUrl::S3 {
+        bucket,
+        prefix,
+        endpoint,
+        region,
+    })
 }
 
 /// `Access-Control-Allow-Origin`: any origin, or a list of exact origins.

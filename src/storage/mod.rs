@@ -8,6 +8,8 @@
 
 pub mod conformance;
 pub mod mentions;
+pub mod postgres;
+pub mod s3;
 pub mod sqlite;
 pub mod threads;
 
@@ -91,8 +93,16 @@ pub trait PostStore: Send + Sync {
 pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
-        DatabaseUrl::Postgres(_) => Err(StoreError::Unavailable(
-            "PostgreSQL is not supported by this build yet".to_owned(),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(
+            postgres::PostgresStore::connect(url.expose()).await?,
+        )),
+        DatabaseUrl::S3 {
+            bucket,
+            prefix,
+            endpoint,
+            region,
+        } => Ok(Arc::new(
+            s3::S3Store::open(bucket, prefix, endpoint.as_ref(), region.as_deref()).await?,
         )),
     }
 }

@@ -214,7 +214,9 @@ async fn the_cli_lists_approves_and_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let mut env = test_env(&mastodon, &app.blog, &dir);
     let db = app.app.config.database.clone();
-    let backfeed::config::DatabaseUrl::Sqlite(path) = db;
+    let backfeed::config::DatabaseUrl::Sqlite(path) = db else {
+        panic!("the test app runs on SQLite")
+    };
     env.insert(
         "DATABASE_URL".into(),
         format!("sqlite://{}", path.display()),

@@ -1,0 +1,283 @@
+//! The shared store: PostgreSQL, for several instances behind one database.
+//!
+//! It mirrors the SQLite backend operation by operation and passes the same
+//! conformance suite. Where SQLite serialises writers with `BEGIN
+//! IMMEDIATE`, this backend uses row locks inside short transactions at
+//! READ COMMITTED: `INSERT … ON CONFLICT` plus `SELECT … FOR UPDATE` for post
+//! claims, `FOR UPDATE SKIP LOCKED` for the job and delivery queues.
+//! Invariant: each operation is one transaction (or one statement), bounded
+//! in time; a database that is down fails it with `StoreError::Unavailable`
+//! and the pool reconnects on its own once the database is back.
+
+mod deliveries;
+mod jobs;
+mod mentions;
+mod pool;
+mod posts;
+mod query;
+mod rows;
+mod schema;
+mod threads;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use url::Url;
+
+use super::{
+    CachedThread, Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, ThreadStore,
+    VerificationJob,
+};
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
+use crate::domain::thread::HiddenReplies;
+use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
+use pool::{Db, bounded};
+use threads::Hidden;
+
+pub struct PostgresStore {
+    db: Db,
+}
+
+impl PostgresStore {
+    /// Connects to the database `url` names (`postgres://user:password@host:port/database`)
+    /// and migrates it. Fails with `Unavailable` when it cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let db = Db::new(url)?;
+        let mut client = db.client().await?;
+        bounded(schema::migrate(&mut client)).await?;
+        drop(client);
+        Ok(Self { db })
+    }
+
+    /// The number of migrations this version knows.
+    pub fn schema_version() -> usize {
+        schema::latest_version()
+    }
+}
+
+fn new_token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[async_trait]
+impl PostStore for PostgresStore {
+    async fn claim_post(
+        &self,
+        url: &PostUrl,
+        lease: Duration,
+        now: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let token = ClaimToken::new(new_token());
+        let mut c = self.db.client().await?;
+        bounded(posts::claim(&mut c, url, token, now + lease, now)).await
+    }
+
+    async fn record_toot(
+        &self,
+        url: &PostUrl,
+        _claim: &ClaimToken,
+        toot: &TootId,
+        now: OffsetDateTime,
+    ) -> Result<TootId, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(posts::record_toot(&mut c, url, toot, now)).await
+    }
+
+    async fn record_failure(
+        &self,
+        url: &PostUrl,
+        claim: &ClaimToken,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(posts::record_failure(&mut c, url, claim, reason, now)).await
+    }
+
+    async fn release_claim(&self, url: &PostUrl, claim: &ClaimToken) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(posts::release_claim(&mut c, url, claim)).await
+    }
+
+    async fn forget_failure(&self, url: &PostUrl) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(posts::forget_failure(&mut c, url)).await
+    }
+
+    async fn find_post(&self, url: &PostUrl) -> Result<Option<PostRecord>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(posts::find(&mut c, url)).await
+    }
+
+    async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(posts::list(&mut c)).await
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let c = self.db.client().await?;
+        bounded(async { Ok(c.simple_query("SELECT 1").await.map(drop)?) }).await
+    }
+}
+
+#[async_trait]
+impl MentionStore for PostgresStore {
+    async fn receive_mention(
+        &self,
+        source: &Url,
+        target: &Url,
+        moderation: Moderation,
+        now: OffsetDateTime,
+    ) -> Result<MentionId, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(mentions::receive(&mut c, source, target, moderation, now)).await
+    }
+
+    async fn claim_verification(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<VerificationJob>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::claim(&mut c, now, lease, new_token())).await
+    }
+
+    async fn settle_verification(
+        &self,
+        job: &VerificationJob,
+        transition: &Transition,
+        notify: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::settle(&mut c, job, transition, notify, now)).await
+    }
+
+    async fn claim_delivery(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(deliveries::claim_delivery(&mut c, now, lease, new_token())).await
+    }
+
+    async fn settle_delivery(
+        &self,
+        delivery: &Delivery,
+        retry_after: Option<Duration>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(deliveries::settle_delivery(
+            &mut c,
+            delivery,
+            retry_after,
+            now,
+        ))
+        .await
+    }
+
+    async fn pending_verifications(&self) -> Result<u64, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::pending(&mut c)).await
+    }
+
+    async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(mentions::find(&mut c, id)).await
+    }
+
+    async fn query_mentions(&self, query: &MentionQuery) -> Result<Vec<Mention>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(query::mentions(&mut c, query)).await
+    }
+
+    async fn count_mentions(&self, query: &MentionQuery) -> Result<u64, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(query::count_mentions(&mut c, query)).await
+    }
+
+    async fn set_moderation(
+        &self,
+        id: MentionId,
+        moderation: Moderation,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(mentions::set_moderation(&mut c, id, moderation, now)).await
+    }
+
+    async fn remove_mention(&self, id: MentionId) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(mentions::remove(&mut c, id)).await
+    }
+
+    async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(deliveries::block_domain(&mut c, domain, now)).await
+    }
+
+    async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(deliveries::unblock_domain(&mut c, domain)).await
+    }
+
+    async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(deliveries::blocked_domains(&mut c)).await
+    }
+}
+
+/// `user@domain`, lower-case, as the SQLite backend keys hidden accounts.
+fn account_key(acct: &str) -> String {
+    acct.trim().trim_start_matches('@').to_ascii_lowercase()
+}
+
+#[async_trait]
+impl ThreadStore for PostgresStore {
+    async fn load_thread(&self, url: &PostUrl) -> Result<Option<CachedThread>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(threads::load(&mut c, url)).await
+    }
+
+    async fn save_thread(&self, thread: &CachedThread) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(threads::save(&mut c, thread)).await
+    }
+
+    async fn hide_reply(&self, status_id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(threads::hide(&mut c, Hidden::Reply, status_id, now)).await
+    }
+
+    async fn unhide_reply(&self, status_id: &str) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(threads::unhide(&mut c, Hidden::Reply, status_id)).await
+    }
+
+    async fn hide_account(&self, acct: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(threads::hide(
+            &mut c,
+            Hidden::Account,
+            &account_key(acct),
+            now,
+        ))
+        .await
+    }
+
+    async fn unhide_account(&self, acct: &str) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(threads::unhide(&mut c, Hidden::Account, &account_key(acct))).await
+    }
+
+    async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(threads::hidden(&mut c)).await
+    }
+}

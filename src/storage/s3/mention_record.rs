@@ -1,0 +1,268 @@
+//! The stored form of a mention (`.backfeed/mentions/by-id/<id>.json`) and
+//! its conversion to and from the domain.
+//!
+//! One object holds everything that must change together: the mention, its
+//! verification job (attempts, due time, claim token and lease) and its
+//! outbox of webhook events not yet turned into deliveries. So settling a
+//! job (new state + job finished or rescheduled + event queued) is one
+//! compare-and-swap, as it is one transaction on SQLite.
+//!
+//! Invariant: a removed mention stays as a tombstone (`removed`) that no
+//! writer ever changes again; a re-sent webmention for it gets a new id.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::objects::{Record, write_id};
+use super::{from_millis, millis};
+use crate::domain::mention::{
+    Author, Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition,
+    Verification,
+};
+use crate::storage::StoreError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MentionObject {
+    pub id: i64,
+    pub source: String,
+    pub target: String,
+    /// `pending`, `verified`, `rejected` or `deleted`.
+    pub verification: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub moderation: String,
+    #[serde(default)]
+    pub data: Option<DataObject>,
+    pub received_at: i64,
+    pub updated_at: i64,
+    /// The verification job, while there is one.
+    #[serde(default)]
+    pub job: Option<JobObject>,
+    /// Webhook events recorded with a settlement, until their delivery
+    /// objects exist.
+    #[serde(default)]
+    pub outbox: Vec<OutboxEntry>,
+    #[serde(default)]
+    pub removed: bool,
+    pub write_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobObject {
+    pub attempts: u32,
+    /// When it is due; its queue entry carries the same time in its name.
+    pub due_at: i64,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub claimed_until: Option<i64>,
+}
+
+impl JobObject {
+    pub fn due(due_at: i64, attempts: u32) -> Self {
+        Self {
+            attempts,
+            due_at,
+            token: None,
+            claimed_until: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub delivery_id: i64,
+    pub event: String,
+    pub due_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DataObject {
+    property: String,
+    #[serde(default)]
+    rsvp: Option<String>,
+    #[serde(default)]
+    author_name: Option<String>,
+    #[serde(default)]
+    author_photo: Option<String>,
+    #[serde(default)]
+    author_url: Option<String>,
+    #[serde(default)]
+    content_html: Option<String>,
+    #[serde(default)]
+    content_text: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    published: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+impl Record for MentionObject {
+    fn restamp(&mut self) {
+        self.write_id = write_id();
+    }
+}
+
+impl MentionObject {
+    /// A new pending mention with a job due at `due_at`.
+    pub fn received(
+        id: i64,
+        source: &Url,
+        target: &Url,
+        moderation: Moderation,
+        now: OffsetDateTime,
+        due_at: i64,
+    ) -> Self {
+        Self {
+            id,
+            source: source.as_str().to_owned(),
+            target: target.as_str().to_owned(),
+            verification: Verification::Pending.label().to_owned(),
+            reason: None,
+            moderation: moderation.label().to_owned(),
+            data: None,
+            received_at: millis(now),
+            updated_at: millis(now),
+            job: Some(JobObject::due(due_at, 0)),
+            outbox: Vec::new(),
+            removed: false,
+            write_id: String::new(),
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        !self.removed
+    }
+
+    /// Applies what a verification attempt found (the job itself is the
+    /// caller's business).
+    pub fn apply(&mut self, transition: &Transition, now: OffsetDateTime) {
+        match transition {
+            Transition::Verify(data) => {
+                self.verification = Verification::Verified.label().to_owned();
+                self.reason = None;
+                self.data = Some(DataObject::from(data));
+                self.updated_at = millis(now);
+            }
+            Transition::Reject(reason) => self.settle_as("rejected", reason, now),
+            Transition::Delete(reason) => self.settle_as("deleted", reason, now),
+            Transition::Keep(_) | Transition::RetryAfter(_) => {}
+        }
+    }
+
+    fn settle_as(&mut self, state: &str, reason: &str, now: OffsetDateTime) {
+        self.verification = state.to_owned();
+        self.reason = Some(reason.to_owned());
+        self.updated_at = millis(now);
+    }
+
+    pub fn current(&self) -> Result<Verification, StoreError> {
+        verification_state(&self.verification, self.reason.clone())
+    }
+
+    pub fn to_mention(&self) -> Result<Mention, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("mention {}: {what}", self.id));
+        let data = self
+            .data
+            .as_ref()
+            .map(|data| data.to_domain().ok_or_else(|| corrupt("unknown property")))
+            .transpose()?;
+        Ok(Mention {
+            id: MentionId(self.id),
+            source: parse_url(&self.source)?,
+            target: parse_url(&self.target)?,
+            verification: self.current()?,
+            moderation: Moderation::parse(&self.moderation)
+                .ok_or_else(|| corrupt("unknown moderation state"))?,
+            data,
+            received_at: from_millis(self.received_at).ok_or_else(|| corrupt("bad received_at"))?,
+            updated_at: from_millis(self.updated_at).ok_or_else(|| corrupt("bad updated_at"))?,
+        })
+    }
+}
+
+impl OutboxEntry {
+    pub fn new(delivery_id: i64, event: MentionEvent, due_at: i64) -> Self {
+        Self {
+            delivery_id,
+            event: event.label().to_owned(),
+            due_at,
+        }
+    }
+}
+
+impl From<&MentionData> for DataObject {
+    fn from(data: &MentionData) -> Self {
+        let author = data.author.clone().unwrap_or_default();
+        Self {
+            property: data.relation.property().to_owned(),
+            rsvp: match &data.relation {
+                Relation::Rsvp(value) => Some(value.clone()),
+                _ => None,
+            },
+            author_name: author.name,
+            author_photo: author.photo,
+            author_url: author.url,
+            content_html: data.content_html.clone(),
+            content_text: data.content_text.clone(),
+            name: data.name.clone(),
+            published: data.published.clone(),
+            url: data.url.clone(),
+        }
+    }
+}
+
+impl DataObject {
+    fn to_domain(&self) -> Option<MentionData> {
+        let relation = Relation::from_property(&self.property, self.rsvp.as_deref())?;
+        let (name, photo, url) = (
+            self.author_name.clone(),
+            self.author_photo.clone(),
+            self.author_url.clone(),
+        );
+        let author = (name.is_some() || photo.is_some() || url.is_some()).then_some(Author {
+            name,
+            photo,
+            url,
+        });
+        Some(MentionData {
+            relation,
+            author,
+            content_html: self.content_html.clone(),
+            content_text: self.content_text.clone(),
+            name: self.name.clone(),
+            published: self.published.clone(),
+            url: self.url.clone(),
+        })
+    }
+
+    pub fn property(&self) -> &str {
+        &self.property
+    }
+
+    pub fn published(&self) -> &str {
+        self.published.as_deref().unwrap_or_default()
+    }
+}
+
+pub fn parse_url(text: &str) -> Result<Url, StoreError> {
+    Url::parse(text).map_err(|e| StoreError::Corrupt(format!("stored URL `{text}`: {e}")))
+}
+
+fn verification_state(label: &str, reason: Option<String>) -> Result<Verification, StoreError> {
+    let reason = reason.unwrap_or_default();
+    Ok(match label {
+        "pending" => Verification::Pending,
+        "verified" => Verification::Verified,
+        "rejected" => Verification::Rejected { reason },
+        "deleted" => Verification::Deleted { reason },
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown verification state `{other}`"
+            )));
+        }
+    })
+}

@@ -1,0 +1,369 @@
+//! Received mentions: receiving (and re-receiving), reading, querying,
+//! moderating and removing them.
+//!
+//! Keys: the record `mentions/by-id/<id>.json` (see `mention_record.rs`),
+//! the pair index `mentions/by-pair/<sha256(source, target)>.json` → id (the
+//! one place that decides which id a source and target get), and one empty
+//! entry per mention under `mentions/by-target/<sha256(target)>/` (what the
+//! read API lists). Ids come from a counter object bumped by
+//! compare-and-swap.
+//!
+//! Invariants: indexes are written before the record they point at, and
+//! every reader skips an index entry whose record is missing or removed. A
+//! pair entry whose record is missing is given [`STALE_AFTER`] for its
+//! writer to finish before it counts as abandoned; only then does a re-sent
+//! webmention take a new id.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::S3Store;
+use super::layout::parse_id;
+use super::mention_record::{JobObject, MentionObject};
+use super::millis;
+use super::objects::{
+    Record, Step, Versioned, contended, contention_pause, max_attempts, write_id,
+};
+use super::queue::STALE_AFTER;
+use crate::domain::mention::{Mention, MentionId, Moderation};
+use crate::storage::StoreError;
+use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
+use object_store::path::Path;
+
+/// `mentions/by-pair/…`: which id a source and target have.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PairObject {
+    id: i64,
+    write_id: String,
+}
+
+impl Record for PairObject {
+    fn restamp(&mut self) {
+        self.write_id = write_id();
+    }
+}
+
+/// `counters/…`: the next id to hand out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Counter {
+    next: i64,
+    write_id: String,
+}
+
+impl Record for Counter {
+    fn restamp(&mut self) {
+        self.write_id = write_id();
+    }
+}
+
+/// Hands out the next id of a counter (1, 2, 3, …; never twice).
+pub async fn allocate_id(store: &S3Store, counter: &Path) -> Result<i64, StoreError> {
+    store
+        .objects
+        .modify::<Counter, _>(counter, |current| {
+            let id = current.map_or(1, |c| c.next.max(1));
+            Ok(Step::Write(
+                Counter {
+                    next: id + 1,
+                    write_id: String::new(),
+                },
+                id,
+            ))
+        })
+        .await
+}
+
+pub async fn receive(
+    store: &S3Store,
+    source: &Url,
+    target: &Url,
+    moderation: Moderation,
+    now: OffsetDateTime,
+) -> Result<MentionId, StoreError> {
+    let pair_key = store.layout.pair(source, target);
+    let mut fresh_id = None;
+    for attempt in 0..max_attempts() {
+        match store.objects.read::<PairObject>(&pair_key).await? {
+            None => {
+                let id = take_fresh_id(store, &mut fresh_id).await?;
+                let mut pair = PairObject {
+                    id,
+                    write_id: String::new(),
+                };
+                if store.objects.create(&pair_key, &mut pair).await? {
+                    write_new(store, id, source, target, moderation, now).await?;
+                    return Ok(MentionId(id));
+                }
+            }
+            Some(pair) => {
+                let id = pair.value.id;
+                let record = store
+                    .objects
+                    .read::<MentionObject>(&store.layout.mention(id))
+                    .await?;
+                let abandoned = match &record {
+                    Some(record) if record.value.is_live() => {
+                        if requeue(store, record, now).await? {
+                            return Ok(MentionId(id));
+                        }
+                        false
+                    }
+                    Some(_removed) => true,
+                    None => is_old(pair.last_modified_ms),
+                };
+                if abandoned {
+                    let id = take_fresh_id(store, &mut fresh_id).await?;
+                    let mut next = PairObject {
+                        id,
+                        write_id: String::new(),
+                    };
+                    if store.objects.replace(&pair_key, &mut next, &pair).await? {
+                        write_new(store, id, source, target, moderation, now).await?;
+                        return Ok(MentionId(id));
+                    }
+                }
+            }
+        }
+        contention_pause(attempt).await;
+    }
+    Err(contended(&pair_key))
+}
+
+async fn take_fresh_id(store: &S3Store, fresh: &mut Option<i64>) -> Result<i64, StoreError> {
+    if let Some(id) = *fresh {
+        return Ok(id);
+    }
+    let id = allocate_id(store, &store.layout.mention_counter()).await?;
+    *fresh = Some(id);
+    Ok(id)
+}
+
+fn is_old(last_modified_ms: i64) -> bool {
+    let age = millis(OffsetDateTime::now_utc()) - last_modified_ms;
+    age > i64::try_from(STALE_AFTER.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Indexes first, record last.
+async fn write_new(
+    store: &S3Store,
+    id: i64,
+    source: &Url,
+    target: &Url,
+    moderation: Moderation,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let due = millis(now);
+    store
+        .objects
+        .touch(&store.layout.target_entry(target, id))
+        .await?;
+    store
+        .objects
+        .touch(&store.layout.verify_entry(due, id))
+        .await?;
+    let mut record = MentionObject::received(id, source, target, moderation, now, due);
+    // Ids are handed out once, so nothing can be there yet.
+    store
+        .objects
+        .create(&store.layout.mention(id), &mut record)
+        .await
+        .map(|_| ())
+}
+
+/// A re-sent webmention: verify again from scratch, now. The holder of the
+/// old job loses its claim (its token is gone). `false` when the record
+/// changed meanwhile (the caller starts over).
+async fn requeue(
+    store: &S3Store,
+    record: &Versioned<MentionObject>,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let id = record.value.id;
+    let old_job = record.value.job.clone();
+    // A new job never reuses the due time of the one it replaces, so the
+    // old entry can be deleted without deleting the new one.
+    let mut due = millis(now);
+    if old_job.as_ref().is_some_and(|job| job.due_at == due) {
+        due += 1;
+    }
+    store
+        .objects
+        .touch(&store.layout.verify_entry(due, id))
+        .await?;
+    let mut next = record.value.clone();
+    next.job = Some(JobObject::due(due, 0));
+    next.updated_at = millis(now);
+    if !store
+        .objects
+        .replace(&store.layout.mention(id), &mut next, record)
+        .await?
+    {
+        return Ok(false);
+    }
+    if let Some(old) = old_job {
+        store
+            .objects
+            .delete(&store.layout.verify_entry(old.due_at, id))
+            .await?;
+    }
+    Ok(true)
+}
+
+pub async fn find(store: &S3Store, id: MentionId) -> Result<Option<Mention>, StoreError> {
+    let record = store
+        .objects
+        .read::<MentionObject>(&store.layout.mention(id.0))
+        .await?;
+    match record {
+        Some(record) if record.value.is_live() => Ok(Some(record.value.to_mention()?)),
+        _ => Ok(None),
+    }
+}
+
+pub async fn query(store: &S3Store, query: &MentionQuery) -> Result<Vec<Mention>, StoreError> {
+    let mut records = matching(store, query).await?;
+    sort(&mut records, query.sort, query.direction);
+    let skip = (query.page as usize).saturating_mul(query.per_page as usize);
+    records
+        .iter()
+        .skip(skip)
+        .take(query.per_page as usize)
+        .map(MentionObject::to_mention)
+        .collect()
+}
+
+pub async fn count(store: &S3Store, query: &MentionQuery) -> Result<u64, StoreError> {
+    Ok(matching(store, query).await?.len() as u64)
+}
+
+/// The live mentions the query selects, unordered. Lists one directory per
+/// target (or, for every target, the records' directory) and reads the
+/// records it names.
+async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionObject>, StoreError> {
+    let dirs = if query.targets.is_empty() {
+        vec![store.layout.mentions()]
+    } else {
+        query
+            .targets
+            .iter()
+            .map(|t| store.layout.target_mentions(t))
+            .collect()
+    };
+    let mut ids = BTreeSet::new();
+    for dir in dirs {
+        for listed in store.objects.list(&dir).await? {
+            ids.extend(parse_id(&listed.name));
+        }
+    }
+    let keys = ids.into_iter().map(|id| store.layout.mention(id)).collect();
+    let since = query.since.map(millis);
+    let records = store.objects.read_many::<MentionObject>(keys).await?;
+    Ok(records
+        .into_iter()
+        .filter(|m| m.is_live())
+        .filter(|m| {
+            query.targets.is_empty() || query.targets.iter().any(|t| t.as_str() == m.target)
+        })
+        .filter(|m| {
+            !query.visible_only || (m.verification == "verified" && m.moderation == "approved")
+        })
+        .filter(|m| {
+            query.properties.is_empty()
+                || m.data
+                    .as_ref()
+                    .is_some_and(|d| query.properties.iter().any(|p| p == d.property()))
+        })
+        .filter(|m| {
+            query
+                .moderation
+                .is_none_or(|wanted| m.moderation == wanted.label())
+        })
+        .filter(|m| since.is_none_or(|since| m.received_at > since))
+        .filter(|m| query.since_id.is_none_or(|since| m.id > since.0))
+        .collect())
+}
+
+/// The SQLite backend's order: the field (a missing `published` as the
+/// empty string), then the id, both in the query's direction.
+fn sort(records: &mut [MentionObject], field: SortField, direction: SortDirection) {
+    let published = |m: &MentionObject| {
+        m.data
+            .as_ref()
+            .map(|d| d.published().to_owned())
+            .unwrap_or_default()
+    };
+    records.sort_by(|a, b| {
+        let by_field = match field {
+            SortField::Received => a.received_at.cmp(&b.received_at),
+            SortField::Updated => a.updated_at.cmp(&b.updated_at),
+            SortField::Published => published(a).cmp(&published(b)),
+        };
+        let order = by_field.then(a.id.cmp(&b.id));
+        match direction {
+            SortDirection::Ascending => order,
+            SortDirection::Descending => order.reverse(),
+        }
+    });
+}
+
+pub async fn set_moderation(
+    store: &S3Store,
+    id: MentionId,
+    moderation: Moderation,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    store
+        .objects
+        .modify::<MentionObject, _>(&store.layout.mention(id.0), |current| {
+            Ok(match current {
+                Some(record) if record.is_live() => {
+                    let mut next = record.clone();
+                    next.moderation = moderation.label().to_owned();
+                    next.updated_at = millis(now);
+                    Step::Write(next, true)
+                }
+                _ => Step::Done(false),
+            })
+        })
+        .await
+}
+
+/// Turns the record into a tombstone (one compare-and-swap, so it cannot
+/// race a settlement), then tidies its index entries away.
+pub async fn remove(store: &S3Store, id: MentionId) -> Result<bool, StoreError> {
+    let removed = store
+        .objects
+        .modify::<MentionObject, _>(&store.layout.mention(id.0), |current| {
+            Ok(match current {
+                Some(record) if record.is_live() => {
+                    let mut tombstone = record.clone();
+                    tombstone.removed = true;
+                    tombstone.data = None;
+                    tombstone.job = None;
+                    tombstone.outbox.clear();
+                    Step::Write(tombstone, Some(record.clone()))
+                }
+                _ => Step::Done(None),
+            })
+        })
+        .await?;
+    let Some(record) = removed else {
+        return Ok(false);
+    };
+    if let Some(job) = &record.job {
+        store
+            .objects
+            .delete(&store.layout.verify_entry(job.due_at, id.0))
+            .await?;
+    }
+    if let Ok(target) = Url::parse(&record.target) {
+        store
+            .objects
+            .delete(&store.layout.target_entry(&target, id.0))
+            .await?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,372 @@
+//! The S3 store: every record an object in one bucket, no database.
+//!
+//! Announced posts use the seed's layout unchanged (a zero-byte object at
+//! `.mastodon-meta/<url path>` with user metadata `toot-id`), so a bucket
+//! the seed wrote works as it is and the seed can read ours. Everything else
+//! (claims, mentions and their queue, deliveries, sets, cached threads) sits
+//! under `.backfeed/`; `layout.rs` and `docs/s3-layout.md` list every key.
+//!
+//! Invariant: each decision (who holds a post, a job or a delivery; which
+//! id a mention gets; the first toot recorded) is one conditional write on
+//! one object, retried from a fresh read when someone else wrote first.
+//! Operations that touch several objects write index entries before the
+//! record they point at and remove them after, and every reader skips an
+//! entry whose record does not match; the module docs of `mentions.rs`,
+//! `queue.rs` and `verify.rs` say why each such step is safe. On a provider
+//! that does not honour conditional writes, start-up logs a warning: there,
+//! concurrent first requests may post twice.
+
+mod deliveries;
+mod layout;
+mod mention_record;
+mod mentions;
+mod objects;
+mod posts;
+mod probe;
+mod queue;
+mod seed;
+mod sets;
+mod threads;
+mod verify;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use object_store::RetryConfig;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::{
+    CachedThread, Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, ThreadStore,
+    VerificationJob,
+};
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
+use crate::domain::thread::HiddenReplies;
+use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
+use layout::Layout;
+use objects::Objects;
+use probe::Conditional;
+use seed::SeedObjects;
+
+pub use seed::TOOT_ID_METADATA;
+
+pub struct S3Store {
+    objects: Objects,
+    seed: SeedObjects,
+    layout: Layout,
+    conditional: Conditional,
+}
+
+impl S3Store {
+    /// Connects to `bucket` (keys under `prefix`), checks that it can write
+    /// there and whether the provider honours conditional writes, and warns
+    /// when it does not.
+    ///
+    /// Credentials are read here from the standard environment variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+    /// or web identity, container and instance credentials) by object_store's
+    /// `AmazonS3Builder::from_env()`. This is the documented exception to
+    /// "configuration is parsed once, in `config`": these variables belong
+    /// to the AWS runtime (Lambda sets and rotates them), and object_store's
+    /// provider chain refreshes them itself. Bucket, prefix, endpoint and
+    /// region come from `DATABASE_URL` and win over any `AWS_*` equivalents.
+    pub async fn open(
+        bucket: &str,
+        prefix: &str,
+        endpoint: Option<&Url>,
+        region: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        let layout = Layout::new(prefix)?;
+        let retry = RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(20),
+            ..RetryConfig::default()
+        };
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_conditional_put(S3ConditionalPut::ETagMatch)
+            .with_retry(retry);
+        if let Some(region) = region {
+            builder = builder.with_region(region);
+        }
+        if let Some(endpoint) = endpoint {
+            // Path-style requests (`<endpoint>/<bucket>/<key>`), which every
+            // S3-compatible server understands.
+            builder = builder
+                .with_endpoint(endpoint.as_str().trim_end_matches('/'))
+                .with_virtual_hosted_style_request(false)
+                .with_allow_http(endpoint.scheme() == "http");
+        }
+        let bucket_url = bucket_url(&builder, bucket);
+        let region = builder
+            .get_config_value(&AmazonS3ConfigKey::Region)
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let s3 = builder
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("S3 bucket `{bucket}`: {e}")))?;
+        let probe_key = layout.probe(&uuid::Uuid::new_v4().simple().to_string());
+        let conditional = probe::probe(&s3, &probe_key).await.map_err(|e| match e {
+            StoreError::Unavailable(why) => {
+                StoreError::Unavailable(format!("S3 bucket `{bucket}`: {why}"))
+            }
+            other => other,
+        })?;
+        match &conditional {
+            Conditional::Honoured => {
+                tracing::info!(
+                    bucket,
+                    prefix,
+                    "S3 store ready; conditional writes are honoured"
+                );
+            }
+            Conditional::Ignored(what) | Conditional::Refused(what) => {
+                tracing::warn!(
+                    bucket,
+                    prefix,
+                    finding = %what,
+                    "this S3 provider does not honour conditional writes (If-None-Match / If-Match): \
+                     claims are not atomic here, so concurrent first requests for a post may post it \
+                     twice (Mastodon's Idempotency-Key is then the only guard), and verification \
+                     jobs, webhook deliveries and mention ids may be handed out twice"
+                );
+            }
+        }
+        let send_conditions = !matches!(conditional, Conditional::Refused(_));
+        let seed = SeedObjects::new(&s3, bucket_url, region, send_conditions)?;
+        Ok(Self {
+            objects: Objects::new(s3, send_conditions),
+            seed,
+            layout,
+            conditional,
+        })
+    }
+
+    /// Whether the start-up probe found conditional writes honoured.
+    pub fn conditional_writes(&self) -> bool {
+        self.conditional == Conditional::Honoured
+    }
+}
+
+/// The bucket's base URL, as object_store computes it.
+fn bucket_url(builder: &AmazonS3Builder, bucket: &str) -> String {
+    let value = |key| builder.get_config_value(&key);
+    let region = value(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".to_owned());
+    let virtual_hosted =
+        value(AmazonS3ConfigKey::VirtualHostedStyleRequest).as_deref() == Some("true");
+    let endpoint =
+        value(AmazonS3ConfigKey::S3Endpoint).or_else(|| value(AmazonS3ConfigKey::Endpoint));
+    match (endpoint, virtual_hosted) {
+        (Some(endpoint), true) => endpoint,
+        (Some(endpoint), false) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+        (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+    }
+}
+
+/// Times are stored as Unix milliseconds, as on SQLite.
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+#[async_trait]
+impl PostStore for S3Store {
+    async fn claim_post(
+        &self,
+        url: &PostUrl,
+        lease: Duration,
+        now: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        posts::claim(self, url, lease, now).await
+    }
+
+    async fn record_toot(
+        &self,
+        url: &PostUrl,
+        _claim: &ClaimToken,
+        toot: &TootId,
+        now: OffsetDateTime,
+    ) -> Result<TootId, StoreError> {
+        posts::record_toot(self, url, toot, now).await
+    }
+
+    async fn record_failure(
+        &self,
+        url: &PostUrl,
+        claim: &ClaimToken,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        posts::record_failure(self, url, claim, reason, now).await
+    }
+
+    async fn release_claim(&self, url: &PostUrl, claim: &ClaimToken) -> Result<(), StoreError> {
+        posts::release_claim(self, url, claim).await
+    }
+
+    async fn forget_failure(&self, url: &PostUrl) -> Result<bool, StoreError> {
+        posts::forget_failure(self, url).await
+    }
+
+    async fn find_post(&self, url: &PostUrl) -> Result<Option<PostRecord>, StoreError> {
+        posts::find(self, url).await
+    }
+
+    async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError> {
+        posts::list(self).await
+    }
+}
+
+#[async_trait]
+impl MentionStore for S3Store {
+    async fn receive_mention(
+        &self,
+        source: &Url,
+        target: &Url,
+        moderation: Moderation,
+        now: OffsetDateTime,
+    ) -> Result<MentionId, StoreError> {
+        mentions::receive(self, source, target, moderation, now).await
+    }
+
+    async fn claim_verification(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<VerificationJob>, StoreError> {
+        verify::claim(self, now, lease).await
+    }
+
+    async fn settle_verification(
+        &self,
+        job: &VerificationJob,
+        transition: &Transition,
+        notify: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        verify::settle(self, job, transition, notify, now).await
+    }
+
+    async fn claim_delivery(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Delivery>, StoreError> {
+        deliveries::claim(self, now, lease).await
+    }
+
+    async fn settle_delivery(
+        &self,
+        delivery: &Delivery,
+        retry_after: Option<Duration>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        deliveries::settle(self, delivery, retry_after, now).await
+    }
+
+    async fn pending_verifications(&self) -> Result<u64, StoreError> {
+        verify::pending(self).await
+    }
+
+    async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
+        mentions::find(self, id).await
+    }
+
+    async fn query_mentions(&self, query: &MentionQuery) -> Result<Vec<Mention>, StoreError> {
+        mentions::query(self, query).await
+    }
+
+    async fn count_mentions(&self, query: &MentionQuery) -> Result<u64, StoreError> {
+        mentions::count(self, query).await
+    }
+
+    async fn set_moderation(
+        &self,
+        id: MentionId,
+        moderation: Moderation,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        mentions::set_moderation(self, id, moderation, now).await
+    }
+
+    async fn remove_mention(&self, id: MentionId) -> Result<bool, StoreError> {
+        mentions::remove(self, id).await
+    }
+
+    async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        sets::add(self, &self.layout.blocked_domains(), domain, now).await
+    }
+
+    async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError> {
+        sets::remove(self, &self.layout.blocked_domains(), domain).await
+    }
+
+    async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
+        sets::members(self, &self.layout.blocked_domains()).await
+    }
+}
+
+/// `user@domain`, lower-case, without a leading `@` (as on SQLite).
+fn normal_acct(acct: &str) -> String {
+    acct.trim().trim_start_matches('@').to_ascii_lowercase()
+}
+
+#[async_trait]
+impl ThreadStore for S3Store {
+    async fn load_thread(&self, url: &PostUrl) -> Result<Option<CachedThread>, StoreError> {
+        threads::load(self, url).await
+    }
+
+    async fn save_thread(&self, thread: &CachedThread) -> Result<(), StoreError> {
+        threads::save(self, thread).await
+    }
+
+    async fn hide_reply(&self, status_id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        sets::add(self, &self.layout.hidden_replies(), status_id, now).await
+    }
+
+    async fn unhide_reply(&self, status_id: &str) -> Result<bool, StoreError> {
+        sets::remove(self, &self.layout.hidden_replies(), status_id).await
+    }
+
+    async fn hide_account(&self, acct: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        sets::add(
+            self,
+            &self.layout.hidden_accounts(),
+            &normal_acct(acct),
+            now,
+        )
+        .await
+    }
+
+    async fn unhide_account(&self, acct: &str) -> Result<bool, StoreError> {
+        sets::remove(self, &self.layout.hidden_accounts(), &normal_acct(acct)).await
+    }
+
+    async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
+        let (statuses, accounts) = futures_util::future::try_join(
+            sets::members(self, &self.layout.hidden_replies()),
+            sets::members(self, &self.layout.hidden_accounts()),
+        )
+        .await?;
+        Ok(HiddenReplies {
+            statuses: statuses.into_iter().collect(),
+            accounts: accounts.into_iter().collect(),
+        })
+    }
+}
+
+#[async_trait]
+impl Store for S3Store {
+    /// One cheap request: a look-up of a key that need not exist.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.objects
+            .exists(&self.layout.probe("ping"))
+            .await
+            .map(|_| ())
+    }
+}

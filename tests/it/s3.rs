@@ -1,0 +1,232 @@
+//! The S3 store against a real S3 API (moto, see `support_s3.rs`): the
+//! storage contract, the seed's bucket layout in both directions, and one
+//! toot per post under concurrency.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backfeed::config::DatabaseUrl;
+use backfeed::storage::conformance;
+use backfeed::storage::s3::{S3Store, TOOT_ID_METADATA};
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    Attribute, AttributeValue, Attributes, GetOptions, ObjectStore, PutOptions, PutPayload,
+};
+
+use crate::fake_blog::post_html;
+use crate::helpers::{TestApp, spawn_app_with};
+use crate::support_s3::{direct_client, fresh_bucket, fresh_bucket_with_prefix, python};
+
+async fn open(bucket_url: &str) -> S3Store {
+    let DatabaseUrl::S3 {
+        bucket,
+        prefix,
+        endpoint,
+        region,
+    } = DatabaseUrl::parse(bucket_url).expect("an S3 URL")
+    else {
+        panic!("{bucket_url} is not an S3 URL");
+    };
+    S3Store::open(&bucket, &prefix, endpoint.as_ref(), region.as_deref())
+        .await
+        .expect("the S3 store opens")
+}
+
+async fn spawn_on(bucket_url: &str) -> TestApp {
+    let url = bucket_url.to_owned();
+    spawn_app_with(move |env| {
+        env.insert("DATABASE_URL".into(), url);
+    })
+    .await
+}
+
+async fn toot_id(app: &TestApp, post: &str) -> String {
+    let response = app.lookup(post).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let body: serde_json::Value = response.json().await.expect("json");
+    body["toot_id"].as_str().expect("a string id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_passes_the_storage_conformance_suite() {
+    let store = open(&fresh_bucket_with_prefix("sites/conformance").await).await;
+    assert!(
+        store.conditional_writes(),
+        "moto honours If-None-Match and If-Match"
+    );
+    conformance::run(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_bucket_layout_is_read_and_written() {
+    let bucket = fresh_bucket().await;
+    let s3 = direct_client(&bucket);
+    let url = bucket.clone();
+    // The seed's example post lives outside the test blog's `/posts/`.
+    let app = spawn_app_with(move |env| {
+        env.insert("DATABASE_URL".into(), url);
+        let pattern = env["BLOG_POST_PATTERN"].replace("/posts/", "/");
+        env.insert("BLOG_POST_PATTERN".into(), pattern);
+    })
+    .await;
+
+    // A post the seed announced: a zero-byte object with `toot-id` metadata.
+    let old = app.blog.url("/geek/blog/x.html");
+    let mut attributes = Attributes::new();
+    attributes.insert(
+        Attribute::Metadata(TOOT_ID_METADATA.into()),
+        AttributeValue::from("12345"),
+    );
+    s3.put_opts(
+        &ObjectPath::from(".mastodon-meta/geek/blog/x.html"),
+        PutPayload::new(),
+        PutOptions {
+            attributes,
+            ..PutOptions::default()
+        },
+    )
+    .await
+    .expect("writing the seed's object");
+    assert_eq!(toot_id(&app, &old).await, "12345");
+    assert_eq!(app.mastodon.posts_received(), 0, "nothing was posted");
+    assert_eq!(app.blog.hits("/geek/blog/x.html"), 0, "nothing was fetched");
+
+    // A post backfeed announces lands where the seed would look for it.
+    app.blog.page(
+        "/posts/new.html",
+        &post_html(Some("New"), Some("Fresh."), None, Some("en")),
+    );
+    let new = app.blog.url("/posts/new.html");
+    let id = toot_id(&app, &new).await;
+    assert_eq!(app.mastodon.statuses_created(), 1);
+    let found = s3
+        .get_opts(
+            &ObjectPath::from(".mastodon-meta/posts/new.html"),
+            GetOptions {
+                head: true,
+                ..GetOptions::default()
+            },
+        )
+        .await
+        .expect("the seed's key exists");
+    assert_eq!(found.meta.size, 0, "a zero-byte object, as the seed writes");
+    assert_eq!(
+        found
+            .attributes
+            .get(&Attribute::Metadata(TOOT_ID_METADATA.into()))
+            .map(|v| v.as_ref().to_owned()),
+        Some(id)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_style_urls_keep_the_seeds_trailing_slash_key() {
+    let bucket = fresh_bucket().await;
+    let app = spawn_on(&bucket).await;
+    let post = app.publish("pretty", "Pretty URL");
+    let id = toot_id(&app, &post).await;
+
+    // Read back as the seed reads it: boto3's head_object.
+    let metadata = python(
+        &bucket,
+        r#"
+import os, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"])
+head = s3.head_object(Bucket=os.environ["BUCKET"], Key=".mastodon-meta/posts/pretty/")
+print(head["ContentLength"], head["Metadata"]["toot-id"])
+"#,
+    );
+    assert_eq!(metadata.trim(), format!("0 {id}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_requests_post_once_on_s3() {
+    let bucket = fresh_bucket().await;
+    let app = spawn_on(&bucket).await;
+    app.mastodon.set_honour_idempotency(false);
+    app.mastodon.set_post_delay(Duration::from_millis(300));
+    let post = app.publish("popular", "Popular");
+    let app = Arc::new(app);
+
+    let requests = (0..100)
+        .map(|_| {
+            let (app, post) = (Arc::clone(&app), post.clone());
+            tokio::spawn(async move { toot_id(&app, &post).await })
+        })
+        .collect::<Vec<_>>(); // spawn all before awaiting any
+    let mut ids = HashSet::new();
+    for request in requests {
+        ids.insert(request.await.expect("task"));
+    }
+    assert_eq!(ids.len(), 1, "every reader got the same toot");
+    assert_eq!(
+        app.mastodon.statuses_created(),
+        1,
+        "exactly one status on Mastodon"
+    );
+    assert_eq!(
+        app.blog.hits("/posts/popular/"),
+        1,
+        "only the claim holder fetched the page"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_webmentions_get_distinct_ids_and_resends_share_one() {
+    use backfeed::domain::mention::Moderation;
+    use backfeed::storage::MentionStore;
+
+    let store = Arc::new(open(&fresh_bucket().await).await);
+    let target = url::Url::parse("https://blog.example/posts/a/").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let receive = |source: String| {
+        let (store, target) = (Arc::clone(&store), target.clone());
+        tokio::spawn(async move {
+            let source = url::Url::parse(&source).unwrap();
+            store
+                .receive_mention(&source, &target, Moderation::Approved, now)
+                .await
+                .expect("received")
+        })
+    };
+    let distinct: Vec<_> = (0..20)
+        .map(|i| receive(format!("https://alice.example/{i}")))
+        .collect();
+    let resent: Vec<_> = (0..10)
+        .map(|_| receive("https://bob.example/again".to_owned()))
+        .collect();
+    let mut ids = HashSet::new();
+    for task in distinct {
+        assert!(
+            ids.insert(task.await.unwrap()),
+            "an id was handed out twice"
+        );
+    }
+    let mut again = HashSet::new();
+    for task in resent {
+        again.insert(task.await.unwrap());
+    }
+    assert_eq!(again.len(), 1, "one source and target, one id: {again:?}");
+    assert!(ids.is_disjoint(&again));
+    assert_eq!(store.pending_verifications().await.unwrap(), 21);
+}
+
+#[tokio::test]
+async fn a_missing_bucket_fails_at_start_up_naming_it() {
+    let url = fresh_bucket().await.replacen("s3://", "s3://no-such-", 1);
+    let DatabaseUrl::S3 {
+        bucket,
+        prefix,
+        endpoint,
+        region,
+    } = DatabaseUrl::parse(&url).unwrap()
+    else {
+        panic!("an S3 URL");
+    };
+    let error = S3Store::open(&bucket, &prefix, endpoint.as_ref(), region.as_deref())
+        .await
+        .err()
+        .expect("no bucket, no store");
+    assert!(error.to_string().contains(&bucket), "{error}");
+}

@@ -1,0 +1,246 @@
+//! A real S3 API on loopback for the S3 store's tests: PyPI's `moto`
+//! server, installed once into the venv `target/py-moto` from the pinned
+//! `tests/s3/requirements.txt` (redone only when that file changes; a
+//! failing install panics with pip's output, nothing is skipped), and
+//! started once per run of this test binary, lazily, on a free port.
+//!
+//! The server must not outlive the test binary, whose end no test sees: it
+//! runs under a small `sh` watchdog that kills it once our process is gone.
+//! Each test gets its own new, empty bucket from [`fresh_bucket`].
+
+use std::fs;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+
+use crate::helpers::md5_hex;
+use crate::support_install::{describe, ensure_installed, run_install};
+
+/// Pinned in `tests/s3/requirements.txt`.
+const MOTO_VERSION: &str = "5.2.5";
+/// Test credentials; moto accepts any.
+pub const ACCESS_KEY_ID: &str = "backfeed-test-key";
+pub const SECRET_ACCESS_KEY: &str = "backfeed-test-secret";
+pub const REGION: &str = "us-east-1";
+
+struct Moto {
+    endpoint: String,
+    log: PathBuf,
+}
+
+/// `s3://<new empty bucket>?endpoint=…&region=us-east-1`: no prefix, so the
+/// seed's keys sit at the bucket's root as the seed writes them.
+pub async fn fresh_bucket() -> String {
+    fresh_bucket_with_prefix("").await
+}
+
+/// Like [`fresh_bucket`], with every key under `prefix`.
+pub async fn fresh_bucket_with_prefix(prefix: &str) -> String {
+    let moto = tokio::task::spawn_blocking(moto)
+        .await
+        .expect("starting moto");
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let bucket = format!(
+        "backfeed-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    );
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .put(format!("{}/{bucket}", moto.endpoint))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating bucket {bucket} on moto: {e}\n{}", log_of(moto)));
+    assert!(
+        response.status().is_success(),
+        "moto refused to create bucket {bucket}: {} {:?}",
+        response.status(),
+        response.text().await
+    );
+    format!(
+        "s3://{bucket}/{prefix}?endpoint={}&region={REGION}",
+        moto.endpoint
+    )
+}
+
+/// An object_store client for the bucket of a [`fresh_bucket`] URL, with the
+/// test credentials passed explicitly: for reading and writing the bucket
+/// behind backfeed's back.
+pub fn direct_client(bucket_url: &str) -> AmazonS3 {
+    let url = url::Url::parse(bucket_url).expect("bucket URL");
+    let bucket = url.host_str().expect("bucket");
+    AmazonS3Builder::new()
+        .with_endpoint(moto().endpoint.clone())
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region(REGION)
+        .with_access_key_id(ACCESS_KEY_ID)
+        .with_secret_access_key(SECRET_ACCESS_KEY)
+        .build()
+        .expect("an S3 client")
+}
+
+/// Runs `code` with the venv's Python (boto3 is there, as in the seed),
+/// with the test credentials and `ENDPOINT`, `BUCKET` in its environment;
+/// returns its stdout.
+pub fn python(bucket_url: &str, code: &str) -> String {
+    let moto = moto();
+    let url = url::Url::parse(bucket_url).expect("bucket URL");
+    let output = Command::new(venv_dir().join("bin").join("python"))
+        .args(["-c", code])
+        .env("ENDPOINT", &moto.endpoint)
+        .env("BUCKET", url.host_str().expect("bucket"))
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .output()
+        .expect("running the venv's python");
+    assert!(
+        output.status.success(),
+        "python failed:\n{}",
+        describe(&output)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let server = ensure_moto();
+        set_test_credentials();
+        start(&server)
+    })
+}
+
+/// backfeed's S3 store reads its credentials from the environment (as on
+/// Lambda), so the test process must have them.
+fn set_test_credentials() {
+    for (name, value) in [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
+    ] {
+        if std::env::var(name).as_deref() != Ok(value) {
+            // SAFETY: done once per process, before any S3 store exists.
+            // Rust's own environment reads are serialised with this write;
+            // other tests' threads may still run C code that calls getenv,
+            // which is the residual risk std warns about, accepted here
+            // because the S3 store has no other way to get credentials.
+            unsafe { std::env::set_var(name, value) };
+        }
+    }
+}
+
+fn start(server: &Path) -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let log = venv_dir().join(format!("moto-{}.log", std::process::id()));
+    fs::write(&log, "").expect("moto log");
+    // The watchdog: moto in the background, killed when our process (or
+    // moto itself) is gone.
+    let script = r#"
+        "$1" -H 127.0.0.1 -p "$2" >>"$4" 2>&1 &
+        moto=$!
+        while kill -0 "$3" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 1; done
+        kill "$moto" 2>/dev/null
+    "#;
+    let mut watchdog = Command::new("sh")
+        .args(["-c", script, "sh"])
+        .arg(server)
+        .arg(port.to_string())
+        .arg(std::process::id().to_string())
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting moto_server under sh");
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = watchdog.try_wait() {
+            panic!(
+                "moto_server stopped ({status}) before listening:\n{}",
+                fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not listen on {address} within 60 s:\n{}",
+            fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The watchdog is never waited for: it ends with this process.
+    std::mem::forget(watchdog);
+    Moto {
+        endpoint: format!("http://{address}"),
+        log,
+    }
+}
+
+fn log_of(moto: &Moto) -> String {
+    format!(
+        "--- moto log\n{}",
+        fs::read_to_string(&moto.log).unwrap_or_default()
+    )
+}
+
+/// Creates the venv `target/py-moto` and installs the pinned requirements
+/// there unless that install is current; returns `moto_server`.
+fn ensure_moto() -> PathBuf {
+    static IN_PROCESS: Mutex<()> = Mutex::new(());
+    let requirements_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("s3")
+        .join("requirements.txt");
+    let requirements = fs::read_to_string(&requirements_path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", requirements_path.display()));
+    assert!(
+        requirements
+            .lines()
+            .any(|line| line.trim() == format!("moto[server]=={MOTO_VERSION}")),
+        "tests/s3/requirements.txt must pin moto[server] to MOTO_VERSION"
+    );
+    let dir = venv_dir();
+    let python = dir.join("bin").join("python");
+    let server = dir.join("bin").join("moto_server");
+    ensure_installed(&IN_PROCESS, &dir, &md5_hex(&requirements), &server, |dir| {
+        run_install(Command::new("python3").args(["-m", "venv"]).arg(dir));
+        run_install(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "-r",
+                ])
+                .arg(&requirements_path),
+        );
+        let version =
+            run_install(Command::new(&python).args(["-c", "import moto; print(moto.__version__)"]));
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout).trim(),
+            MOTO_VERSION,
+            "pip installed another moto"
+        );
+    });
+    assert!(server.exists(), "{} is missing", server.display());
+    server
+}
+
+fn venv_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("py-moto")
+}
