@@ -1,0 +1,545 @@
+#!/usr/bin/env bash
+# Load benchmark of receiving webmentions: accepted webmentions per second on
+# `POST /webmention`, verifications per second against a local source server
+# (nginx), and `GET /api/mentions.jf2` for a page with 200 mentions against
+# nginx serving the same JSON bytes. See bench/README.md.
+#
+# Environment (all optional):
+#   DURATION=10s     measured wrk run per round (intake, and each read server)
+#   WARMUP=3s        wrk warm-up before the first round
+#   CONNECTIONS=64   wrk connections      THREADS=2  wrk threads
+#   ROUNDS=3         intake rounds; alternating backfeed/nginx read rounds;
+#                    medians are reported
+#   DRAIN_CAP=120    seconds to wait for the verification queue to empty
+#   BACKFEED_BIN=…   use this binary instead of building one
+#   CARGO_TARGET_DIR honoured by the release build
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-3s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
+DRAIN_CAP=${DRAIN_CAP:-120}
+READ_MENTIONS=200
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+UTIL=$BENCH_DIR/webmention_util.py
+
+# Targets.
+TARGET_INTAKE=5000
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "webmention.sh: $*"; exit 1; }
+
+# --- clean-up: every process started here, and the temp dir ---------------
+PIDS=()
+WORK=""
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+    if [[ -n "$WORK" && -d "$WORK" ]]; then
+        rm -rf "$WORK"
+    fi
+    restore_policy_rc_d
+}
+POLICY_RC_D_ADDED=""
+restore_policy_rc_d() {
+    if [[ -n "$POLICY_RC_D_ADDED" ]]; then
+        rm -f /usr/sbin/policy-rc.d
+        POLICY_RC_D_ADDED=""
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- tools -----------------------------------------------------------------
+NGINX=$(command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true)
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+[[ -n "$NGINX" ]] || missing+=(nginx)
+command -v curl >/dev/null || missing+=(curl)
+command -v python3 >/dev/null || die "python3 is needed"
+python3 -c 'import sqlite3' 2>/dev/null || die "python3 needs its sqlite3 module"
+if ((${#missing[@]})); then
+    [[ $EUID -eq 0 ]] || die "missing ${missing[*]}; install them (apt-get install wrk nginx-light curl) or run as root"
+    say "installing ${missing[*]} from Debian…"
+    # Do not let the nginx package start a system-wide server on port 80.
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        POLICY_RC_D_ADDED=1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    pkgs=()
+    for m in "${missing[@]}"; do
+        if [[ $m == nginx ]]; then
+            if apt-cache policy nginx-light 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+                pkgs+=(nginx-light)
+            else
+                pkgs+=(nginx)
+            fi
+        else
+            pkgs+=("$m")
+        fi
+    done
+    apt-get install -y -qq "${pkgs[@]}" >&2
+    restore_policy_rc_d
+    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+    [[ -x "$NGINX" ]] || die "nginx did not install"
+fi
+
+# --- backfeed binary -------------------------------------------------------
+if [[ -n "${BACKFEED_BIN:-}" ]]; then
+    BIN=$BACKFEED_BIN
+else
+    say "building backfeed (release)…"
+    (cd "$ROOT" && cargo build --release --bin backfeed >&2)
+    TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    BIN=$TARGET_DIR/release/backfeed
+fi
+[[ -x "$BIN" ]] || die "no backfeed binary at $BIN"
+
+WORK=$(mktemp -d /tmp/backfeed-bench.XXXXXX)
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until GET $1 answers 200 (max 10 s).
+wait_ok() {
+    local url=$1
+    for _ in $(seq 200); do
+        if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true) == 200 ]]; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    die "no 200 from $url within 10 s"
+}
+
+urlencode() {
+    python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
+}
+
+BF_PORT=$(free_port)
+BLOG_PORT=$(free_port)
+SRC_PORT=$(free_port)
+NG_PORT=$(free_port)
+for p in "$BLOG_PORT" "$SRC_PORT" "$NG_PORT"; do
+    [[ $p != "$BF_PORT" ]] || die "the OS handed out one port twice; run again"
+done
+BLOG=http://127.0.0.1:$BLOG_PORT
+SRC=http://127.0.0.1:$SRC_PORT
+BF=http://127.0.0.1:$BF_PORT
+INTAKE_TARGET=$BLOG/posts/p/
+READ_TARGET=$BLOG/posts/read/
+
+# --- nginx: the source pages, the blog, and the read API baseline ------------
+# Every /s/<n> is the same reply to /posts/p/, every /r/<n> the same reply to
+# /posts/read/: an h-entry with an author h-card and some content, roughly
+# what a reply from another IndieWeb site looks like.
+mkdir -p "$WORK/nginx/src" "$WORK/nginx/blog" "$WORK/nginx/api" "$WORK/nginx/logs" "$WORK/nginx/tmp"
+reply_page() {
+    local target=$1
+    cat <<EOF
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Re: a post on the bench blog</title>
+<link rel="stylesheet" href="/style.css">
+</head>
+<body>
+<header><nav><a href="/">Home</a> <a href="/notes/">Notes</a> <a href="/about/">About</a></nav></header>
+<main>
+<article class="h-entry">
+  <p>In reply to <a class="u-in-reply-to" href="$target">a post on the bench blog</a></p>
+  <div class="p-author h-card">
+    <img class="u-photo" src="/me.jpg" alt="">
+    <a class="p-name u-url" href="/">Alice Sender</a>
+  </div>
+  <div class="e-content">
+    <p>Thanks for writing this up. I tried the same thing on my own site and it
+    worked on the <em>first</em> attempt, which never happens.</p>
+    <p>One question: did you measure it with an empty database, or with a few
+    years of posts in it? <a href="https://example.org/notes/1">My notes</a>.</p>
+  </div>
+  <time class="dt-published" datetime="2026-01-15T10:30:00+01:00">15 January 2026</time>
+</article>
+</main>
+<footer><p>Alice Sender, 2026. <a href="/feed.xml">Feed</a></p></footer>
+</body>
+</html>
+EOF
+}
+reply_page "$INTAKE_TARGET" >"$WORK/nginx/src/reply.html"
+reply_page "$READ_TARGET" >"$WORK/nginx/src/reply-read.html"
+printf '<!doctype html><html><head><title>Post</title></head><body><h1>Post</h1></body></html>\n' \
+    >"$WORK/nginx/blog/post.html"
+printf '{}\n' >"$WORK/nginx/api/mentions.jf2"
+NGINX_USER=""
+if [[ $EUID -eq 0 ]]; then
+    # Workers drop to nobody: let them read the files.
+    chmod 755 "$WORK" "$WORK/nginx" "$WORK/nginx/src" "$WORK/nginx/blog" "$WORK/nginx/api"
+    chmod 644 "$WORK"/nginx/src/* "$WORK"/nginx/blog/* "$WORK"/nginx/api/*
+    NGINX_USER="user nobody nogroup;"
+    getent group nogroup >/dev/null || NGINX_USER="user nobody;"
+fi
+cat >"$WORK/nginx/nginx.conf" <<EOF
+$NGINX_USER
+worker_processes auto;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_requests 1000000;
+    types { text/html html; }
+    client_body_temp_path $WORK/nginx/tmp/body;
+    proxy_temp_path $WORK/nginx/tmp/proxy;
+    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+    scgi_temp_path $WORK/nginx/tmp/scgi;
+    server {
+        listen 127.0.0.1:$SRC_PORT;
+        root $WORK/nginx/src;
+        charset utf-8;
+        location /s/ { try_files /reply.html =404; }
+        location /r/ { try_files /reply-read.html =404; }
+    }
+    server {
+        listen 127.0.0.1:$BLOG_PORT;
+        root $WORK/nginx/blog;
+        location /posts/ { try_files /post.html =404; }
+    }
+    server {
+        listen 127.0.0.1:$NG_PORT;
+        root $WORK/nginx/api;
+        location = /api/mentions.jf2 {
+            default_type application/json;
+            add_header Access-Control-Allow-Origin * always;
+            try_files /mentions.jf2 =404;
+        }
+    }
+}
+EOF
+"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/nginx.conf" \
+    >"$WORK/nginx/logs/stdout" 2>&1 &
+PIDS+=($!)
+wait_ok "$SRC/s/check"
+wait_ok "$BLOG/posts/p/"
+[[ $(curl -s --max-time 5 -o /dev/null -w '%{content_type}' "$SRC/s/check") == text/html* ]] \
+    || die "nginx does not serve the source page as text/html"
+
+# --- backfeed ------------------------------------------------------------------
+export BACKFEED_SITES=$BLOG/
+export BACKFEED_ALLOW_PRIVATE_ADDRESSES=true
+export BACKFEED_RATE_LIMIT=off
+export BACKFEED_LOG=warn
+export DATABASE_URL=sqlite://$WORK/wm.db
+# Settings that would change the figures if inherited from the caller.
+unset BACKFEED_CONFIG BACKFEED_LISTEN PORT BACKFEED_CORS_ORIGINS RUST_LOG BACKFEED_LOG_FORMAT \
+    BACKFEED_MODERATION BACKFEED_ALLOWED_DOMAINS BACKFEED_BLOCKED_DOMAINS BACKFEED_WEBHOOK_URL \
+    BACKFEED_VERIFY_RETRY_DELAYS BACKFEED_ADMIN_TOKEN BACKFEED_TRUST_X_FORWARDED_FOR \
+    BACKFEED_WEBHOOK_SECRET BACKFEED_FETCH_CONNECT_TIMEOUT BACKFEED_FETCH_TIMEOUT \
+    BACKFEED_FETCH_MAX_BODY_BYTES BACKFEED_FETCH_MAX_REDIRECTS MASTODON_HOST MASTODON_USER MASTODON_OAUTH_TOKEN BLOG_POST_PATTERN
+
+"$BIN" serve --listen "127.0.0.1:$BF_PORT" >"$WORK/backfeed.out" 2>"$WORK/backfeed.err" &
+BF_PID=$!
+PIDS+=("$BF_PID")
+wait_ok "$BF/status"
+rss_kb() { local k v _; while read -r k v _; do [[ $k == "$1:" ]] && { echo "$v"; return; }; done <"/proc/$BF_PID/status"; }
+RSS_IDLE_KB=$(rss_kb VmRSS)
+metrics() { python3 "$UTIL" metrics "$BF/metrics"; }
+
+# One webmention by hand: 201 with Location, then verified, with the reply's data.
+code=$(curl -s --max-time 10 -D "$WORK/first.headers" -o "$WORK/first.json" -w '%{http_code}' \
+    -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data "source=$(urlencode "$SRC/s/first")&target=$(urlencode "$INTAKE_TARGET")" "$BF/webmention")
+[[ $code == 201 ]] || die "the first webmention answered $code: $(cat "$WORK/first.json")"
+location=$(sed -n 's/^[Ll]ocation: *//p' "$WORK/first.headers" | tr -d '\r')
+[[ -n "$location" ]] || die "the first webmention's 201 has no Location"
+state=""
+for _ in $(seq 100); do
+    state=$(curl -s --max-time 5 "$BF$location")
+    [[ $state == *'"status":"pending"'* ]] || break
+    sleep 0.1
+done
+[[ $state == *'"status":"verified"'* ]] || die "the first webmention was not verified within 10 s: $state"
+
+# --- 1. intake -----------------------------------------------------------------
+# Each wrk thread numbers its requests; the run label and the thread number
+# keep every source unique, so every request is a new mention.
+cat >"$WORK/intake.lua" <<'EOF'
+local counter = 0
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
+function init(args)
+    label = args[1]
+    source_base = args[2]
+    target = args[3]
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+function request()
+    counter = counter + 1
+    local body = "source=" .. source_base .. label .. "-" .. tid .. "-" .. counter
+        .. "&target=" .. target
+    return wrk.format(nil, nil, nil, body)
+end
+EOF
+SOURCE_BASE_ENC=$(urlencode "$SRC/s/")
+TARGET_ENC=$(urlencode "$INTAKE_TARGET")
+
+# Runs wrk, prints "req/s non2xx errors p50 p99 requests" (latencies in ms).
+run_wrk() {
+    local duration=$1 out
+    shift
+    out=$(timeout 300 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$@")
+    printf '%s\n' "$out" >>"$WORK/wrk.log"
+    python3 -c '
+import re, sys
+out = sys.stdin.read()
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s|m|h)$", v)
+    if not m:
+        sys.exit(f"unreadable wrk latency {v!r} in:\n{out}")
+    n, u = m.groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000, "h": 3600000}[u]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)
+p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)
+total = re.search(r"(\d+) requests in", out).group(1)
+print(rps, non2xx.group(1) if non2xx else 0, sum(map(int, errs.groups())) if errs else 0,
+      round(ms(p50), 3), round(ms(p99), 3), total)
+' <<<"$out"
+}
+intake() {
+    run_wrk "$1" -s "$WORK/intake.lua" "$BF/webmention" -- "$2" "$SOURCE_BASE_ENC" "$TARGET_ENC"
+}
+
+# Samples backfeed's VmRSS every 100 ms into $WORK/rss-$1.samples.
+sample_rss() {
+    : >"$WORK/rss-$1.samples"
+    while kill -0 "$BF_PID" 2>/dev/null; do
+        rss_kb VmRSS >>"$WORK/rss-$1.samples" || true
+        sleep 0.1
+    done
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+say "system load before the runs: $LOAD_BEFORE"
+sample_rss intake &
+SAMPLER=$!
+PIDS+=("$SAMPLER")
+say "intake: warming up ($WARMUP)…"
+intake "$WARMUP" w >/dev/null
+metrics >"$WORK/metrics-intake-start.json"
+INTAKE_T0=$(date +%s.%N)
+INTAKE_RESULTS=()
+for ((round = 1; round <= ROUNDS; round++)); do
+    say "intake round $round/$ROUNDS ($DURATION)…"
+    INTAKE_RESULTS+=("$(intake "$DURATION" "r$round")")
+    say "  ${INTAKE_RESULTS[-1]}"
+done
+INTAKE_T1=$(date +%s.%N)
+metrics >"$WORK/metrics-intake-end.json"
+kill -0 "$BF_PID" 2>/dev/null || die "backfeed died under load: $(tail -5 "$WORK/backfeed.err")"
+RSS_AFTER_INTAKE_KB=$(rss_kb VmRSS)
+DB_BYTES_INTAKE=$(du -cb "$WORK"/wm.db* | tail -1 | cut -f1)
+
+# --- 2. verification throughput --------------------------------------------------
+say "verification: draining the queue (at most ${DRAIN_CAP}s)…"
+python3 "$UTIL" drain --db "$WORK/wm.db" --metrics "$BF/metrics" --cap "$DRAIN_CAP" \
+    >"$WORK/drain.json"
+RSS_AFTER_DRAIN_KB=$(rss_kb VmRSS)
+kill "$SAMPLER" 2>/dev/null || true
+wait "$SAMPLER" 2>/dev/null || true
+python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["emptied"] else 1)' \
+    "$WORK/drain.json" || die "the verification queue did not empty within ${DRAIN_CAP}s (raise DRAIN_CAP, or lower DURATION/CONNECTIONS): $(head -c 400 "$WORK/drain.json")"
+
+# --- 3. read API -------------------------------------------------------------------
+say "read API: $READ_MENTIONS mentions of $READ_TARGET…"
+python3 "$UTIL" send --url "$BF/webmention" --source-base "$SRC/r/" --target "$READ_TARGET" \
+    --count "$READ_MENTIONS" --prefix m >"$WORK/read-send.json"
+python3 "$UTIL" drain --db "$WORK/wm.db" --metrics "$BF/metrics" --cap 60 \
+    >"$WORK/read-drain.json" 2>/dev/null
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["emptied"] and d["end_waiting_retry"] == 0 else 1)' \
+    "$WORK/read-drain.json" || die "the $READ_MENTIONS read-API mentions were not all verified: $(head -c 400 "$WORK/read-drain.json")"
+READ_QUERY="target=$(urlencode "$READ_TARGET")&per-page=$READ_MENTIONS"
+BF_READ="$BF/api/mentions.jf2?$READ_QUERY"
+NG_READ="http://127.0.0.1:$NG_PORT/api/mentions.jf2?$READ_QUERY"
+code=$(curl -s --max-time 10 -o "$WORK/read.json" -w '%{http_code}' "$BF_READ")
+[[ $code == 200 ]] || die "GET /api/mentions.jf2 answered $code: $(head -c 300 "$WORK/read.json")"
+curl -s --max-time 10 -D "$WORK/backfeed-read.headers" -o "$WORK/read2.json" "$BF_READ"
+cmp -s "$WORK/read.json" "$WORK/read2.json" || die "two reads of the same feed differ"
+python3 "$UTIL" feed "$WORK/read.json" --target "$READ_TARGET" --count "$READ_MENTIONS" \
+    >"$WORK/read-feed.json"
+cp "$WORK/read.json" "$WORK/nginx/api/mentions.jf2"
+curl -s --max-time 10 -D "$WORK/nginx-read.headers" -o "$WORK/nginx-read.json" "$NG_READ"
+cmp -s "$WORK/read.json" "$WORK/nginx-read.json" || die "nginx does not serve the same bytes"
+
+say "read API: warming up both servers ($WARMUP each)…"
+run_wrk "$WARMUP" "$BF_READ" >/dev/null
+run_wrk "$WARMUP" "$NG_READ" >/dev/null
+sample_rss read &
+SAMPLER=$!
+PIDS+=("$SAMPLER")
+BF_RESULTS=()
+NG_RESULTS=()
+for ((round = 1; round <= ROUNDS; round++)); do
+    say "read round $round/$ROUNDS: backfeed ($DURATION)…"
+    BF_RESULTS+=("$(run_wrk "$DURATION" "$BF_READ")")
+    say "  ${BF_RESULTS[-1]}"
+    say "read round $round/$ROUNDS: nginx ($DURATION)…"
+    NG_RESULTS+=("$(run_wrk "$DURATION" "$NG_READ")")
+    say "  ${NG_RESULTS[-1]}"
+done
+kill "$SAMPLER" 2>/dev/null || true
+wait "$SAMPLER" 2>/dev/null || true
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+metrics >"$WORK/metrics-end.json"
+RSS_HWM_KB=$(rss_kb VmHWM)
+THREADS_BF=$(rss_kb Threads)
+kill -0 "$BF_PID" 2>/dev/null || die "backfeed died under load: $(tail -5 "$WORK/backfeed.err")"
+python3 - "$WORK/wm.db" >"$WORK/db.json" <<'EOF'
+import json, sqlite3, sys
+conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+rows = conn.execute("SELECT verification, COUNT(*) FROM mentions GROUP BY verification").fetchall()
+jobs = conn.execute("SELECT COUNT(*) FROM verification_jobs").fetchone()[0]
+reasons = conn.execute("SELECT reason, COUNT(*) FROM mentions WHERE reason IS NOT NULL"
+                       " GROUP BY reason ORDER BY 2 DESC LIMIT 3").fetchall()
+print(json.dumps({"states": dict(rows), "jobs": jobs, "reasons": reasons}))
+EOF
+
+# --- summary -------------------------------------------------------------------
+python3 - "$WORK" "$ROUNDS" "$TARGET_INTAKE" "$READ_MENTIONS" "$(nproc)" "$LOAD_BEFORE" "$LOAD_AFTER" \
+    "$THREADS" "$CONNECTIONS" "$DURATION" "$INTAKE_T0" "$INTAKE_T1" \
+    "$RSS_IDLE_KB" "$RSS_AFTER_INTAKE_KB" "$RSS_AFTER_DRAIN_KB" "$RSS_HWM_KB" "$THREADS_BF" \
+    "$DB_BYTES_INTAKE" "$("$BIN" --version)" "$("$NGINX" -v 2>&1)" "$(wrk -v 2>&1 | head -1)" \
+    "${INTAKE_RESULTS[@]}" "${BF_RESULTS[@]}" "${NG_RESULTS[@]}" <<'EOF'
+import json, os, re, statistics, sys
+
+(work, rounds, t_intake, read_n, cores, load_before, load_after, threads, conns, duration,
+ t0, t1, rss_idle, rss_intake, rss_drain, rss_hwm, bf_threads, db_bytes,
+ bf_version, ng_version, wrk_version) = sys.argv[1:22]
+rounds = int(rounds)
+runs = [r.split() for r in sys.argv[22:]]
+intake, bf, ng = runs[:rounds], runs[rounds:2 * rounds], runs[2 * rounds:]
+
+def load(name):
+    return json.load(open(os.path.join(work, name)))
+
+def med(rows, i):
+    return statistics.median(float(r[i]) for r in rows)
+
+def verdict(ok):
+    return "ok" if ok else "MISSED"
+
+def delta(a, b):
+    return {k: b.get(k, 0) - a.get(k, 0) for k in set(a) | set(b) if b.get(k, 0) - a.get(k, 0)}
+
+m0, m1, mend = load("metrics-intake-start.json"), load("metrics-intake-end.json"), load("metrics-end.json")
+drain, feed, db = load("drain.json"), load("read-feed.json"), load("db.json")
+posts = delta(m0["webmention_posts"], m1["webmention_posts"])
+accepted = posts.get("201", 0)
+wrk_requests = sum(int(r[5]) for r in intake)
+intake_non2xx = sum(int(r[1]) for r in intake)
+intake_errs = sum(int(r[2]) for r in intake)
+intake_rps = med(intake, 0)
+intake_seconds = float(t1) - float(t0)
+verified_during = delta(m0["verifications"], m1["verifications"])
+read_rps, ng_rps = med(bf, 0), med(ng, 0)
+ratio = read_rps / ng_rps if ng_rps else 0.0
+body_len = os.path.getsize(os.path.join(work, "read.json"))
+head_len = lambda n: os.path.getsize(os.path.join(work, n))
+def peak_mb(phase):
+    samples = [int(l) for l in open(os.path.join(work, f"rss-{phase}.samples")) if l.strip()]
+    return max(samples) / 1024 if samples else float("nan")
+
+print()
+print(f"intake POST /webmention {intake_rps:8.0f} accepted/s (median of {rounds}; p50 {med(intake,3):.2f} ms, "
+      f"p99 {med(intake,4):.2f} ms; target >= {t_intake}: {verdict(intake_rps >= float(t_intake))})")
+print(f"  answers               {accepted} x 201 of {sum(posts.values())} POSTs counted by /metrics "
+      f"({wrk_requests} completed by wrk); wrk non-2xx {intake_non2xx}, socket errors {intake_errs}"
+      + ("" if set(posts) <= {"201"} else f"; OTHER STATUSES {posts}"))
+print(f"  verified meanwhile    {verified_during.get('verified', 0) / intake_seconds:8.0f} /s     "
+      f"(background workers during the {intake_seconds:.0f} s of intake rounds; outcomes {verified_during})")
+print(f"verification (drain)    {drain['verified_per_s']:8.0f} verified/s (queue of {drain['start_due']} emptied in "
+      f"{drain['seconds']:.1f} s, nothing else running; outcomes {drain['outcomes']})")
+print(f"GET /api/mentions.jf2   {read_rps:8.0f} req/s    (median of {rounds}; p50 {med(bf,3):.2f} ms, "
+      f"p99 {med(bf,4):.2f} ms; {feed['children']} mentions, {body_len} B)")
+print(f"nginx static JSON       {ng_rps:8.0f} req/s    (median of {rounds}; p50 {med(ng,3):.2f} ms, p99 {med(ng,4):.2f} ms)")
+print(f"ratio                   {ratio:8.3f}          (no target set)")
+print()
+print(f"per round, intake       " + ", ".join(f"{float(r[0]):.0f}" for r in intake) + " req/s")
+print(f"per round, read API     " + ", ".join(f"{float(r[0]):.0f}" for r in bf) + " req/s")
+print(f"per round, nginx        " + ", ".join(f"{float(r[0]):.0f}" for r in ng) + " req/s")
+print(f"read non-2xx / errs     backfeed {sum(int(r[1]) for r in bf)}/{sum(int(r[2]) for r in bf)}, "
+      f"nginx {sum(int(r[1]) for r in ng)}/{sum(int(r[2]) for r in ng)}")
+non2xx = {k: v for k, v in mend["non_2xx"].items()}
+print(f"non-2xx over the run    {non2xx if non2xx else 'none'} (backfeed /metrics, every route)")
+rows, all_201 = sum(db["states"].values()), mend["webmention_posts"].get("201", 0)
+print(f"mentions in the store   {db['states']}; {db['jobs']} verification job(s) left"
+      + (f"; reasons {db['reasons']}" if db["reasons"] else ""))
+if rows >= all_201:
+    note = "every answered request a new mention" + (
+        f"; {rows - all_201} stored but never answered: in flight when a wrk run stopped"
+        if rows > all_201 else "")
+else:
+    note = "MISMATCH: fewer rows than 201s, some requests were not new mentions"
+print(f"                        {rows} rows for {all_201} answers 201 over the whole run ({note})")
+print(f"database after intake   {int(db_bytes) / 1048576:.1f} MB (wm.db with -wal and -shm)")
+print(f"RSS                     idle {int(rss_idle)/1024:.1f} MB; peak {peak_mb('intake'):.1f} MB during intake "
+      f"and drain (after intake {int(rss_intake)/1024:.1f} MB, after the drain {int(rss_drain)/1024:.1f} MB); "
+      f"peak {peak_mb('read'):.1f} MB during the read rounds; VmHWM {int(rss_hwm)/1024:.1f} MB; "
+      f"{bf_threads} threads at the end")
+print(f"response size           body {body_len} B (identical bytes); headers backfeed "
+      f"{head_len('backfeed-read.headers')} B, nginx {head_len('nginx-read.headers')} B")
+print(f"setup                   wrk -t{threads} -c{conns} -d{duration} per round; backfeed, nginx (source pages "
+      f"and baseline) and wrk share all {cores} cores; SQLite in WAL mode on {os.path.dirname(work)}")
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(f"machine                 {cores} cores ({cpu}), Linux {os.uname().release}; load average before / after "
+      f"the runs {load_before} / {load_after} (the runs themselves add about {cores})")
+print(f"versions                {bf_version}; {ng_version}; {wrk_version}")
+raw = open(os.path.join(work, "backfeed.err")).read()
+ansi = re.compile(r"\x1b\[[0-9;]*m")
+logs = [ansi.sub("", l) for l in raw.splitlines() if l.strip()]
+if logs:
+    print(f"backfeed stderr         {len(logs)} line(s) (BACKFEED_LOG=warn):")
+    for line in logs[:5]:
+        print(f"                        {line[:200]}")
+else:
+    print("backfeed stderr         empty (BACKFEED_LOG=warn)")
+EOF
+
+# Everything is stopped by the EXIT trap; check nothing is left listening.
+cleanup
+for p in "$BF_PORT" "$BLOG_PORT" "$SRC_PORT" "$NG_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+        say "warning: something still listens on 127.0.0.1:$p"
+    fi
+done
