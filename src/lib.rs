@@ -43,6 +43,8 @@ pub struct App {
     pub changes: Changes,
     pub metrics: http::Metrics,
     pub rate_limits: http::RateLimits,
+    /// Rendered read-API answers.
+    pub responses: http::ResponseCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,9 +105,10 @@ impl App {
             announcer,
             receiver,
             threads,
-            changes,
+            changes: changes.clone(),
             metrics: http::Metrics::install(),
             rate_limits,
+            responses: http::ResponseCache::new(changes.clone()),
         }))
     }
 

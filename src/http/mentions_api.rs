@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -30,10 +30,21 @@ pub async fn mentions_jf2(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = parameters(query.as_deref().unwrap_or_default().as_bytes());
-    let query = mention_query(&params)?;
+    let raw = query.unwrap_or_default();
+    let key = format!("jf2?{raw}");
+    if let Some(body) = app.responses.get(&key) {
+        return Ok(json(body));
+    }
+    let changes = app.responses.changes_now();
+    let query = mention_query(&parameters(raw.as_bytes()))?;
     let mentions = app.store.query_mentions(&query).await?;
-    Ok(Json(Feed::new(&mentions)).into_response())
+    let body = Bytes::from(serde_json::to_vec(&Feed::new(&mentions)).unwrap_or_default());
+    app.responses.put(key, changes, body.clone());
+    Ok(json(body))
+}
+
+fn json(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 pub async fn count(

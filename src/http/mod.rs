@@ -13,6 +13,7 @@ mod mentions_api;
 mod metrics;
 mod ops;
 mod rate_limit;
+mod response_cache;
 mod webmention;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use error::ApiError;
 
 pub use metrics::Metrics;
 pub use rate_limit::RateLimits;
+pub use response_cache::ResponseCache;
 
 pub type AppState = Arc<App>;
 

@@ -24,7 +24,7 @@ use crate::changes::Changes;
 use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
 use crate::config::{ModerationMode, WebmentionConfig};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition, decide};
-use crate::domain::webmention::{RequestError, WebmentionRequest};
+use crate::domain::webmention::{DomainList, RequestError, WebmentionRequest};
 use crate::storage::{Store, StoreError};
 
 /// Webmention sources may redirect more than blog pages do (§3.2.2: follow
@@ -58,6 +58,8 @@ pub struct Receiver {
     webhook: Option<webhook::Webhook>,
     /// Told whenever what a thread shows may have changed.
     changes: Changes,
+    /// The admin's blocked domains, as last read, and when.
+    blocks: std::sync::RwLock<Option<(std::time::Instant, DomainList)>>,
     /// How long a worker may hold a verification job before another may take
     /// it: longer than one attempt can take, so only a dead worker loses it.
     lease: Duration,
@@ -85,6 +87,7 @@ impl Receiver {
             lease: fetch.total_timeout * 2 + Duration::from_secs(2),
             webhook,
             changes,
+            blocks: std::sync::RwLock::new(None),
             sources,
             wake: Notify::new(),
         })

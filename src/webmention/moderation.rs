@@ -20,6 +20,9 @@ pub enum ModerationError {
     Store(#[from] StoreError),
 }
 
+/// How long the admin's block list is trusted before it is read again.
+pub(super) const BLOCKS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Pages of this size are walked when a block hides existing mentions.
 const BLOCK_PAGE: u32 = 500;
 
@@ -57,6 +60,7 @@ impl Receiver {
         self.store
             .block_domain(&domain, OffsetDateTime::now_utc())
             .await?;
+        self.forget_blocks();
         let blocked = DomainList::new([domain.clone()]);
         let mut hidden = 0;
         let mut page = 0;
@@ -88,10 +92,12 @@ impl Receiver {
     }
 
     pub async fn unblock(&self, domain: &str) -> Result<bool, ModerationError> {
-        Ok(self
+        let found = self
             .store
             .unblock_domain(&normalise_domain(domain)?)
-            .await?)
+            .await?;
+        self.forget_blocks();
+        Ok(found)
     }
 
     pub async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
@@ -99,9 +105,31 @@ impl Receiver {
     }
 
     /// Blocked by the admin (the configured list is checked with the
-    /// other synchronous checks, in `WebmentionRequest::check`).
+    /// other synchronous checks, in `WebmentionRequest::check`). The list is
+    /// read from the store at most every few seconds: another instance's
+    /// block takes effect here within `BLOCKS_TTL`, this instance's at once.
     pub(super) async fn is_blocked_by_admin(&self, host: &str) -> Result<bool, StoreError> {
-        Ok(DomainList::new(self.store.blocked_domains().await?).matches(host))
+        let cached = self.blocks.read().ok().and_then(|cache| {
+            cache
+                .as_ref()
+                .filter(|(read_at, _)| read_at.elapsed() < BLOCKS_TTL)
+                .map(|(_, list)| list.matches(host))
+        });
+        if let Some(blocked) = cached {
+            return Ok(blocked);
+        }
+        let list = DomainList::new(self.store.blocked_domains().await?);
+        let blocked = list.matches(host);
+        if let Ok(mut cache) = self.blocks.write() {
+            *cache = Some((std::time::Instant::now(), list));
+        }
+        Ok(blocked)
+    }
+
+    fn forget_blocks(&self) {
+        if let Ok(mut cache) = self.blocks.write() {
+            *cache = None;
+        }
     }
 }
 

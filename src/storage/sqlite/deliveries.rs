@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
-use super::millis;
+use super::{exec, millis, row};
 use crate::domain::mention::{MentionEvent, MentionId};
 use crate::storage::{Delivery, StoreError};
 
@@ -16,26 +16,27 @@ pub fn claim_delivery(
     token: String,
 ) -> Outcome<Option<Delivery>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let due = tx
-        .query_row(
-            "SELECT id, mention_id, event, attempts FROM webhook_deliveries
+    let due = row(
+        &tx,
+        "SELECT id, mention_id, event, attempts FROM webhook_deliveries
              WHERE due_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
              ORDER BY due_at, id LIMIT 1",
-            [millis(now)],
-            |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, i64>(3)?,
-                ))
-            },
-        )
-        .optional()?;
+        [millis(now)],
+        |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        },
+    )
+    .optional()?;
     let Some((id, mention_id, event, attempts)) = due else {
         return Ok(Ok(None));
     };
-    tx.execute(
+    exec(
+        &tx,
         "UPDATE webhook_deliveries SET claim_token = ?2, claimed_until = ?3 WHERE id = ?1",
         params![id, token, millis(until)],
     )?;
@@ -61,11 +62,11 @@ pub fn settle_delivery(
     now: OffsetDateTime,
 ) -> rusqlite::Result<bool> {
     let changed = match retry_after {
-        None => conn.execute(
+        None => exec(conn,
             "DELETE FROM webhook_deliveries WHERE id = ?1 AND claim_token = ?2",
             params![delivery.id, delivery.token],
         )?,
-        Some(delay) => conn.execute(
+        Some(delay) => exec(conn,
             "UPDATE webhook_deliveries SET attempts = attempts + 1, due_at = ?3, claim_token = NULL,
                  claimed_until = NULL WHERE id = ?1 AND claim_token = ?2",
             params![delivery.id, delivery.token, millis(now + delay)],
@@ -79,7 +80,8 @@ pub fn block_domain(
     domain: &str,
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO blocked_domains (domain, created_at) VALUES (?1, ?2) ON CONFLICT (domain) DO NOTHING",
         params![domain, millis(now)],
     )?;
@@ -87,10 +89,15 @@ pub fn block_domain(
 }
 
 pub fn unblock_domain(conn: &mut Connection, domain: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM blocked_domains WHERE domain = ?1", [domain])? > 0)
+    Ok(exec(
+        conn,
+        "DELETE FROM blocked_domains WHERE domain = ?1",
+        [domain],
+    )? > 0)
 }
 
 pub fn blocked_domains(conn: &mut Connection) -> rusqlite::Result<Vec<String>> {
-    let mut statement = conn.prepare("SELECT domain FROM blocked_domains ORDER BY domain")?;
+    let mut statement =
+        conn.prepare_cached("SELECT domain FROM blocked_domains ORDER BY domain")?;
     statement.query_map([], |row| row.get(0))?.collect()
 }

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, 
 use time::OffsetDateTime;
 use url::Url;
 
-use super::{from_millis, millis};
+use super::{exec, from_millis, millis, row};
 use crate::domain::mention::{
     Author, Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition,
     Verification,
@@ -26,7 +26,8 @@ pub fn receive(
     now: OffsetDateTime,
 ) -> rusqlite::Result<MentionId> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let id: i64 = tx.query_row(
+    let id: i64 = row(
+        &tx,
         "INSERT INTO mentions (source, target, verification, moderation, received_at, updated_at)
          VALUES (?1, ?2, 'pending', ?3, ?4, ?4)
          ON CONFLICT (source, target) DO UPDATE SET updated_at = excluded.updated_at
@@ -41,7 +42,8 @@ pub fn receive(
     )?;
     // A re-sent request restarts verification; an in-flight holder of the
     // old job loses its claim and its result is discarded.
-    tx.execute(
+    exec(
+        &tx,
         "INSERT INTO verification_jobs (mention_id, attempts, due_at) VALUES (?1, 0, ?2)
          ON CONFLICT (mention_id) DO UPDATE SET attempts = 0, due_at = excluded.due_at,
              claim_token = NULL, claimed_until = NULL",
@@ -58,29 +60,30 @@ pub fn claim(
     token: String,
 ) -> Outcome<Option<VerificationJob>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let due = tx
-        .query_row(
-            "SELECT j.mention_id, m.source, m.target, j.attempts, m.verification, m.reason
+    let due = row(
+        &tx,
+        "SELECT j.mention_id, m.source, m.target, j.attempts, m.verification, m.reason
              FROM verification_jobs j JOIN mentions m ON m.id = j.mention_id
              WHERE j.due_at <= ?1 AND (j.claimed_until IS NULL OR j.claimed_until <= ?1)
              ORDER BY j.due_at, j.mention_id LIMIT 1",
-            [millis(now)],
-            |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, i64>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, Option<String>>(5)?,
-                ))
-            },
-        )
-        .optional()?;
+        [millis(now)],
+        |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, Option<String>>(5)?,
+            ))
+        },
+    )
+    .optional()?;
     let Some((id, source, target, attempts, verification, reason)) = due else {
         return Ok(Ok(None));
     };
-    tx.execute(
+    exec(
+        &tx,
         "UPDATE verification_jobs SET claim_token = ?2, claimed_until = ?3 WHERE mention_id = ?1",
         params![id, token, millis(until)],
     )?;
@@ -106,13 +109,13 @@ pub fn settle(
     now: OffsetDateTime,
 ) -> rusqlite::Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let held: Option<i64> = tx
-        .query_row(
-            "SELECT mention_id FROM verification_jobs WHERE mention_id = ?1 AND claim_token = ?2",
-            params![job.mention_id.0, job.token],
-            |row| row.get(0),
-        )
-        .optional()?;
+    let held: Option<i64> = row(
+        &tx,
+        "SELECT mention_id FROM verification_jobs WHERE mention_id = ?1 AND claim_token = ?2",
+        params![job.mention_id.0, job.token],
+        |row| row.get(0),
+    )
+    .optional()?;
     if held.is_none() {
         return Ok(false);
     }
@@ -132,7 +135,7 @@ pub fn settle(
         }
         Transition::Keep(_) => finish_job(&tx, id)?,
         Transition::RetryAfter(delay) => {
-            tx.execute(
+            exec(&tx,
                 "UPDATE verification_jobs SET attempts = attempts + 1, due_at = ?2, claim_token = NULL,
                      claimed_until = NULL WHERE mention_id = ?1",
                 params![id, millis(now + *delay)],
@@ -140,7 +143,8 @@ pub fn settle(
         }
     }
     if let Some(event) = MentionEvent::of(&job.current, transition).filter(|_| notify) {
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO webhook_deliveries (mention_id, event, due_at) VALUES (?1, ?2, ?3)",
             params![id, event.label(), millis(now)],
         )?;
@@ -160,7 +164,7 @@ fn write_verified(
         Relation::Rsvp(value) => Some(value.as_str()),
         _ => None,
     };
-    tx.execute(
+    exec(tx,
         "UPDATE mentions SET verification = 'verified', reason = NULL, property = ?2, rsvp = ?3,
              author_name = ?4, author_photo = ?5, author_url = ?6, content_html = ?7, content_text = ?8,
              name = ?9, published = ?10, url = ?11, updated_at = ?12
@@ -190,7 +194,8 @@ fn set_state(
     reason: &str,
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    exec(
+        tx,
         "UPDATE mentions SET verification = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, state, reason, millis(now)],
     )?;
@@ -198,12 +203,16 @@ fn set_state(
 }
 
 fn finish_job(tx: &Connection, id: i64) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM verification_jobs WHERE mention_id = ?1", [id])?;
+    exec(
+        tx,
+        "DELETE FROM verification_jobs WHERE mention_id = ?1",
+        [id],
+    )?;
     Ok(())
 }
 
 pub fn pending_jobs(conn: &mut Connection) -> rusqlite::Result<u64> {
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM verification_jobs", [], |row| {
+    let count: i64 = row(conn, "SELECT COUNT(*) FROM verification_jobs", [], |row| {
         row.get(0)
     })?;
     Ok(u64::try_from(count).unwrap_or_default())
@@ -211,9 +220,7 @@ pub fn pending_jobs(conn: &mut Connection) -> rusqlite::Result<u64> {
 
 pub fn find(conn: &mut Connection, id: MentionId) -> Outcome<Option<Mention>> {
     let sql = format!("SELECT {COLUMNS} FROM mentions WHERE id = ?1");
-    let row = conn
-        .query_row(&sql, [id.0], RawMention::from_row)
-        .optional()?;
+    let row = row(conn, &sql, [id.0], RawMention::from_row).optional()?;
     Ok(row.map(RawMention::into_mention).transpose())
 }
 
@@ -245,7 +252,7 @@ pub fn query(conn: &mut Connection, query: &MentionQuery) -> Outcome<Vec<Mention
 pub fn count(conn: &mut Connection, query: &MentionQuery) -> rusqlite::Result<u64> {
     let (filter, values) = where_clause(query);
     let sql = format!("SELECT COUNT(*) FROM mentions {filter}");
-    let count: i64 = conn.query_row(&sql, params_from_iter(values), |row| row.get(0))?;
+    let count: i64 = row(conn, &sql, params_from_iter(values), |row| row.get(0))?;
     Ok(u64::try_from(count).unwrap_or_default())
 }
 
@@ -295,7 +302,8 @@ pub fn set_moderation(
     moderation: Moderation,
     now: OffsetDateTime,
 ) -> rusqlite::Result<bool> {
-    let changed = conn.execute(
+    let changed = exec(
+        conn,
         "UPDATE mentions SET moderation = ?2, updated_at = ?3 WHERE id = ?1",
         params![id.0, moderation.label(), millis(now)],
     )?;
@@ -304,11 +312,12 @@ pub fn set_moderation(
 
 pub fn remove(conn: &mut Connection, id: MentionId) -> rusqlite::Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
+    exec(
+        &tx,
         "DELETE FROM verification_jobs WHERE mention_id = ?1",
         [id.0],
     )?;
-    let removed = tx.execute("DELETE FROM mentions WHERE id = ?1", [id.0])?;
+    let removed = exec(&tx, "DELETE FROM mentions WHERE id = ?1", [id.0])?;
     tx.commit()?;
     Ok(removed > 0)
 }

@@ -41,7 +41,7 @@ impl SqliteStore {
             })?;
         }
         let pool = Pool::open(path)?;
-        pool.run(schema::migrate).await?;
+        pool.write(schema::migrate).await?;
         Ok(Self { pool })
     }
 
@@ -62,7 +62,7 @@ impl PostStore for SqliteStore {
         let token = ClaimToken::new(uuid::Uuid::new_v4().to_string());
         let expires_at = now + lease;
         self.pool
-            .run(move |conn| posts::claim(conn, &url, token, expires_at, now))
+            .write(move |conn| posts::claim(conn, &url, token, expires_at, now))
             .await?
     }
 
@@ -75,7 +75,7 @@ impl PostStore for SqliteStore {
     ) -> Result<TootId, StoreError> {
         let (url, toot) = (url.clone(), toot.clone());
         self.pool
-            .run(move |conn| posts::record_toot(conn, &url, &toot, now))
+            .write(move |conn| posts::record_toot(conn, &url, &toot, now))
             .await?
     }
 
@@ -88,31 +88,31 @@ impl PostStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let (url, claim, reason) = (url.clone(), claim.clone(), reason.to_owned());
         self.pool
-            .run(move |conn| posts::record_failure(conn, &url, &claim, &reason, now))
+            .write(move |conn| posts::record_failure(conn, &url, &claim, &reason, now))
             .await
     }
 
     async fn release_claim(&self, url: &PostUrl, claim: &ClaimToken) -> Result<(), StoreError> {
         let (url, claim) = (url.clone(), claim.clone());
         self.pool
-            .run(move |conn| posts::release_claim(conn, &url, &claim))
+            .write(move |conn| posts::release_claim(conn, &url, &claim))
             .await
     }
 
     async fn forget_failure(&self, url: &PostUrl) -> Result<bool, StoreError> {
         let url = url.clone();
         self.pool
-            .run(move |conn| posts::forget_failure(conn, &url))
+            .write(move |conn| posts::forget_failure(conn, &url))
             .await
     }
 
     async fn find_post(&self, url: &PostUrl) -> Result<Option<PostRecord>, StoreError> {
         let url = url.clone();
-        self.pool.run(move |conn| posts::find(conn, &url)).await?
+        self.pool.read(move |conn| posts::find(conn, &url)).await?
     }
 
     async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError> {
-        self.pool.run(posts::list).await?
+        self.pool.read(posts::list).await?
     }
 }
 
@@ -120,9 +120,29 @@ impl PostStore for SqliteStore {
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.pool
-            .run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await
     }
+}
+
+/// Runs a statement through the connection's prepared-statement cache, so
+/// hot statements are parsed once per connection, not once per call.
+fn exec(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the prepared-statement cache.
+fn row<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, map)
 }
 
 /// Times are stored as Unix milliseconds.
@@ -145,7 +165,7 @@ impl MentionStore for SqliteStore {
     ) -> Result<MentionId, StoreError> {
         let (source, target) = (source.clone(), target.clone());
         self.pool
-            .run(move |conn| mentions::receive(conn, &source, &target, moderation, now))
+            .write(move |conn| mentions::receive(conn, &source, &target, moderation, now))
             .await
     }
 
@@ -156,7 +176,7 @@ impl MentionStore for SqliteStore {
     ) -> Result<Option<VerificationJob>, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
         self.pool
-            .run(move |conn| mentions::claim(conn, now, now + lease, token))
+            .write(move |conn| mentions::claim(conn, now, now + lease, token))
             .await?
     }
 
@@ -169,7 +189,7 @@ impl MentionStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (job, transition) = (job.clone(), transition.clone());
         self.pool
-            .run(move |conn| mentions::settle(conn, &job, &transition, notify, now))
+            .write(move |conn| mentions::settle(conn, &job, &transition, notify, now))
             .await
     }
 
@@ -180,7 +200,7 @@ impl MentionStore for SqliteStore {
     ) -> Result<Option<Delivery>, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
         self.pool
-            .run(move |conn| deliveries::claim_delivery(conn, now, now + lease, token))
+            .write(move |conn| deliveries::claim_delivery(conn, now, now + lease, token))
             .await?
     }
 
@@ -192,29 +212,29 @@ impl MentionStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let delivery = delivery.clone();
         self.pool
-            .run(move |conn| deliveries::settle_delivery(conn, &delivery, retry_after, now))
+            .write(move |conn| deliveries::settle_delivery(conn, &delivery, retry_after, now))
             .await
     }
 
     async fn pending_verifications(&self) -> Result<u64, StoreError> {
-        self.pool.run(mentions::pending_jobs).await
+        self.pool.read(mentions::pending_jobs).await
     }
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
-        self.pool.run(move |conn| mentions::find(conn, id)).await?
+        self.pool.read(move |conn| mentions::find(conn, id)).await?
     }
 
     async fn query_mentions(&self, query: &MentionQuery) -> Result<Vec<Mention>, StoreError> {
         let query = query.clone();
         self.pool
-            .run(move |conn| mentions::query(conn, &query))
+            .read(move |conn| mentions::query(conn, &query))
             .await?
     }
 
     async fn count_mentions(&self, query: &MentionQuery) -> Result<u64, StoreError> {
         let query = query.clone();
         self.pool
-            .run(move |conn| mentions::count(conn, &query))
+            .read(move |conn| mentions::count(conn, &query))
             .await
     }
 
@@ -225,30 +245,32 @@ impl MentionStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.pool
-            .run(move |conn| mentions::set_moderation(conn, id, moderation, now))
+            .write(move |conn| mentions::set_moderation(conn, id, moderation, now))
             .await
     }
 
     async fn remove_mention(&self, id: MentionId) -> Result<bool, StoreError> {
-        self.pool.run(move |conn| mentions::remove(conn, id)).await
+        self.pool
+            .write(move |conn| mentions::remove(conn, id))
+            .await
     }
 
     async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         let domain = domain.to_owned();
         self.pool
-            .run(move |conn| deliveries::block_domain(conn, &domain, now))
+            .write(move |conn| deliveries::block_domain(conn, &domain, now))
             .await
     }
 
     async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError> {
         let domain = domain.to_owned();
         self.pool
-            .run(move |conn| deliveries::unblock_domain(conn, &domain))
+            .write(move |conn| deliveries::unblock_domain(conn, &domain))
             .await
     }
 
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
-        self.pool.run(deliveries::blocked_domains).await
+        self.pool.read(deliveries::blocked_domains).await
     }
 }
 
@@ -256,45 +278,47 @@ impl MentionStore for SqliteStore {
 impl ThreadStore for SqliteStore {
     async fn load_thread(&self, url: &PostUrl) -> Result<Option<CachedThread>, StoreError> {
         let url = url.clone();
-        self.pool.run(move |conn| threads::load(conn, &url)).await?
+        self.pool
+            .read(move |conn| threads::load(conn, &url))
+            .await?
     }
 
     async fn save_thread(&self, thread: &CachedThread) -> Result<(), StoreError> {
         let thread = thread.clone();
         self.pool
-            .run(move |conn| threads::save(conn, &thread))
+            .write(move |conn| threads::save(conn, &thread))
             .await
     }
 
     async fn hide_reply(&self, status_id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         let id = status_id.to_owned();
         self.pool
-            .run(move |conn| threads::hide(conn, "hidden_replies", "status_id", &id, now))
+            .write(move |conn| threads::hide(conn, "hidden_replies", "status_id", &id, now))
             .await
     }
 
     async fn unhide_reply(&self, status_id: &str) -> Result<bool, StoreError> {
         let id = status_id.to_owned();
         self.pool
-            .run(move |conn| threads::unhide(conn, "hidden_replies", "status_id", &id))
+            .write(move |conn| threads::unhide(conn, "hidden_replies", "status_id", &id))
             .await
     }
 
     async fn hide_account(&self, acct: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         let acct = acct.trim().trim_start_matches('@').to_ascii_lowercase();
         self.pool
-            .run(move |conn| threads::hide(conn, "hidden_accounts", "acct", &acct, now))
+            .write(move |conn| threads::hide(conn, "hidden_accounts", "acct", &acct, now))
             .await
     }
 
     async fn unhide_account(&self, acct: &str) -> Result<bool, StoreError> {
         let acct = acct.trim().trim_start_matches('@').to_ascii_lowercase();
         self.pool
-            .run(move |conn| threads::unhide(conn, "hidden_accounts", "acct", &acct))
+            .write(move |conn| threads::unhide(conn, "hidden_accounts", "acct", &acct))
             .await
     }
 
     async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
-        self.pool.run(threads::hidden).await
+        self.pool.read(threads::hidden).await
     }
 }

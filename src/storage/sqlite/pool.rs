@@ -1,9 +1,12 @@
-//! A few SQLite connections, used from async code through `spawn_blocking`.
+//! SQLite connections, used from async code through `spawn_blocking`: one
+//! writer and a few readers.
 //!
-//! SQLite calls block, so they never run on the async worker threads. Each
-//! connection is opened in WAL mode with a busy timeout, so readers do not
-//! wait for the writer and writers from other processes queue briefly
-//! instead of failing.
+//! SQLite calls block, so they never run on the async worker threads. SQLite
+//! allows one writer at a time; giving this process exactly one writer
+//! connection, queued behind an async mutex, means our own writes wait in
+//! line instead of sleeping in SQLite's busy handler and retrying. Readers
+//! never wait for the writer (WAL mode). Writers in *other* processes still
+//! meet the busy timeout and queue briefly instead of failing.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,33 +17,50 @@ use rusqlite::Connection;
 
 use crate::storage::StoreError;
 
-const CONNECTIONS: usize = 4;
+const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Pool {
+    writer: Arc<tokio::sync::Mutex<Connection>>,
     connections: Arc<[Mutex<Connection>]>,
     next: AtomicUsize,
 }
 
 impl Pool {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let connections = (0..CONNECTIONS)
+        let cannot_open = |e: rusqlite::Error| {
+            StoreError::Unavailable(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
+        };
+        let writer = open_connection(path).map_err(cannot_open)?;
+        let connections = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                StoreError::Unavailable(format!(
-                    "cannot open SQLite database {}: {e}",
-                    path.display()
-                ))
-            })?;
+            .map_err(cannot_open)?;
         Ok(Self {
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
             connections: connections.into(),
             next: AtomicUsize::new(0),
         })
     }
 
-    /// Runs `work` on a free connection (or waits for one) off the async threads.
-    pub async fn run<R, F>(&self, work: F) -> Result<R, StoreError>
+    /// Runs `work`, which writes, on the one writer connection.
+    pub async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+    {
+        let mut writer = Arc::clone(&self.writer).lock_owned().await;
+        tokio::task::spawn_blocking(move || work(&mut writer).map_err(sqlite_error))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("SQLite task failed: {e}")))?
+    }
+
+    /// Runs `work`, which only reads, on a free reader connection (or waits
+    /// for one) off the async threads.
+    pub async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
@@ -68,6 +88,7 @@ impl Pool {
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

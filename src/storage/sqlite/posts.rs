@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 
-use super::{from_millis, millis};
+use super::{exec, from_millis, millis, row};
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostState, PostUrl, TootId};
 use crate::storage::StoreError;
 
@@ -32,14 +32,20 @@ pub fn claim(
             ..
         }) if held_until > now => ClaimOutcome::InProgress,
         Some(PostState::Claimed { .. }) => {
-            tx.execute(
+            exec(
+                &tx,
                 "UPDATE posts SET claim_token = ?2, claim_expires_at = ?3, updated_at = ?4 WHERE url = ?1",
-                params![url.as_str(), token.as_str(), millis(expires_at), millis(now)],
+                params![
+                    url.as_str(),
+                    token.as_str(),
+                    millis(expires_at),
+                    millis(now)
+                ],
             )?;
             ClaimOutcome::Claimed(token)
         }
         None => {
-            tx.execute(
+            exec(&tx,
                 "INSERT INTO posts (url, state, claim_token, claim_expires_at, created_at, updated_at)
                  VALUES (?1, 'claimed', ?2, ?3, ?4, ?4)",
                 params![url.as_str(), token.as_str(), millis(expires_at), millis(now)],
@@ -60,14 +66,15 @@ pub fn record_toot(
     now: OffsetDateTime,
 ) -> Outcome<TootId> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
+    exec(&tx,
         "INSERT INTO posts (url, state, toot_id, created_at, updated_at) VALUES (?1, 'announced', ?2, ?3, ?3)
          ON CONFLICT (url) DO UPDATE SET state = 'announced', toot_id = excluded.toot_id,
              claim_token = NULL, claim_expires_at = NULL, failure = NULL, updated_at = excluded.updated_at
          WHERE posts.state <> 'announced'",
         params![url.as_str(), toot.as_str(), millis(now)],
     )?;
-    let stored: Option<String> = tx.query_row(
+    let stored: Option<String> = row(
+        &tx,
         "SELECT toot_id FROM posts WHERE url = ?1",
         [url.as_str()],
         |row| row.get(0),
@@ -85,7 +92,7 @@ pub fn record_failure(
     reason: &str,
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    exec(conn,
         "UPDATE posts SET state = 'failed', failure = ?3, claim_token = NULL, claim_expires_at = NULL, updated_at = ?4
          WHERE url = ?1 AND state = 'claimed' AND claim_token = ?2",
         params![url.as_str(), claim.as_str(), reason, millis(now)],
@@ -98,7 +105,8 @@ pub fn release_claim(
     url: &PostUrl,
     claim: &ClaimToken,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "DELETE FROM posts WHERE url = ?1 AND state = 'claimed' AND claim_token = ?2",
         params![url.as_str(), claim.as_str()],
     )?;
@@ -106,7 +114,8 @@ pub fn release_claim(
 }
 
 pub fn forget_failure(conn: &mut Connection, url: &PostUrl) -> rusqlite::Result<bool> {
-    let removed = conn.execute(
+    let removed = exec(
+        conn,
         "DELETE FROM posts WHERE url = ?1 AND state = 'failed'",
         [url.as_str()],
     )?;
@@ -119,9 +128,7 @@ pub fn find(conn: &mut Connection, url: &PostUrl) -> Outcome<Option<PostRecord>>
 
 fn find_in(conn: &Connection, url: &PostUrl) -> Outcome<Option<PostRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM posts WHERE url = ?1");
-    let row = conn
-        .query_row(&sql, [url.as_str()], RawPost::from_row)
-        .optional()?;
+    let row = row(conn, &sql, [url.as_str()], RawPost::from_row).optional()?;
     Ok(row.map(RawPost::into_record).transpose())
 }
 

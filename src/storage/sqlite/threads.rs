@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{from_millis, millis};
+use super::{exec, from_millis, millis, row};
 use crate::domain::PostUrl;
 use crate::domain::thread::{HiddenReplies, Reply, TootSummary};
 use crate::storage::{CachedThread, StoreError};
@@ -20,19 +20,19 @@ pub fn load(
     conn: &mut Connection,
     url: &PostUrl,
 ) -> rusqlite::Result<Result<Option<CachedThread>, StoreError>> {
-    let row = conn
-        .query_row(
-            "SELECT payload, fetched_at, fresh_until FROM thread_cache WHERE url = ?1",
-            [url.as_str()],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            },
-        )
-        .optional()?;
+    let row = row(
+        conn,
+        "SELECT payload, fetched_at, fresh_until FROM thread_cache WHERE url = ?1",
+        [url.as_str()],
+        |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        },
+    )
+    .optional()?;
     let Some((payload, fetched_at, fresh_until)) = row else {
         return Ok(Ok(None));
     };
@@ -59,7 +59,7 @@ pub fn save(conn: &mut Connection, thread: &CachedThread) -> rusqlite::Result<()
         replies: thread.replies.clone(),
     })
     .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    conn.execute(
+    exec(conn,
         "INSERT INTO thread_cache (url, payload, fetched_at, fresh_until) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (url) DO UPDATE SET payload = excluded.payload, fetched_at = excluded.fetched_at,
              fresh_until = excluded.fresh_until",
@@ -76,8 +76,11 @@ pub fn hide(
     key: &str,
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        &format!("INSERT INTO {table} ({column}, created_at) VALUES (?1, ?2) ON CONFLICT ({column}) DO NOTHING"),
+    exec(
+        conn,
+        &format!(
+            "INSERT INTO {table} ({column}, created_at) VALUES (?1, ?2) ON CONFLICT ({column}) DO NOTHING"
+        ),
         params![key, millis(now)],
     )?;
     Ok(())
@@ -89,16 +92,20 @@ pub fn unhide(
     column: &str,
     key: &str,
 ) -> rusqlite::Result<bool> {
-    Ok(conn.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [key])? > 0)
+    Ok(exec(
+        conn,
+        &format!("DELETE FROM {table} WHERE {column} = ?1"),
+        [key],
+    )? > 0)
 }
 
 pub fn hidden(conn: &mut Connection) -> rusqlite::Result<HiddenReplies> {
     let mut hidden = HiddenReplies::default();
-    let mut statement = conn.prepare("SELECT status_id FROM hidden_replies")?;
+    let mut statement = conn.prepare_cached("SELECT status_id FROM hidden_replies")?;
     hidden.statuses = statement
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut statement = conn.prepare("SELECT acct FROM hidden_accounts")?;
+    let mut statement = conn.prepare_cached("SELECT acct FROM hidden_accounts")?;
     hidden.accounts = statement
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
