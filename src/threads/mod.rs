@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::announce::{AnnounceError, Announcer};
-use crate::changes::Changes;
+use crate::changes::{Changes, Stamp};
 use crate::clients::mastodon::{MastodonClient, MastodonError};
 use crate::config::ThreadsConfig;
 use crate::domain::thread::{TootSummary, visible_tree};
@@ -45,7 +45,7 @@ pub enum ThreadError {
 pub struct Rendered {
     pub body: Bytes,
     pub etag: String,
-    changes: u64,
+    changes: Stamp,
     fresh_until: OffsetDateTime,
 }
 
@@ -114,11 +114,11 @@ impl Threads {
     /// A rendered answer still valid for the current changes count.
     fn rendered_for(&self, url: &PostUrl) -> Option<Rendered> {
         let rendered = self.rendered.read().ok()?.get(url).cloned()?;
-        (rendered.changes == self.changes.current()).then_some(rendered)
+        (rendered.changes == self.changes.stamp(url.as_str())).then_some(rendered)
     }
 
     async fn render(self: &Arc<Self>, url: &PostUrl) -> Result<Rendered, ThreadError> {
-        let changes = self.changes.current();
+        let changes = self.changes.stamp(url.as_str());
         let toot_id = self.toot_for(url).await?;
         let thread = match &toot_id {
             Some(id) => self.thread(url, id).await?,
@@ -171,10 +171,14 @@ impl Threads {
             etag: format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]),
             body,
             changes,
-            fresh_until: thread.map_or_else(
-                || OffsetDateTime::now_utc() + self.config.ttl,
-                |t| t.fresh_until,
-            ),
+            fresh_until: match (&thread, &toot) {
+                (Some(thread), _) => thread.fresh_until,
+                // A toot whose thread could not be read: try again soon, not after a whole TTL.
+                (None, Some(_)) => {
+                    OffsetDateTime::now_utc() + RETRY_AFTER_FAILURE.min(self.config.ttl)
+                }
+                (None, None) => OffsetDateTime::now_utc() + self.config.ttl,
+            },
         };
         if let Ok(mut cache) = self.rendered.write() {
             if cache.len() >= RENDERED_LIMIT {

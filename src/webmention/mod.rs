@@ -156,8 +156,13 @@ impl Receiver {
                 OffsetDateTime::now_utc(),
             )
             .await?;
-        if settled {
-            self.changes.bump();
+        if settled && matches!(transition, Transition::Verify(_) | Transition::Delete(_)) {
+            // Threads are keyed by canonical post URL; a target that is not
+            // one (it passed the site check, so it parses) falls back to all.
+            match crate::domain::PostUrl::parse(job.target.as_str()) {
+                Ok(post) => self.changes.bump_for(post.as_str()),
+                Err(_) => self.changes.bump(),
+            }
         }
         tracing::info!(id = %job.mention_id, source = %job.source, outcome = ?OutcomeLabel(&transition), settled, "webmention verified");
         metrics::counter!("backfeed_webmention_verifications_total", "outcome" => OutcomeLabel(&transition).as_str()).increment(1);

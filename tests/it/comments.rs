@@ -380,3 +380,56 @@ async fn the_widget_is_served_as_javascript() {
             .contains("customElements.define")
     );
 }
+
+#[tokio::test]
+async fn a_thread_larger_than_the_page_fetch_cap_is_read_whole() {
+    let app = spawn_app_with(|env| {
+        env.insert("BACKFEED_FETCH_MAX_BODY_BYTES".into(), "65536".into());
+    })
+    .await;
+    let post = app.publish("big", "Big");
+    let lookup: serde_json::Value = app.lookup(&post).await.json().await.unwrap();
+    let toot = lookup["toot_id"].as_str().unwrap().to_owned();
+    let text = "a reasonably long reply that goes on for a while ".repeat(8);
+    for i in 0..120 {
+        app.mastodon.add_reply(reply(
+            &toot,
+            &format!("user{i}@social.example"),
+            &format!("<p>{text}</p>"),
+        ));
+    }
+    let body = comments(&app, &post).await;
+    assert_eq!(
+        body["comment_count"], 120,
+        "the instance's answer is not held to the cap for strangers' pages"
+    );
+}
+
+#[tokio::test]
+async fn a_verified_mention_shows_in_its_thread_at_once_without_calling_mastodon() {
+    let t = thread_with("5m").await;
+    let other = t.app.publish("other", "Other");
+    t.app.lookup(&other).await;
+    let first = comments(&t.app, &t.post).await;
+    comments(&t.app, &other).await;
+    let requests = t.app.mastodon.context_requests();
+
+    t._sources.page("/r/", &format!(r#"<div class="h-entry"><p class="e-content">hi</p><a class="u-in-reply-to" href="{other}">r</a></div>"#));
+    let status = t
+        .app
+        .accepted_webmention(&t._sources.url("/r/"), &other)
+        .await;
+    t.app.wait_for_status(&status, "verified").await;
+
+    assert_eq!(
+        comments(&t.app, &other).await["comment_count"],
+        1,
+        "the changed post is rendered again"
+    );
+    assert_eq!(comments(&t.app, &t.post).await, first);
+    assert_eq!(
+        t.app.mastodon.context_requests(),
+        requests,
+        "re-rendering never calls Mastodon"
+    );
+}

@@ -27,6 +27,8 @@ const LIMITS_TTL: Duration = Duration::from_secs(3600);
 /// After a failed read, how long the defaults are used before asking again.
 const LIMITS_RETRY: Duration = Duration::from_secs(60);
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Largest API answer read from the instance.
+const MAX_API_BODY: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MastodonError {
@@ -44,6 +46,18 @@ pub enum MastodonError {
     Unreachable(#[source] FetchError),
     #[error("Mastodon gave an unexpected answer: {0}")]
     Unexpected(String),
+}
+
+impl MastodonError {
+    /// A fetch failure: unreachable, unless the answer came but was unusable.
+    pub(crate) fn from_fetch(error: FetchError) -> Self {
+        match error {
+            FetchError::TooLarge { limit } => {
+                Self::Unexpected(format!("the answer was larger than {limit} bytes"))
+            }
+            other => Self::Unreachable(other),
+        }
+    }
 }
 
 /// A status to post.
@@ -68,6 +82,9 @@ impl MastodonClient {
         let policy = FetchPolicy {
             allow_private_addresses: true,
             total_timeout: config.timeout,
+            // A context of 4,096 replies runs to megabytes; the page
+            // fetcher's cap is for strangers' pages, not the owner's instance.
+            max_body_bytes: base_policy.max_body_bytes.max(MAX_API_BODY),
             ..base_policy.clone()
         };
         Ok(Self {
@@ -113,7 +130,7 @@ impl MastodonClient {
                     .header("Accept", "application/json"),
             )
             .await
-            .map_err(MastodonError::Unreachable)?;
+            .map_err(MastodonError::from_fetch)?;
         let body: InstanceWire = parse_success(&response)?;
         Ok(body.into_limits())
     }
@@ -140,7 +157,7 @@ impl MastodonClient {
             .http
             .execute(request)
             .await
-            .map_err(MastodonError::Unreachable)?;
+            .map_err(MastodonError::from_fetch)?;
         let created: StatusWire = parse_success(&response)?;
         created.id.into_toot_id()
     }

@@ -66,7 +66,7 @@ impl MastodonClient {
             .http
             .execute(request)
             .await
-            .map_err(MastodonError::Unreachable)?;
+            .map_err(MastodonError::from_fetch)?;
         let value = parse_success(&response)?;
         Ok((value, response.headers))
     }
