@@ -20,138 +20,23 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 STARTS=${STARTS:-5}
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Targets.
 TARGET_RATIO=0.5
 TARGET_RSS_MB=30
 TARGET_START_MS=50
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "lookup.sh: $*"; exit 1; }
-
-# --- clean-up: every process started here, and the temp dir ---------------
-PIDS=()
-WORK=""
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    PIDS=()
-    if [[ -n "$WORK" && -d "$WORK" ]]; then
-        rm -rf "$WORK"
-    fi
-    restore_policy_rc_d
-}
-POLICY_RC_D_ADDED=""
-restore_policy_rc_d() {
-    if [[ -n "$POLICY_RC_D_ADDED" ]]; then
-        rm -f /usr/sbin/policy-rc.d
-        POLICY_RC_D_ADDED=""
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- tools -----------------------------------------------------------------
-NGINX=$(command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true)
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-[[ -n "$NGINX" ]] || missing+=(nginx)
-command -v curl >/dev/null || missing+=(curl)
-command -v python3 >/dev/null || die "python3 is needed"
-if ((${#missing[@]})); then
-    [[ $EUID -eq 0 ]] || die "missing ${missing[*]}; install them (apt-get install wrk nginx-light curl) or run as root"
-    say "installing ${missing[*]} from Debian…"
-    # Do not let the nginx package start a system-wide server on port 80.
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        POLICY_RC_D_ADDED=1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    pkgs=()
-    for m in "${missing[@]}"; do
-        if [[ $m == nginx ]]; then
-            if apt-cache policy nginx-light 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-                pkgs+=(nginx-light)
-            else
-                pkgs+=(nginx)
-            fi
-        else
-            pkgs+=("$m")
-        fi
-    done
-    apt-get install -y -qq "${pkgs[@]}" >&2
-    restore_policy_rc_d
-    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-    [[ -x "$NGINX" ]] || die "nginx did not install"
-fi
-
-# --- backfeed binary -------------------------------------------------------
-if [[ -n "${BACKFEED_BIN:-}" ]]; then
-    BIN=$BACKFEED_BIN
-else
-    say "building backfeed (release)…"
-    (cd "$ROOT" && cargo build --release --bin backfeed >&2)
-    TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    BIN=$TARGET_DIR/release/backfeed
-fi
-[[ -x "$BIN" ]] || die "no backfeed binary at $BIN"
-
-WORK=$(mktemp -d /tmp/backfeed-bench.XXXXXX)
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Waits until GET $1 answers 200 (max 10 s).
-wait_ok() {
-    local url=$1
-    for _ in $(seq 200); do
-        if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true) == 200 ]]; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    die "no 200 from $url within 10 s"
-}
+bench_setup
 
 # --- fake Mastodon + blog --------------------------------------------------
-python3 "$BENCH_DIR/fake_upstream.py" --port 0 --port-file "$WORK/upstream.port" \
-    >"$WORK/upstream.out" 2>"$WORK/upstream.err" &
-PIDS+=($!)
-for _ in $(seq 100); do [[ -s "$WORK/upstream.port" ]] && break; sleep 0.05; done
-[[ -s "$WORK/upstream.port" ]] || die "the fake upstream did not start: $(cat "$WORK/upstream.err")"
-UP_PORT=$(<"$WORK/upstream.port")
-UPSTREAM=http://127.0.0.1:$UP_PORT
+start_fake_mastodon
 
 POST_URL=$UPSTREAM/posts/bench/
-QUERY=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$POST_URL")
+QUERY=$(urlencode "$POST_URL")
 
-export MASTODON_HOST=$UPSTREAM
-export MASTODON_USER=bench
-export MASTODON_OAUTH_TOKEN=x
-export BLOG_POST_PATTERN="^http://127\\.0\\.0\\.1:$UP_PORT/posts/"
-export BACKFEED_ALLOW_PRIVATE_ADDRESSES=true
-export BACKFEED_LOG=warn
-export DATABASE_URL=sqlite://$WORK/bench.db
-# Settings that would change the figures if inherited from the caller.
-unset BACKFEED_CONFIG BACKFEED_LISTEN PORT BACKFEED_CORS_ORIGINS RUST_LOG BACKFEED_LOG_FORMAT \
-    BLOG_POST_POSTFIX BLOG_TITLE_PATTERN
+backfeed_env bench.db BLOG_POST_POSTFIX BLOG_TITLE_PATTERN
 
 # --- start -> first 200 ------------------------------------------------------
 say "measuring start -> first 200 ($STARTS fresh starts, new database each)…"
@@ -167,11 +52,7 @@ python3 "$BENCH_DIR/startup_time.py" --port "$START_PORT" --runs "$STARTS" --db 
 
 # --- backfeed under load -----------------------------------------------------
 BF_PORT=$(free_port)
-"$BIN" serve --listen "127.0.0.1:$BF_PORT" >"$WORK/backfeed.out" 2>"$WORK/backfeed.err" &
-BF_PID=$!
-PIDS+=("$BF_PID")
-wait_ok "http://127.0.0.1:$BF_PORT/status"
-rss_kb() { local k v _; while read -r k v _; do [[ $k == "$1:" ]] && { echo "$v"; return; }; done <"/proc/$BF_PID/status"; }
+start_backfeed "$BF_PORT"
 RSS_IDLE_KB=$(rss_kb VmRSS)
 
 BF_URL="http://127.0.0.1:$BF_PORT/?url=$QUERY"
@@ -190,32 +71,9 @@ EOF
 
 # --- nginx serving the same bytes --------------------------------------------
 NG_PORT=$(free_port)
-mkdir -p "$WORK/nginx/www" "$WORK/nginx/logs" "$WORK/nginx/tmp"
+mkdir -p "$WORK/nginx/www"
 cp "$WORK/lookup.json" "$WORK/nginx/www/lookup.json"
-NGINX_USER=""
-if [[ $EUID -eq 0 ]]; then
-    # Workers drop to nobody: let them read the file.
-    chmod 755 "$WORK" "$WORK/nginx" "$WORK/nginx/www"
-    chmod 644 "$WORK/nginx/www/lookup.json"
-    NGINX_USER="user nobody nogroup;"
-    getent group nogroup >/dev/null || NGINX_USER="user nobody;"
-fi
-cat >"$WORK/nginx/nginx.conf" <<EOF
-$NGINX_USER
-worker_processes auto;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    server_tokens off;
-    keepalive_requests 1000000;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
+write_nginx_conf <<EOF
     server {
         listen 127.0.0.1:$NG_PORT;
         root $WORK/nginx/www;
@@ -225,78 +83,24 @@ http {
             try_files /lookup.json =404;
         }
     }
-}
 EOF
-"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/nginx.conf" \
-    >"$WORK/nginx/logs/stdout" 2>&1 &
-PIDS+=($!)
+start_nginx "$WORK/nginx/www"
 NG_URL="http://127.0.0.1:$NG_PORT/?url=$QUERY"
 wait_ok "$NG_URL"
 curl -s --max-time 5 -D "$WORK/nginx.headers" -o "$WORK/nginx.json" "$NG_URL"
 cmp -s "$WORK/lookup.json" "$WORK/nginx.json" || die "nginx does not serve the same bytes"
 
 # --- wrk -----------------------------------------------------------------------
-# Runs wrk, prints "req/s non2xx errors p50 p99 requests" (latencies in ms).
-run_wrk() {
-    local url=$1 duration=$2 out
-    out=$(timeout 300 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$url")
-    printf '%s\n' "$out" >>"$WORK/wrk.log"
-    python3 -c '
-import re, sys
-out = sys.stdin.read()
-def ms(v):
-    m = re.match(r"([\d.]+)(us|ms|s|m|h)$", v)
-    if not m:
-        sys.exit(f"unreadable wrk latency {v!r} in:\n{out}")
-    n, u = m.groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000, "h": 3600000}[u]
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
-non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)
-p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)
-total = re.search(r"(\d+) requests in", out).group(1)
-print(rps, non2xx.group(1) if non2xx else 0, sum(map(int, errs.groups())) if errs else 0,
-      round(ms(p50), 3), round(ms(p99), 3), total)
-' <<<"$out"
-}
-
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(load_average)
 say "system load before the runs: $LOAD_BEFORE"
-say "warming up both servers ($WARMUP each)…"
-BF_WARMUP=$(run_wrk "$BF_URL" "$WARMUP")
-run_wrk "$NG_URL" "$WARMUP" >/dev/null
-
-# Samples backfeed's VmRSS every 100 ms while it is under load.
-: >"$WORK/rss.samples"
-sample_rss() {
-    while kill -0 "$BF_PID" 2>/dev/null; do
-        rss_kb VmRSS >>"$WORK/rss.samples" || true
-        sleep 0.1
-    done
-}
-
-BF_RESULTS=()
-NG_RESULTS=()
-for ((round = 1; round <= ROUNDS; round++)); do
-    say "round $round/$ROUNDS: backfeed ($DURATION)…"
-    sample_rss &
-    SAMPLER=$!
-    PIDS+=("$SAMPLER")
-    BF_RESULTS+=("$(run_wrk "$BF_URL" "$DURATION")")
-    kill "$SAMPLER" 2>/dev/null || true
-    wait "$SAMPLER" 2>/dev/null || true
-    say "  ${BF_RESULTS[-1]}"
-    say "round $round/$ROUNDS: nginx ($DURATION)…"
-    NG_RESULTS+=("$(run_wrk "$NG_URL" "$DURATION")")
-    say "  ${NG_RESULTS[-1]}"
-done
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+warm_up_both "" "$BF_URL" "$NG_URL"
+alternate_rounds "" "$BF_URL" "$NG_URL" rss.samples
+LOAD_AFTER=$(load_average)
 RSS_HWM_KB=$(rss_kb VmHWM)
 RSS_END_KB=$(rss_kb VmRSS)
 THREADS_BF=$(rss_kb Threads)
 COUNTS=$(curl -s --max-time 5 "$UPSTREAM/_counts")
-kill -0 "$BF_PID" 2>/dev/null || die "backfeed died under load: $(tail -5 "$WORK/backfeed.err")"
+check_backfeed_alive
 
 # --- summary -------------------------------------------------------------------
 python3 - "$WORK" "$ROUNDS" "$RSS_IDLE_KB" "$RSS_HWM_KB" "$RSS_END_KB" "$THREADS_BF" "$COUNTS" \
@@ -380,9 +184,4 @@ else:
 EOF
 
 # Everything is stopped by the EXIT trap; check nothing is left listening.
-cleanup
-for p in "$UP_PORT" "$BF_PORT" "$NG_PORT" "$START_PORT"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-        say "warning: something still listens on 127.0.0.1:$p"
-    fi
-done
+stop_all_and_check_ports "$UP_PORT" "$BF_PORT" "$NG_PORT" "$START_PORT"

@@ -23,119 +23,14 @@ ROUNDS=${ROUNDS:-3}
 DRAIN_CAP=${DRAIN_CAP:-120}
 READ_MENTIONS=200
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 UTIL=$BENCH_DIR/webmention_util.py
 
 # Targets.
 TARGET_INTAKE=5000
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "webmention.sh: $*"; exit 1; }
-
-# --- clean-up: every process started here, and the temp dir ---------------
-PIDS=()
-WORK=""
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    PIDS=()
-    if [[ -n "$WORK" && -d "$WORK" ]]; then
-        rm -rf "$WORK"
-    fi
-    restore_policy_rc_d
-}
-POLICY_RC_D_ADDED=""
-restore_policy_rc_d() {
-    if [[ -n "$POLICY_RC_D_ADDED" ]]; then
-        rm -f /usr/sbin/policy-rc.d
-        POLICY_RC_D_ADDED=""
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- tools -----------------------------------------------------------------
-NGINX=$(command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true)
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-[[ -n "$NGINX" ]] || missing+=(nginx)
-command -v curl >/dev/null || missing+=(curl)
-command -v python3 >/dev/null || die "python3 is needed"
-python3 -c 'import sqlite3' 2>/dev/null || die "python3 needs its sqlite3 module"
-if ((${#missing[@]})); then
-    [[ $EUID -eq 0 ]] || die "missing ${missing[*]}; install them (apt-get install wrk nginx-light curl) or run as root"
-    say "installing ${missing[*]} from Debian…"
-    # Do not let the nginx package start a system-wide server on port 80.
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        POLICY_RC_D_ADDED=1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    pkgs=()
-    for m in "${missing[@]}"; do
-        if [[ $m == nginx ]]; then
-            if apt-cache policy nginx-light 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-                pkgs+=(nginx-light)
-            else
-                pkgs+=(nginx)
-            fi
-        else
-            pkgs+=("$m")
-        fi
-    done
-    apt-get install -y -qq "${pkgs[@]}" >&2
-    restore_policy_rc_d
-    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-    [[ -x "$NGINX" ]] || die "nginx did not install"
-fi
-
-# --- backfeed binary -------------------------------------------------------
-if [[ -n "${BACKFEED_BIN:-}" ]]; then
-    BIN=$BACKFEED_BIN
-else
-    say "building backfeed (release)…"
-    (cd "$ROOT" && cargo build --release --bin backfeed >&2)
-    TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    BIN=$TARGET_DIR/release/backfeed
-fi
-[[ -x "$BIN" ]] || die "no backfeed binary at $BIN"
-
-WORK=$(mktemp -d /tmp/backfeed-bench.XXXXXX)
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Waits until GET $1 answers 200 (max 10 s).
-wait_ok() {
-    local url=$1
-    for _ in $(seq 200); do
-        if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true) == 200 ]]; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    die "no 200 from $url within 10 s"
-}
-
-urlencode() {
-    python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
-}
+bench_setup sqlite3
 
 BF_PORT=$(free_port)
 BLOG_PORT=$(free_port)
@@ -154,7 +49,7 @@ READ_TARGET=$BLOG/posts/read/
 # Every /s/<n> is the same reply to /posts/p/, every /r/<n> the same reply to
 # /posts/read/: an h-entry with an author h-card and some content, roughly
 # what a reply from another IndieWeb site looks like.
-mkdir -p "$WORK/nginx/src" "$WORK/nginx/blog" "$WORK/nginx/api" "$WORK/nginx/logs" "$WORK/nginx/tmp"
+mkdir -p "$WORK/nginx/src" "$WORK/nginx/blog" "$WORK/nginx/api"
 reply_page() {
     local target=$1
     cat <<EOF
@@ -193,31 +88,7 @@ reply_page "$READ_TARGET" >"$WORK/nginx/src/reply-read.html"
 printf '<!doctype html><html><head><title>Post</title></head><body><h1>Post</h1></body></html>\n' \
     >"$WORK/nginx/blog/post.html"
 printf '{}\n' >"$WORK/nginx/api/mentions.jf2"
-NGINX_USER=""
-if [[ $EUID -eq 0 ]]; then
-    # Workers drop to nobody: let them read the files.
-    chmod 755 "$WORK" "$WORK/nginx" "$WORK/nginx/src" "$WORK/nginx/blog" "$WORK/nginx/api"
-    chmod 644 "$WORK"/nginx/src/* "$WORK"/nginx/blog/* "$WORK"/nginx/api/*
-    NGINX_USER="user nobody nogroup;"
-    getent group nogroup >/dev/null || NGINX_USER="user nobody;"
-fi
-cat >"$WORK/nginx/nginx.conf" <<EOF
-$NGINX_USER
-worker_processes auto;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    server_tokens off;
-    keepalive_requests 1000000;
-    types { text/html html; }
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
+write_nginx_conf "    types { text/html html; }" <<EOF
     server {
         listen 127.0.0.1:$SRC_PORT;
         root $WORK/nginx/src;
@@ -239,11 +110,8 @@ http {
             try_files /mentions.jf2 =404;
         }
     }
-}
 EOF
-"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/nginx.conf" \
-    >"$WORK/nginx/logs/stdout" 2>&1 &
-PIDS+=($!)
+start_nginx "$WORK/nginx/src" "$WORK/nginx/blog" "$WORK/nginx/api"
 wait_ok "$SRC/s/check"
 wait_ok "$BLOG/posts/p/"
 [[ $(curl -s --max-time 5 -o /dev/null -w '%{content_type}' "$SRC/s/check") == text/html* ]] \
@@ -251,22 +119,14 @@ wait_ok "$BLOG/posts/p/"
 
 # --- backfeed ------------------------------------------------------------------
 export BACKFEED_SITES=$BLOG/
-export BACKFEED_ALLOW_PRIVATE_ADDRESSES=true
 export BACKFEED_RATE_LIMIT=off
-export BACKFEED_LOG=warn
-export DATABASE_URL=sqlite://$WORK/wm.db
-# Settings that would change the figures if inherited from the caller.
-unset BACKFEED_CONFIG BACKFEED_LISTEN PORT BACKFEED_CORS_ORIGINS RUST_LOG BACKFEED_LOG_FORMAT \
+backfeed_env wm.db \
     BACKFEED_MODERATION BACKFEED_ALLOWED_DOMAINS BACKFEED_BLOCKED_DOMAINS BACKFEED_WEBHOOK_URL \
     BACKFEED_VERIFY_RETRY_DELAYS BACKFEED_ADMIN_TOKEN BACKFEED_TRUST_X_FORWARDED_FOR \
     BACKFEED_WEBHOOK_SECRET BACKFEED_FETCH_CONNECT_TIMEOUT BACKFEED_FETCH_TIMEOUT \
     BACKFEED_FETCH_MAX_BODY_BYTES BACKFEED_FETCH_MAX_REDIRECTS MASTODON_HOST MASTODON_USER MASTODON_OAUTH_TOKEN BLOG_POST_PATTERN
 
-"$BIN" serve --listen "127.0.0.1:$BF_PORT" >"$WORK/backfeed.out" 2>"$WORK/backfeed.err" &
-BF_PID=$!
-PIDS+=("$BF_PID")
-wait_ok "$BF/status"
-rss_kb() { local k v _; while read -r k v _; do [[ $k == "$1:" ]] && { echo "$v"; return; }; done <"/proc/$BF_PID/status"; }
+start_backfeed "$BF_PORT"
 RSS_IDLE_KB=$(rss_kb VmRSS)
 metrics() { python3 "$UTIL" metrics "$BF/metrics"; }
 
@@ -312,49 +172,13 @@ EOF
 SOURCE_BASE_ENC=$(urlencode "$SRC/s/")
 TARGET_ENC=$(urlencode "$INTAKE_TARGET")
 
-# Runs wrk, prints "req/s non2xx errors p50 p99 requests" (latencies in ms).
-run_wrk() {
-    local duration=$1 out
-    shift
-    out=$(timeout 300 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$@")
-    printf '%s\n' "$out" >>"$WORK/wrk.log"
-    python3 -c '
-import re, sys
-out = sys.stdin.read()
-def ms(v):
-    m = re.match(r"([\d.]+)(us|ms|s|m|h)$", v)
-    if not m:
-        sys.exit(f"unreadable wrk latency {v!r} in:\n{out}")
-    n, u = m.groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000, "h": 3600000}[u]
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
-non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)
-p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)
-total = re.search(r"(\d+) requests in", out).group(1)
-print(rps, non2xx.group(1) if non2xx else 0, sum(map(int, errs.groups())) if errs else 0,
-      round(ms(p50), 3), round(ms(p99), 3), total)
-' <<<"$out"
-}
 intake() {
     run_wrk "$1" -s "$WORK/intake.lua" "$BF/webmention" -- "$2" "$SOURCE_BASE_ENC" "$TARGET_ENC"
 }
 
-# Samples backfeed's VmRSS every 100 ms into $WORK/rss-$1.samples.
-sample_rss() {
-    : >"$WORK/rss-$1.samples"
-    while kill -0 "$BF_PID" 2>/dev/null; do
-        rss_kb VmRSS >>"$WORK/rss-$1.samples" || true
-        sleep 0.1
-    done
-}
-
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(load_average)
 say "system load before the runs: $LOAD_BEFORE"
-sample_rss intake &
-SAMPLER=$!
-PIDS+=("$SAMPLER")
+start_rss_sampler rss-intake.samples
 say "intake: warming up ($WARMUP)…"
 intake "$WARMUP" w >/dev/null
 metrics >"$WORK/metrics-intake-start.json"
@@ -367,7 +191,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 INTAKE_T1=$(date +%s.%N)
 metrics >"$WORK/metrics-intake-end.json"
-kill -0 "$BF_PID" 2>/dev/null || die "backfeed died under load: $(tail -5 "$WORK/backfeed.err")"
+check_backfeed_alive
 RSS_AFTER_INTAKE_KB=$(rss_kb VmRSS)
 DB_BYTES_INTAKE=$(du -cb "$WORK"/wm.db* | tail -1 | cut -f1)
 
@@ -376,8 +200,7 @@ say "verification: draining the queue (at most ${DRAIN_CAP}s)…"
 python3 "$UTIL" drain --db "$WORK/wm.db" --metrics "$BF/metrics" --cap "$DRAIN_CAP" \
     >"$WORK/drain.json"
 RSS_AFTER_DRAIN_KB=$(rss_kb VmRSS)
-kill "$SAMPLER" 2>/dev/null || true
-wait "$SAMPLER" 2>/dev/null || true
+stop_rss_sampler
 python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["emptied"] else 1)' \
     "$WORK/drain.json" || die "the verification queue did not empty within ${DRAIN_CAP}s (raise DRAIN_CAP, or lower DURATION/CONNECTIONS): $(head -c 400 "$WORK/drain.json")"
 
@@ -402,29 +225,15 @@ cp "$WORK/read.json" "$WORK/nginx/api/mentions.jf2"
 curl -s --max-time 10 -D "$WORK/nginx-read.headers" -o "$WORK/nginx-read.json" "$NG_READ"
 cmp -s "$WORK/read.json" "$WORK/nginx-read.json" || die "nginx does not serve the same bytes"
 
-say "read API: warming up both servers ($WARMUP each)…"
-run_wrk "$WARMUP" "$BF_READ" >/dev/null
-run_wrk "$WARMUP" "$NG_READ" >/dev/null
-sample_rss read &
-SAMPLER=$!
-PIDS+=("$SAMPLER")
-BF_RESULTS=()
-NG_RESULTS=()
-for ((round = 1; round <= ROUNDS; round++)); do
-    say "read round $round/$ROUNDS: backfeed ($DURATION)…"
-    BF_RESULTS+=("$(run_wrk "$DURATION" "$BF_READ")")
-    say "  ${BF_RESULTS[-1]}"
-    say "read round $round/$ROUNDS: nginx ($DURATION)…"
-    NG_RESULTS+=("$(run_wrk "$DURATION" "$NG_READ")")
-    say "  ${NG_RESULTS[-1]}"
-done
-kill "$SAMPLER" 2>/dev/null || true
-wait "$SAMPLER" 2>/dev/null || true
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+warm_up_both "read API: " "$BF_READ" "$NG_READ"
+start_rss_sampler rss-read.samples
+alternate_rounds "read " "$BF_READ" "$NG_READ"
+stop_rss_sampler
+LOAD_AFTER=$(load_average)
 metrics >"$WORK/metrics-end.json"
 RSS_HWM_KB=$(rss_kb VmHWM)
 THREADS_BF=$(rss_kb Threads)
-kill -0 "$BF_PID" 2>/dev/null || die "backfeed died under load: $(tail -5 "$WORK/backfeed.err")"
+check_backfeed_alive
 python3 - "$WORK/wm.db" >"$WORK/db.json" <<'EOF'
 import json, sqlite3, sys
 conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
@@ -537,9 +346,4 @@ else:
 EOF
 
 # Everything is stopped by the EXIT trap; check nothing is left listening.
-cleanup
-for p in "$BF_PORT" "$BLOG_PORT" "$SRC_PORT" "$NG_PORT"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-        say "warning: something still listens on 127.0.0.1:$p"
-    fi
-done
+stop_all_and_check_ports "$BF_PORT" "$BLOG_PORT" "$SRC_PORT" "$NG_PORT"
