@@ -9,6 +9,7 @@
 pub mod conformance;
 pub mod mentions;
 pub mod postgres;
+mod rows;
 pub mod s3;
 pub mod sqlite;
 pub mod threads;

@@ -10,7 +10,7 @@ use deadpool_postgres::Object;
 use time::OffsetDateTime;
 
 use super::rows::{column, execute, ms, query, query_opt, text};
-use crate::domain::mention::{MentionEvent, MentionId};
+use crate::storage::rows::RawDelivery;
 use crate::storage::{Delivery, StoreError};
 
 pub async fn claim_delivery(
@@ -43,18 +43,13 @@ pub async fn claim_delivery(
     )
     .await?;
     tx.commit().await?;
-    let mention_id: i64 = column(&row, 1, WHAT)?;
-    let event: String = column(&row, 2, WHAT)?;
-    let attempts: i32 = column(&row, 3, WHAT)?;
-    let event = MentionEvent::parse(&event)
-        .ok_or_else(|| StoreError::Corrupt(format!("delivery {id}: unknown event `{event}`")))?;
-    Ok(Some(Delivery {
+    let raw = RawDelivery {
         id,
-        mention_id: MentionId(mention_id),
-        event,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        token,
-    }))
+        mention_id: column(&row, 1, WHAT)?,
+        event: column(&row, 2, WHAT)?,
+        attempts: i64::from(column::<i32>(&row, 3, WHAT)?),
+    };
+    raw.into_delivery(token).map(Some)
 }
 
 pub async fn settle_delivery(

@@ -14,9 +14,9 @@ use std::time::Duration;
 use deadpool_postgres::{Object, Transaction};
 use time::OffsetDateTime;
 
-use super::mentions::{parse_url, verification_state};
 use super::rows::{column, count, execute, ms, opt_text, query_one, query_opt, text};
-use crate::domain::mention::{MentionData, MentionEvent, MentionId, Relation, Transition};
+use crate::domain::mention::{MentionData, MentionEvent, Relation, Transition};
+use crate::storage::rows::RawJob;
 use crate::storage::{StoreError, VerificationJob};
 
 pub async fn claim(
@@ -50,19 +50,15 @@ pub async fn claim(
     )
     .await?;
     tx.commit().await?;
-    let source: String = column(&row, 1, WHAT)?;
-    let target: String = column(&row, 2, WHAT)?;
-    let attempts: i32 = column(&row, 3, WHAT)?;
-    let verification: String = column(&row, 4, WHAT)?;
-    let reason: Option<String> = column(&row, 5, WHAT)?;
-    Ok(Some(VerificationJob {
-        mention_id: MentionId(id),
-        source: parse_url(&source)?,
-        target: parse_url(&target)?,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        current: verification_state(&verification, reason)?,
-        token,
-    }))
+    let raw = RawJob {
+        mention_id: id,
+        source: column(&row, 1, WHAT)?,
+        target: column(&row, 2, WHAT)?,
+        attempts: i64::from(column::<i32>(&row, 3, WHAT)?),
+        verification: column(&row, 4, WHAT)?,
+        reason: column(&row, 5, WHAT)?,
+    };
+    raw.into_job(token).map(Some)
 }
 
 pub async fn settle(

@@ -11,10 +11,9 @@ use tokio_postgres::Row;
 use url::Url;
 
 use super::rows::{column, execute, ms, query_one, query_opt};
-use crate::domain::mention::{
-    Author, Mention, MentionData, MentionId, Moderation, Relation, Verification,
-};
+use crate::domain::mention::{Mention, MentionId, Moderation};
 use crate::storage::StoreError;
+use crate::storage::rows::RawMention;
 
 pub const COLUMNS: &str = "id, source, target, verification, reason, moderation, property, rsvp, author_name, \
      author_photo, author_url, content_html, content_text, name, published, url, received_at, updated_at";
@@ -64,8 +63,7 @@ pub async fn find(client: &mut Object, id: MentionId) -> Result<Option<Mention>,
         &[&id.0],
     )
     .await?;
-    row.map(|row| RawMention::from_row(&row)?.into_mention())
-        .transpose()
+    row.map(|row| raw_mention(&row)?.into_mention()).transpose()
 }
 
 pub async fn set_moderation(
@@ -90,103 +88,29 @@ pub async fn remove(client: &mut Object, id: MentionId) -> Result<bool, StoreErr
     Ok(removed > 0)
 }
 
-pub fn parse_url(text: &str) -> Result<Url, StoreError> {
-    Url::parse(text).map_err(|e| StoreError::Corrupt(format!("stored URL `{text}`: {e}")))
-}
-
-pub fn verification_state(label: &str, reason: Option<String>) -> Result<Verification, StoreError> {
-    let reason = reason.unwrap_or_default();
-    Ok(match label {
-        "pending" => Verification::Pending,
-        "verified" => Verification::Verified,
-        "rejected" => Verification::Rejected { reason },
-        "deleted" => Verification::Deleted { reason },
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "unknown verification state `{other}`"
-            )));
-        }
+/// Reads one row of `COLUMNS`; `crate::storage::rows` converts it.
+pub fn raw_mention(row: &Row) -> Result<RawMention<OffsetDateTime>, StoreError> {
+    const WHAT: &str = "mentions";
+    Ok(RawMention {
+        id: column(row, 0, WHAT)?,
+        source: column(row, 1, WHAT)?,
+        target: column(row, 2, WHAT)?,
+        verification: column(row, 3, WHAT)?,
+        reason: column(row, 4, WHAT)?,
+        moderation: column(row, 5, WHAT)?,
+        property: column(row, 6, WHAT)?,
+        rsvp: column(row, 7, WHAT)?,
+        author: [
+            column(row, 8, WHAT)?,
+            column(row, 9, WHAT)?,
+            column(row, 10, WHAT)?,
+        ],
+        content_html: column(row, 11, WHAT)?,
+        content_text: column(row, 12, WHAT)?,
+        name: column(row, 13, WHAT)?,
+        published: column(row, 14, WHAT)?,
+        url: column(row, 15, WHAT)?,
+        received_at: column(row, 16, WHAT)?,
+        updated_at: column(row, 17, WHAT)?,
     })
-}
-
-/// One row as stored; converted to the domain explicitly.
-pub struct RawMention {
-    id: i64,
-    source: String,
-    target: String,
-    verification: String,
-    reason: Option<String>,
-    moderation: String,
-    property: Option<String>,
-    rsvp: Option<String>,
-    author: [Option<String>; 3],
-    content_html: Option<String>,
-    content_text: Option<String>,
-    name: Option<String>,
-    published: Option<String>,
-    url: Option<String>,
-    received_at: OffsetDateTime,
-    updated_at: OffsetDateTime,
-}
-
-impl RawMention {
-    pub fn from_row(row: &Row) -> Result<Self, StoreError> {
-        const WHAT: &str = "mentions";
-        Ok(Self {
-            id: column(row, 0, WHAT)?,
-            source: column(row, 1, WHAT)?,
-            target: column(row, 2, WHAT)?,
-            verification: column(row, 3, WHAT)?,
-            reason: column(row, 4, WHAT)?,
-            moderation: column(row, 5, WHAT)?,
-            property: column(row, 6, WHAT)?,
-            rsvp: column(row, 7, WHAT)?,
-            author: [
-                column(row, 8, WHAT)?,
-                column(row, 9, WHAT)?,
-                column(row, 10, WHAT)?,
-            ],
-            content_html: column(row, 11, WHAT)?,
-            content_text: column(row, 12, WHAT)?,
-            name: column(row, 13, WHAT)?,
-            published: column(row, 14, WHAT)?,
-            url: column(row, 15, WHAT)?,
-            received_at: column(row, 16, WHAT)?,
-            updated_at: column(row, 17, WHAT)?,
-        })
-    }
-
-    pub fn into_mention(self) -> Result<Mention, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("mention {}: {what}", self.id));
-        let data = match self.property.as_deref() {
-            Some(property) => {
-                let relation = Relation::from_property(property, self.rsvp.as_deref())
-                    .ok_or_else(|| corrupt(&format!("unknown property `{property}`")))?;
-                let [name, photo, url] = self.author.clone();
-                let author = (name.is_some() || photo.is_some() || url.is_some())
-                    .then_some(Author { name, photo, url });
-                Some(MentionData {
-                    relation,
-                    author,
-                    content_html: self.content_html.clone(),
-                    content_text: self.content_text.clone(),
-                    name: self.name.clone(),
-                    published: self.published.clone(),
-                    url: self.url.clone(),
-                })
-            }
-            None => None,
-        };
-        Ok(Mention {
-            id: MentionId(self.id),
-            source: parse_url(&self.source)?,
-            target: parse_url(&self.target)?,
-            verification: verification_state(&self.verification, self.reason.clone())?,
-            moderation: Moderation::parse(&self.moderation)
-                .ok_or_else(|| corrupt("unknown moderation state"))?,
-            data,
-            received_at: self.received_at,
-            updated_at: self.updated_at,
-        })
-    }
 }

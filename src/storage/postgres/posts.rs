@@ -15,6 +15,7 @@ use tokio_postgres::Row;
 use super::rows::{column, execute, ms, query, query_opt, text};
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostState, PostUrl, TootId};
 use crate::storage::StoreError;
+use crate::storage::rows::{RawPost, recorded_toot};
 
 const COLUMNS: &str =
     "url, state, toot_id, claim_token, claim_expires_at, failure, created_at, updated_at";
@@ -53,7 +54,7 @@ pub async fn claim(
         let Some(row) = locked else {
             continue;
         };
-        let outcome = match RawPost::from_row(&row)?.into_record()?.state {
+        let outcome = match raw_post(&row)?.into_record()?.state {
             PostState::Announced { toot_id } => ClaimOutcome::Announced(toot_id),
             PostState::Failed { reason } => ClaimOutcome::Failed(reason),
             PostState::Claimed {
@@ -108,9 +109,7 @@ pub async fn record_toot(
         Some(row) => column(&row, 0, "posts.toot_id")?,
         None => None,
     };
-    stored.and_then(TootId::new).ok_or_else(|| {
-        StoreError::Corrupt(format!("post {url} has no toot id after recording one"))
-    })
+    recorded_toot(url, stored)
 }
 
 pub async fn record_failure(
@@ -162,8 +161,7 @@ pub async fn find(client: &mut Object, url: &PostUrl) -> Result<Option<PostRecor
         &[&url.as_str()],
     )
     .await?;
-    row.map(|row| RawPost::from_row(&row)?.into_record())
-        .transpose()
+    row.map(|row| raw_post(&row)?.into_record()).transpose()
 }
 
 pub async fn list(client: &mut Object) -> Result<Vec<PostRecord>, StoreError> {
@@ -174,67 +172,21 @@ pub async fn list(client: &mut Object) -> Result<Vec<PostRecord>, StoreError> {
     )
     .await?;
     rows.iter()
-        .map(|row| RawPost::from_row(row)?.into_record())
+        .map(|row| raw_post(row)?.into_record())
         .collect()
 }
 
-/// One row as stored; converted to the domain explicitly.
-struct RawPost {
-    url: String,
-    state: String,
-    toot_id: Option<String>,
-    claim_token: Option<String>,
-    claim_expires_at: Option<OffsetDateTime>,
-    failure: Option<String>,
-    created_at: OffsetDateTime,
-    updated_at: OffsetDateTime,
-}
-
-impl RawPost {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
-        const WHAT: &str = "posts";
-        Ok(Self {
-            url: column(row, 0, WHAT)?,
-            state: column(row, 1, WHAT)?,
-            toot_id: column(row, 2, WHAT)?,
-            claim_token: column(row, 3, WHAT)?,
-            claim_expires_at: column(row, 4, WHAT)?,
-            failure: column(row, 5, WHAT)?,
-            created_at: column(row, 6, WHAT)?,
-            updated_at: column(row, 7, WHAT)?,
-        })
-    }
-
-    fn into_record(self) -> Result<PostRecord, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("post {}: {what}", self.url));
-        let state = match self.state.as_str() {
-            "announced" => PostState::Announced {
-                toot_id: self
-                    .toot_id
-                    .clone()
-                    .and_then(TootId::new)
-                    .ok_or_else(|| corrupt("announced without a toot id"))?,
-            },
-            "failed" => PostState::Failed {
-                reason: self.failure.clone().unwrap_or_default(),
-            },
-            "claimed" => PostState::Claimed {
-                token: ClaimToken::new(
-                    self.claim_token
-                        .clone()
-                        .ok_or_else(|| corrupt("claimed without a token"))?,
-                ),
-                expires_at: self
-                    .claim_expires_at
-                    .ok_or_else(|| corrupt("claimed without an expiry"))?,
-            },
-            other => return Err(corrupt(&format!("unknown state `{other}`"))),
-        };
-        Ok(PostRecord {
-            url: PostUrl::parse(&self.url).map_err(|e| corrupt(&e.to_string()))?,
-            state,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
+/// Reads one row of `COLUMNS`; `crate::storage::rows` converts it.
+fn raw_post(row: &Row) -> Result<RawPost<OffsetDateTime>, StoreError> {
+    const WHAT: &str = "posts";
+    Ok(RawPost {
+        url: column(row, 0, WHAT)?,
+        state: column(row, 1, WHAT)?,
+        toot_id: column(row, 2, WHAT)?,
+        claim_token: column(row, 3, WHAT)?,
+        claim_expires_at: column(row, 4, WHAT)?,
+        failure: column(row, 5, WHAT)?,
+        created_at: column(row, 6, WHAT)?,
+        updated_at: column(row, 7, WHAT)?,
+    })
 }

@@ -8,7 +8,7 @@ use deadpool_postgres::Object;
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
-use super::mentions::{COLUMNS, RawMention};
+use super::mentions::{COLUMNS, raw_mention};
 use super::rows::{count, ms, query, query_one};
 use crate::domain::mention::Mention;
 use crate::storage::StoreError;
@@ -37,7 +37,7 @@ pub async fn mentions(
     );
     let rows = query(&*client, &sql, &filter.params()).await?;
     rows.iter()
-        .map(|row| RawMention::from_row(row)?.into_mention())
+        .map(|row| raw_mention(row)?.into_mention())
         .collect()
 }
 

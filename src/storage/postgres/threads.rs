@@ -2,23 +2,17 @@
 //!
 //! Invariant: a cached thread is one JSON document, stored as text (not
 //! `jsonb`, which refuses the `\u0000` escapes that serde may write), in the
-//! same shape the SQLite backend stores; an unreadable one is `Corrupt`.
+//! one shape both SQL backends store (`crate::storage::rows`); an unreadable
+//! one is `Corrupt`.
 
 use deadpool_postgres::Object;
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::rows::{column, execute, ms, query, query_opt, text};
 use crate::domain::PostUrl;
-use crate::domain::thread::{HiddenReplies, Reply, TootSummary};
+use crate::domain::thread::HiddenReplies;
+use crate::storage::rows::{RawThread, thread_payload};
 use crate::storage::{CachedThread, StoreError};
-
-/// The stored form of a cached thread; versioned by its field names.
-#[derive(Serialize, Deserialize)]
-struct Payload {
-    toot: TootSummary,
-    replies: Vec<Reply>,
-}
 
 /// What the owner can hide: one fixed table and key column each.
 #[derive(Clone, Copy)]
@@ -60,26 +54,16 @@ pub async fn load(client: &mut Object, url: &PostUrl) -> Result<Option<CachedThr
         return Ok(None);
     };
     let what = format!("cached thread of {url}");
-    let payload: String = column(&row, 0, &what)?;
-    let fetched_at: OffsetDateTime = column(&row, 1, &what)?;
-    let fresh_until: OffsetDateTime = column(&row, 2, &what)?;
-    let payload = serde_json::from_str::<Payload>(&payload)
-        .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
-    Ok(Some(CachedThread {
-        url: url.clone(),
-        toot: payload.toot,
-        replies: payload.replies,
-        fetched_at,
-        fresh_until,
-    }))
+    let raw = RawThread::<OffsetDateTime> {
+        payload: column(&row, 0, &what)?,
+        fetched_at: column(&row, 1, &what)?,
+        fresh_until: column(&row, 2, &what)?,
+    };
+    raw.into_thread(url).map(Some)
 }
 
 pub async fn save(client: &mut Object, thread: &CachedThread) -> Result<(), StoreError> {
-    let payload = serde_json::to_string(&Payload {
-        toot: thread.toot.clone(),
-        replies: thread.replies.clone(),
-    })
-    .map_err(|e| {
+    let payload = thread_payload(thread).map_err(|e| {
         StoreError::Unavailable(format!("cannot encode the thread of {}: {e}", thread.url))
     })?;
     execute(

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use super::{exec, millis, row};
-use crate::domain::mention::{MentionEvent, MentionId};
+use crate::storage::rows::RawDelivery;
 use crate::storage::{Delivery, StoreError};
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
@@ -23,36 +23,25 @@ pub fn claim_delivery(
              ORDER BY due_at, id LIMIT 1",
         [millis(now)],
         |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-            ))
+            Ok(RawDelivery {
+                id: row.get(0)?,
+                mention_id: row.get(1)?,
+                event: row.get(2)?,
+                attempts: row.get(3)?,
+            })
         },
     )
     .optional()?;
-    let Some((id, mention_id, event, attempts)) = due else {
+    let Some(delivery) = due else {
         return Ok(Ok(None));
     };
     exec(
         &tx,
         "UPDATE webhook_deliveries SET claim_token = ?2, claimed_until = ?3 WHERE id = ?1",
-        params![id, token, millis(until)],
+        params![delivery.id, token, millis(until)],
     )?;
     tx.commit()?;
-    let Some(event) = MentionEvent::parse(&event) else {
-        return Ok(Err(StoreError::Corrupt(format!(
-            "delivery {id}: unknown event `{event}`"
-        ))));
-    };
-    Ok(Ok(Some(Delivery {
-        id,
-        mention_id: MentionId(mention_id),
-        event,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        token,
-    })))
+    Ok(delivery.into_delivery(token).map(Some))
 }
 
 pub fn settle_delivery(

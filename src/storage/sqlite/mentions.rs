@@ -5,13 +5,13 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, 
 use time::OffsetDateTime;
 use url::Url;
 
-use super::{exec, from_millis, millis, row};
+use super::{exec, millis, row};
 use crate::domain::mention::{
-    Author, Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition,
-    Verification,
+    Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition,
 };
 use crate::storage::StoreError;
 use crate::storage::mentions::{MentionQuery, SortDirection, SortField, VerificationJob};
+use crate::storage::rows::{RawJob, RawMention};
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
 
@@ -68,37 +68,27 @@ pub fn claim(
              ORDER BY j.due_at, j.mention_id LIMIT 1",
         [millis(now)],
         |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, Option<String>>(5)?,
-            ))
+            Ok(RawJob {
+                mention_id: row.get(0)?,
+                source: row.get(1)?,
+                target: row.get(2)?,
+                attempts: row.get(3)?,
+                verification: row.get(4)?,
+                reason: row.get(5)?,
+            })
         },
     )
     .optional()?;
-    let Some((id, source, target, attempts, verification, reason)) = due else {
+    let Some(job) = due else {
         return Ok(Ok(None));
     };
     exec(
         &tx,
         "UPDATE verification_jobs SET claim_token = ?2, claimed_until = ?3 WHERE mention_id = ?1",
-        params![id, token, millis(until)],
+        params![job.mention_id, token, millis(until)],
     )?;
     tx.commit()?;
-    let job = (|| {
-        Ok(VerificationJob {
-            mention_id: MentionId(id),
-            source: parse_url(&source)?,
-            target: parse_url(&target)?,
-            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            current: verification_state(&verification, reason)?,
-            token,
-        })
-    })();
-    Ok(job.map(Some))
+    Ok(job.into_job(token).map(Some))
 }
 
 pub fn settle(
@@ -220,7 +210,7 @@ pub fn pending_jobs(conn: &mut Connection) -> rusqlite::Result<u64> {
 
 pub fn find(conn: &mut Connection, id: MentionId) -> Outcome<Option<Mention>> {
     let sql = format!("SELECT {COLUMNS} FROM mentions WHERE id = ?1");
-    let row = row(conn, &sql, [id.0], RawMention::from_row).optional()?;
+    let row = row(conn, &sql, [id.0], raw_mention).optional()?;
     Ok(row.map(RawMention::into_mention).transpose())
 }
 
@@ -244,7 +234,7 @@ pub fn query(conn: &mut Connection, query: &MentionQuery) -> Outcome<Vec<Mention
     );
     let mut statement = conn.prepare(&sql)?;
     let rows = statement
-        .query_map(params_from_iter(values), RawMention::from_row)?
+        .query_map(params_from_iter(values), raw_mention)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows.into_iter().map(RawMention::into_mention).collect())
 }
@@ -322,98 +312,24 @@ pub fn remove(conn: &mut Connection, id: MentionId) -> rusqlite::Result<bool> {
     Ok(removed > 0)
 }
 
-fn parse_url(text: &str) -> Result<Url, StoreError> {
-    Url::parse(text).map_err(|e| StoreError::Corrupt(format!("stored URL `{text}`: {e}")))
-}
-
-fn verification_state(label: &str, reason: Option<String>) -> Result<Verification, StoreError> {
-    let reason = reason.unwrap_or_default();
-    Ok(match label {
-        "pending" => Verification::Pending,
-        "verified" => Verification::Verified,
-        "rejected" => Verification::Rejected { reason },
-        "deleted" => Verification::Deleted { reason },
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "unknown verification state `{other}`"
-            )));
-        }
+/// Reads one row of `COLUMNS`; `rows` converts it.
+fn raw_mention(row: &Row<'_>) -> rusqlite::Result<RawMention<i64>> {
+    Ok(RawMention {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        target: row.get(2)?,
+        verification: row.get(3)?,
+        reason: row.get(4)?,
+        moderation: row.get(5)?,
+        property: row.get(6)?,
+        rsvp: row.get(7)?,
+        author: [row.get(8)?, row.get(9)?, row.get(10)?],
+        content_html: row.get(11)?,
+        content_text: row.get(12)?,
+        name: row.get(13)?,
+        published: row.get(14)?,
+        url: row.get(15)?,
+        received_at: row.get(16)?,
+        updated_at: row.get(17)?,
     })
-}
-
-/// One row as stored; converted to the domain explicitly.
-struct RawMention {
-    id: i64,
-    source: String,
-    target: String,
-    verification: String,
-    reason: Option<String>,
-    moderation: String,
-    property: Option<String>,
-    rsvp: Option<String>,
-    author: [Option<String>; 3],
-    content_html: Option<String>,
-    content_text: Option<String>,
-    name: Option<String>,
-    published: Option<String>,
-    url: Option<String>,
-    received_at: i64,
-    updated_at: i64,
-}
-
-impl RawMention {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get(0)?,
-            source: row.get(1)?,
-            target: row.get(2)?,
-            verification: row.get(3)?,
-            reason: row.get(4)?,
-            moderation: row.get(5)?,
-            property: row.get(6)?,
-            rsvp: row.get(7)?,
-            author: [row.get(8)?, row.get(9)?, row.get(10)?],
-            content_html: row.get(11)?,
-            content_text: row.get(12)?,
-            name: row.get(13)?,
-            published: row.get(14)?,
-            url: row.get(15)?,
-            received_at: row.get(16)?,
-            updated_at: row.get(17)?,
-        })
-    }
-
-    fn into_mention(self) -> Result<Mention, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("mention {}: {what}", self.id));
-        let data = match self.property.as_deref() {
-            Some(property) => {
-                let relation = Relation::from_property(property, self.rsvp.as_deref())
-                    .ok_or_else(|| corrupt(&format!("unknown property `{property}`")))?;
-                let [name, photo, url] = self.author.clone();
-                let author = (name.is_some() || photo.is_some() || url.is_some())
-                    .then_some(Author { name, photo, url });
-                Some(MentionData {
-                    relation,
-                    author,
-                    content_html: self.content_html.clone(),
-                    content_text: self.content_text.clone(),
-                    name: self.name.clone(),
-                    published: self.published.clone(),
-                    url: self.url.clone(),
-                })
-            }
-            None => None,
-        };
-        Ok(Mention {
-            id: MentionId(self.id),
-            source: parse_url(&self.source)?,
-            target: parse_url(&self.target)?,
-            verification: verification_state(&self.verification, self.reason.clone())?,
-            moderation: Moderation::parse(&self.moderation)
-                .ok_or_else(|| corrupt("unknown moderation state"))?,
-            data,
-            received_at: from_millis(self.received_at).ok_or_else(|| corrupt("bad received_at"))?,
-            updated_at: from_millis(self.updated_at).ok_or_else(|| corrupt("bad updated_at"))?,
-        })
-    }
 }

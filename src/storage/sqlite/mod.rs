@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 
 use url::Url;
 
+use super::rows::StoredTime;
 use super::{
     CachedThread, Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, ThreadStore,
     VerificationJob,
@@ -150,8 +151,12 @@ fn millis(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn from_millis(ms: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+/// Reads a stored time back for the shared row conversion (`rows`), which
+/// reports one out of range as `Corrupt`.
+impl StoredTime for i64 {
+    fn to_time(self) -> Option<OffsetDateTime> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self) * 1_000_000).ok()
+    }
 }
 
 #[async_trait]

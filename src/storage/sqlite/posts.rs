@@ -3,9 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 
-use super::{exec, from_millis, millis, row};
+use super::{exec, millis, row};
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostState, PostUrl, TootId};
 use crate::storage::StoreError;
+use crate::storage::rows::{RawPost, recorded_toot};
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
 
@@ -80,9 +81,7 @@ pub fn record_toot(
         |row| row.get(0),
     )?;
     tx.commit()?;
-    Ok(stored.and_then(TootId::new).ok_or_else(|| {
-        StoreError::Corrupt(format!("post {url} has no toot id after recording one"))
-    }))
+    Ok(recorded_toot(url, stored))
 }
 
 pub fn record_failure(
@@ -128,7 +127,7 @@ pub fn find(conn: &mut Connection, url: &PostUrl) -> Outcome<Option<PostRecord>>
 
 fn find_in(conn: &Connection, url: &PostUrl) -> Outcome<Option<PostRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM posts WHERE url = ?1");
-    let row = row(conn, &sql, [url.as_str()], RawPost::from_row).optional()?;
+    let row = row(conn, &sql, [url.as_str()], raw_post).optional()?;
     Ok(row.map(RawPost::into_record).transpose())
 }
 
@@ -136,69 +135,21 @@ pub fn list(conn: &mut Connection) -> Outcome<Vec<PostRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM posts ORDER BY created_at, url");
     let mut statement = conn.prepare(&sql)?;
     let rows = statement
-        .query_map([], RawPost::from_row)?
+        .query_map([], raw_post)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows.into_iter().map(RawPost::into_record).collect())
 }
 
-/// One row as stored; converted to the domain explicitly.
-struct RawPost {
-    url: String,
-    state: String,
-    toot_id: Option<String>,
-    claim_token: Option<String>,
-    claim_expires_at: Option<i64>,
-    failure: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl RawPost {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            url: row.get(0)?,
-            state: row.get(1)?,
-            toot_id: row.get(2)?,
-            claim_token: row.get(3)?,
-            claim_expires_at: row.get(4)?,
-            failure: row.get(5)?,
-            created_at: row.get(6)?,
-            updated_at: row.get(7)?,
-        })
-    }
-
-    fn into_record(self) -> Result<PostRecord, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("post {}: {what}", self.url));
-        let state = match self.state.as_str() {
-            "announced" => PostState::Announced {
-                toot_id: self
-                    .toot_id
-                    .clone()
-                    .and_then(TootId::new)
-                    .ok_or_else(|| corrupt("announced without a toot id"))?,
-            },
-            "failed" => PostState::Failed {
-                reason: self.failure.clone().unwrap_or_default(),
-            },
-            "claimed" => PostState::Claimed {
-                token: ClaimToken::new(
-                    self.claim_token
-                        .clone()
-                        .ok_or_else(|| corrupt("claimed without a token"))?,
-                ),
-                expires_at: from_millis(
-                    self.claim_expires_at
-                        .ok_or_else(|| corrupt("claimed without an expiry"))?,
-                )
-                .ok_or_else(|| corrupt("bad claim expiry"))?,
-            },
-            other => return Err(corrupt(&format!("unknown state `{other}`"))),
-        };
-        Ok(PostRecord {
-            url: PostUrl::parse(&self.url).map_err(|e| corrupt(&e.to_string()))?,
-            state,
-            created_at: from_millis(self.created_at).ok_or_else(|| corrupt("bad created_at"))?,
-            updated_at: from_millis(self.updated_at).ok_or_else(|| corrupt("bad updated_at"))?,
-        })
-    }
+/// Reads one row of `COLUMNS`; `rows` converts it.
+fn raw_post(row: &Row<'_>) -> rusqlite::Result<RawPost<i64>> {
+    Ok(RawPost {
+        url: row.get(0)?,
+        state: row.get(1)?,
+        toot_id: row.get(2)?,
+        claim_token: row.get(3)?,
+        claim_expires_at: row.get(4)?,
+        failure: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
 }

@@ -1,20 +1,13 @@
 //! The `thread_cache`, `hidden_replies` and `hidden_accounts` tables.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{exec, from_millis, millis, row};
+use super::{exec, millis, row};
 use crate::domain::PostUrl;
-use crate::domain::thread::{HiddenReplies, Reply, TootSummary};
+use crate::domain::thread::HiddenReplies;
+use crate::storage::rows::{RawThread, thread_payload};
 use crate::storage::{CachedThread, StoreError};
-
-/// The stored form of a cached thread; versioned by its field names.
-#[derive(Serialize, Deserialize)]
-struct Payload {
-    toot: TootSummary,
-    replies: Vec<Reply>,
-}
 
 pub fn load(
     conn: &mut Connection,
@@ -25,40 +18,20 @@ pub fn load(
         "SELECT payload, fetched_at, fresh_until FROM thread_cache WHERE url = ?1",
         [url.as_str()],
         |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-            ))
+            Ok(RawThread::<i64> {
+                payload: row.get(0)?,
+                fetched_at: row.get(1)?,
+                fresh_until: row.get(2)?,
+            })
         },
     )
     .optional()?;
-    let Some((payload, fetched_at, fresh_until)) = row else {
-        return Ok(Ok(None));
-    };
-    let corrupt = |what: String| StoreError::Corrupt(format!("cached thread of {url}: {what}"));
-    let thread = serde_json::from_str::<Payload>(&payload)
-        .map_err(|e| corrupt(e.to_string()))
-        .and_then(|payload| {
-            Ok(CachedThread {
-                url: url.clone(),
-                toot: payload.toot,
-                replies: payload.replies,
-                fetched_at: from_millis(fetched_at)
-                    .ok_or_else(|| corrupt("bad fetched_at".into()))?,
-                fresh_until: from_millis(fresh_until)
-                    .ok_or_else(|| corrupt("bad fresh_until".into()))?,
-            })
-        });
-    Ok(thread.map(Some))
+    Ok(row.map(|raw| raw.into_thread(url)).transpose())
 }
 
 pub fn save(conn: &mut Connection, thread: &CachedThread) -> rusqlite::Result<()> {
-    let payload = serde_json::to_string(&Payload {
-        toot: thread.toot.clone(),
-        replies: thread.replies.clone(),
-    })
-    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let payload =
+        thread_payload(thread).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     exec(conn,
         "INSERT INTO thread_cache (url, payload, fetched_at, fresh_until) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (url) DO UPDATE SET payload = excluded.payload, fetched_at = excluded.fetched_at,

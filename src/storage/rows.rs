@@ -1,0 +1,278 @@
+//! Stored rows → domain values, for the SQL backends.
+//!
+//! This is the one conversion from stored fields to domain values that the
+//! SQLite and PostgreSQL backends share: each backend reads its columns into
+//! one of the raw structs here (`Raw*`, one field per column, in the
+//! backend's own time type) and converts it with the method beside it. The
+//! field-by-field checks live only here, so both backends accept and refuse
+//! the same stored values, with the same messages.
+//!
+//! Invariant: a stored value this version cannot read (an unknown state, a
+//! malformed URL, a time out of range, a missing field a state requires)
+//! becomes `StoreError::Corrupt`, never a panic.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::{CachedThread, Delivery, StoreError, VerificationJob};
+use crate::domain::mention::{
+    Author, Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Verification,
+};
+use crate::domain::thread::{Reply, TootSummary};
+use crate::domain::{ClaimToken, PostRecord, PostState, PostUrl, TootId};
+
+/// A time as a backend stores it: PostgreSQL reads `timestamptz` straight
+/// into `OffsetDateTime`; SQLite stores Unix milliseconds (`i64`, converted
+/// in `sqlite`). `None` is a time out of range, reported as `Corrupt`.
+pub(crate) trait StoredTime {
+    fn to_time(self) -> Option<OffsetDateTime>;
+}
+
+impl StoredTime for OffsetDateTime {
+    fn to_time(self) -> Option<OffsetDateTime> {
+        Some(self)
+    }
+}
+
+pub(crate) fn parse_url(text: &str) -> Result<Url, StoreError> {
+    Url::parse(text).map_err(|e| StoreError::Corrupt(format!("stored URL `{text}`: {e}")))
+}
+
+pub(crate) fn verification_state(
+    label: &str,
+    reason: Option<String>,
+) -> Result<Verification, StoreError> {
+    let reason = reason.unwrap_or_default();
+    Ok(match label {
+        "pending" => Verification::Pending,
+        "verified" => Verification::Verified,
+        "rejected" => Verification::Rejected { reason },
+        "deleted" => Verification::Deleted { reason },
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown verification state `{other}`"
+            )));
+        }
+    })
+}
+
+/// A failure or retry count; one out of range counts as "very many".
+fn attempts(stored: i64) -> u32 {
+    u32::try_from(stored).unwrap_or(u32::MAX)
+}
+
+/// One `mentions` row as stored (the backends' `COLUMNS`, in order).
+pub(crate) struct RawMention<T> {
+    pub(crate) id: i64,
+    pub(crate) source: String,
+    pub(crate) target: String,
+    pub(crate) verification: String,
+    pub(crate) reason: Option<String>,
+    pub(crate) moderation: String,
+    pub(crate) property: Option<String>,
+    pub(crate) rsvp: Option<String>,
+    /// `author_name`, `author_photo`, `author_url`.
+    pub(crate) author: [Option<String>; 3],
+    pub(crate) content_html: Option<String>,
+    pub(crate) content_text: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) published: Option<String>,
+    pub(crate) url: Option<String>,
+    pub(crate) received_at: T,
+    pub(crate) updated_at: T,
+}
+
+impl<T: StoredTime> RawMention<T> {
+    pub(crate) fn into_mention(self) -> Result<Mention, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("mention {}: {what}", self.id));
+        let data = match self.property.as_deref() {
+            Some(property) => {
+                let relation = Relation::from_property(property, self.rsvp.as_deref())
+                    .ok_or_else(|| corrupt(&format!("unknown property `{property}`")))?;
+                let [name, photo, url] = self.author.clone();
+                let author = (name.is_some() || photo.is_some() || url.is_some())
+                    .then_some(Author { name, photo, url });
+                Some(MentionData {
+                    relation,
+                    author,
+                    content_html: self.content_html.clone(),
+                    content_text: self.content_text.clone(),
+                    name: self.name.clone(),
+                    published: self.published.clone(),
+                    url: self.url.clone(),
+                })
+            }
+            None => None,
+        };
+        Ok(Mention {
+            id: MentionId(self.id),
+            source: parse_url(&self.source)?,
+            target: parse_url(&self.target)?,
+            verification: verification_state(&self.verification, self.reason.clone())?,
+            moderation: Moderation::parse(&self.moderation)
+                .ok_or_else(|| corrupt("unknown moderation state"))?,
+            data,
+            received_at: self
+                .received_at
+                .to_time()
+                .ok_or_else(|| corrupt("bad received_at"))?,
+            updated_at: self
+                .updated_at
+                .to_time()
+                .ok_or_else(|| corrupt("bad updated_at"))?,
+        })
+    }
+}
+
+/// A due verification job joined with its mention, as claimed.
+pub(crate) struct RawJob {
+    pub(crate) mention_id: i64,
+    pub(crate) source: String,
+    pub(crate) target: String,
+    pub(crate) attempts: i64,
+    pub(crate) verification: String,
+    pub(crate) reason: Option<String>,
+}
+
+impl RawJob {
+    pub(crate) fn into_job(self, token: String) -> Result<VerificationJob, StoreError> {
+        Ok(VerificationJob {
+            mention_id: MentionId(self.mention_id),
+            source: parse_url(&self.source)?,
+            target: parse_url(&self.target)?,
+            attempts: attempts(self.attempts),
+            current: verification_state(&self.verification, self.reason)?,
+            token,
+        })
+    }
+}
+
+/// A due webhook delivery, as claimed.
+pub(crate) struct RawDelivery {
+    pub(crate) id: i64,
+    pub(crate) mention_id: i64,
+    pub(crate) event: String,
+    pub(crate) attempts: i64,
+}
+
+impl RawDelivery {
+    pub(crate) fn into_delivery(self, token: String) -> Result<Delivery, StoreError> {
+        let id = self.id;
+        let event = MentionEvent::parse(&self.event).ok_or_else(|| {
+            StoreError::Corrupt(format!("delivery {id}: unknown event `{}`", self.event))
+        })?;
+        Ok(Delivery {
+            id,
+            mention_id: MentionId(self.mention_id),
+            event,
+            attempts: attempts(self.attempts),
+            token,
+        })
+    }
+}
+
+/// One `posts` row as stored (the backends' `COLUMNS`, in order).
+pub(crate) struct RawPost<T> {
+    pub(crate) url: String,
+    pub(crate) state: String,
+    pub(crate) toot_id: Option<String>,
+    pub(crate) claim_token: Option<String>,
+    pub(crate) claim_expires_at: Option<T>,
+    pub(crate) failure: Option<String>,
+    pub(crate) created_at: T,
+    pub(crate) updated_at: T,
+}
+
+impl<T: StoredTime> RawPost<T> {
+    pub(crate) fn into_record(self) -> Result<PostRecord, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("post {}: {what}", self.url));
+        let state = match self.state.as_str() {
+            "announced" => PostState::Announced {
+                toot_id: self
+                    .toot_id
+                    .clone()
+                    .and_then(TootId::new)
+                    .ok_or_else(|| corrupt("announced without a toot id"))?,
+            },
+            "failed" => PostState::Failed {
+                reason: self.failure.clone().unwrap_or_default(),
+            },
+            "claimed" => PostState::Claimed {
+                token: ClaimToken::new(
+                    self.claim_token
+                        .clone()
+                        .ok_or_else(|| corrupt("claimed without a token"))?,
+                ),
+                expires_at: self
+                    .claim_expires_at
+                    .ok_or_else(|| corrupt("claimed without an expiry"))?
+                    .to_time()
+                    .ok_or_else(|| corrupt("bad claim expiry"))?,
+            },
+            other => return Err(corrupt(&format!("unknown state `{other}`"))),
+        };
+        Ok(PostRecord {
+            url: PostUrl::parse(&self.url).map_err(|e| corrupt(&e.to_string()))?,
+            state,
+            created_at: self
+                .created_at
+                .to_time()
+                .ok_or_else(|| corrupt("bad created_at"))?,
+            updated_at: self
+                .updated_at
+                .to_time()
+                .ok_or_else(|| corrupt("bad updated_at"))?,
+        })
+    }
+}
+
+/// The toot id `record_toot` reads back after writing one.
+pub(crate) fn recorded_toot(url: &PostUrl, stored: Option<String>) -> Result<TootId, StoreError> {
+    stored.and_then(TootId::new).ok_or_else(|| {
+        StoreError::Corrupt(format!("post {url} has no toot id after recording one"))
+    })
+}
+
+/// The stored form of a cached thread; versioned by its field names.
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    toot: TootSummary,
+    replies: Vec<Reply>,
+}
+
+/// `thread`'s toot and replies as the JSON text both backends store.
+pub(crate) fn thread_payload(thread: &CachedThread) -> serde_json::Result<String> {
+    serde_json::to_string(&Payload {
+        toot: thread.toot.clone(),
+        replies: thread.replies.clone(),
+    })
+}
+
+/// One `thread_cache` row as stored, without its key.
+pub(crate) struct RawThread<T> {
+    pub(crate) payload: String,
+    pub(crate) fetched_at: T,
+    pub(crate) fresh_until: T,
+}
+
+impl<T: StoredTime> RawThread<T> {
+    pub(crate) fn into_thread(self, url: &PostUrl) -> Result<CachedThread, StoreError> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("cached thread of {url}: {what}"));
+        let payload =
+            serde_json::from_str::<Payload>(&self.payload).map_err(|e| corrupt(e.to_string()))?;
+        Ok(CachedThread {
+            url: url.clone(),
+            toot: payload.toot,
+            replies: payload.replies,
+            fetched_at: self
+                .fetched_at
+                .to_time()
+                .ok_or_else(|| corrupt("bad fetched_at".into()))?,
+            fresh_until: self
+                .fresh_until
+                .to_time()
+                .ok_or_else(|| corrupt("bad fresh_until".into()))?,
+        })
+    }
+}
