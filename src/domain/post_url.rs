@@ -23,11 +23,21 @@ pub enum PostUrlError {
     UnsupportedScheme(String),
     #[error("`{0}` has no host")]
     MissingHost(String),
+    #[error("the URL is longer than {MAX_URL_LENGTH} characters")]
+    TooLong,
 }
+
+/// Longer URLs are refused at the door: no blog post needs one, and every
+/// store must be able to index what it keeps (PostgreSQL's unique indexes
+/// hold about 2.7 kB per entry).
+pub const MAX_URL_LENGTH: usize = 2048;
 
 impl PostUrl {
     /// Parses and canonicalises a URL given by a client.
     pub fn parse(input: &str) -> Result<Self, PostUrlError> {
+        if input.len() > MAX_URL_LENGTH {
+            return Err(PostUrlError::TooLong);
+        }
         let mut url = Url::parse(input.trim()).map_err(|e| PostUrlError::Unparseable {
             input: input.to_owned(),
             reason: e.to_string(),
@@ -116,6 +126,12 @@ mod tests {
             PostUrl::parse("/relative/path"),
             Err(PostUrlError::Unparseable { .. })
         ));
+    }
+
+    #[test]
+    fn an_overlong_url_is_refused() {
+        let long = format!("https://blog.example/{}", "a".repeat(MAX_URL_LENGTH));
+        assert_eq!(PostUrl::parse(&long), Err(PostUrlError::TooLong));
     }
 
     #[test]

@@ -9,6 +9,8 @@
 
 use url::Url;
 
+use super::post_url::MAX_URL_LENGTH;
+
 /// The sites we receive webmentions for (`BACKFEED_SITES`): a target must
 /// lie under one of these base URLs (same scheme, host and port; path prefix).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,6 +76,8 @@ pub enum RequestError {
     },
     #[error("the `{field}` parameter must be an http or https URL, not `{scheme}:`")]
     UnsupportedScheme { field: &'static str, scheme: String },
+    #[error("the `{0}` parameter is longer than {MAX_URL_LENGTH} characters")]
+    TooLong(&'static str),
     #[error("`source` and `target` are the same URL")]
     SameUrl,
     #[error("`{0}` is not on a site this server receives webmentions for")]
@@ -123,6 +127,9 @@ fn parse_field(field: &'static str, value: Option<&str>) -> Result<Url, RequestE
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or(RequestError::Missing(field))?;
+    if value.len() > MAX_URL_LENGTH {
+        return Err(RequestError::TooLong(field));
+    }
     let url = Url::parse(value).map_err(|e| RequestError::Unparseable {
         field,
         value: value.to_owned(),
@@ -240,6 +247,18 @@ mod tests {
                 "{source:?} {target:?}: {message}"
             );
         }
+    }
+
+    #[test]
+    fn an_overlong_url_is_refused_naming_the_parameter() {
+        let long = format!("https://alice.example/{}", "a".repeat(3000));
+        let message = check(Some(&long), Some("https://blog.example/p"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("`source` parameter is longer than 2048"),
+            "{message}"
+        );
     }
 
     #[test]
