@@ -52,6 +52,14 @@ async fn a_hundred_concurrent_first_requests_create_exactly_one_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_sharing_one_sqlite_file_create_exactly_one_status() {
+    assert_two_instances_post_once(None).await;
+}
+
+/// 100 concurrent first requests for one new post, split across two
+/// `backfeed serve` processes sharing one store (SQLite in a temporary
+/// directory, or `database_url`), against a Mastodon that ignores
+/// `Idempotency-Key`: every reader gets the same toot and one status exists.
+pub async fn assert_two_instances_post_once(database_url: Option<String>) {
     let mastodon = FakeMastodon::start().await;
     mastodon.set_honour_idempotency(false);
     mastodon.set_post_delay(Duration::from_millis(300));
@@ -62,7 +70,10 @@ async fn two_processes_sharing_one_sqlite_file_create_exactly_one_status() {
     );
     let post = blog.url("/posts/shared/");
     let dir = tempfile::tempdir().unwrap();
-    let env = test_env(&mastodon, &blog, &dir);
+    let mut env = test_env(&mastodon, &blog, &dir);
+    if let Some(url) = database_url {
+        env.insert("DATABASE_URL".into(), url);
+    }
     let (one, two) = tokio::join!(Backfeed::serve(&env), Backfeed::serve(&env));
 
     let http = reqwest::Client::new();
@@ -81,10 +92,15 @@ async fn two_processes_sharing_one_sqlite_file_create_exactly_one_status() {
     for request in requests {
         ids.insert(request.await.expect("task"));
     }
-    assert_eq!(ids.len(), 1);
+    assert_eq!(ids.len(), 1, "every reader got the same toot");
     assert_eq!(
         mastodon.statuses_created(),
         1,
-        "one status across both processes"
+        "one status across both instances"
+    );
+    assert_eq!(
+        blog.hits("/posts/shared/"),
+        1,
+        "only the claim holder fetched the page"
     );
 }

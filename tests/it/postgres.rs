@@ -4,7 +4,7 @@
 //! claims taken over) and a database restart survived without restarting
 //! backfeed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use axum::response::Html;
 use backfeed::storage::postgres::PostgresStore;
 use backfeed::storage::{StoreError, conformance};
 
-use crate::fake_blog::{FakeBlog, post_html};
+use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::FakeMastodon;
 use crate::helpers::{spawn_app_with, test_env};
 use crate::process::Backfeed;
@@ -283,61 +283,9 @@ async fn postgres_that_cannot_be_reached_fails_cleanly_and_quickly() {
     );
 }
 
-async fn toot_id(http: &reqwest::Client, base: &str, post: &str) -> String {
-    let response = http
-        .get(format!("{base}/"))
-        .query(&[("url", post)])
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.expect("json");
-    body["toot_id"].as_str().expect("string id").to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_sharing_one_postgres_create_exactly_one_status() {
-    let mastodon = FakeMastodon::start().await;
-    mastodon.set_honour_idempotency(false);
-    mastodon.set_post_delay(Duration::from_millis(300));
-    let blog = FakeBlog::start().await;
-    blog.page(
-        "/posts/shared/",
-        &post_html(Some("Shared"), None, None, None),
-    );
-    let post = blog.url("/posts/shared/");
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(&mastodon, &blog, &dir);
-    env.insert("DATABASE_URL".into(), fresh_database().await);
-    let (one, two) = tokio::join!(Backfeed::serve(&env), Backfeed::serve(&env));
-
-    let http = reqwest::Client::new();
-    let requests = (0..100)
-        .map(|i| {
-            let base = if i % 2 == 0 {
-                one.address.clone()
-            } else {
-                two.address.clone()
-            };
-            let (http, post) = (http.clone(), post.clone());
-            tokio::spawn(async move { toot_id(&http, &base, &post).await })
-        })
-        .collect::<Vec<_>>(); // spawn all before awaiting any
-    let mut ids = HashSet::new();
-    for request in requests {
-        ids.insert(request.await.expect("task"));
-    }
-    assert_eq!(ids.len(), 1, "every reader got the same toot");
-    assert_eq!(
-        mastodon.statuses_created(),
-        1,
-        "one status across both instances"
-    );
-    assert_eq!(
-        blog.hits("/posts/shared/"),
-        1,
-        "only the holder fetched the page"
-    );
+    crate::concurrency::assert_two_instances_post_once(Some(fresh_database().await)).await;
 }
 
 /// A site whose pages reply to `target`: it counts requests per path and
