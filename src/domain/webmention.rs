@@ -151,7 +151,9 @@ fn parse_field(field: &'static str, value: Option<&str>) -> Result<Url, RequestE
     Ok(url)
 }
 
-fn without_fragment(url: &Url) -> Url {
+/// `url` with its fragment dropped: fragments never tell two pages apart
+/// (Webmention §3.2.1, §3.2.2).
+pub fn without_fragment(url: &Url) -> Url {
     let mut url = url.clone();
     url.set_fragment(None);
     url

@@ -51,8 +51,13 @@ pub async fn count(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = parameters(query.as_deref().unwrap_or_default().as_bytes());
-    let targets = targets(&params)?;
+    let raw = query.unwrap_or_default();
+    let key = format!("count?{raw}");
+    if let Some(body) = app.responses.get(&key) {
+        return Ok(json(body));
+    }
+    let changes = app.responses.changes_now();
+    let targets = targets(&parameters(raw.as_bytes()))?;
     if targets.is_empty() {
         return Err(missing_target());
     }
@@ -70,7 +75,9 @@ pub async fn count(
         }
         total += count;
     }
-    Ok(Json(serde_json::json!({ "count": total, "type": types })).into_response())
+    let body = Bytes::from(serde_json::json!({ "count": total, "type": types }).to_string());
+    app.responses.put(key, changes, body.clone());
+    Ok(json(body))
 }
 
 /// One of each relation, to count by `wm-property`.

@@ -27,6 +27,13 @@ fn builder(base: &Url) -> Builder<'static> {
     builder
 }
 
+/// `text` as an absolute http(s) URL, or `None`: `javascript:`, `data:` and
+/// relative URLs never reach a `href` or `src` we serve.
+pub fn safe_url(text: &str) -> Option<String> {
+    let url = Url::parse(text.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
 /// The visible text of sanitised or untrusted HTML, whitespace collapsed:
 /// block boundaries and `<br>` become spaces; script and style are skipped.
 pub fn plain_text(html: &str) -> String {

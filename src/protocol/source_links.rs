@@ -11,6 +11,8 @@
 use scraper::{Html, Selector};
 use url::Url;
 
+use crate::domain::webmention::without_fragment;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkVerdict {
     /// The source links to the target.
@@ -97,12 +99,6 @@ fn document_base(document: &Html, final_url: &Url) -> Url {
         .and_then(|base| base.value().attr("href"))
         .and_then(|href| final_url.join(href.trim()).ok())
         .unwrap_or_else(|| final_url.clone())
-}
-
-fn without_fragment(url: &Url) -> Url {
-    let mut url = url.clone();
-    url.set_fragment(None);
-    url
 }
 
 fn check_json(body: &str, target: &Url) -> LinkVerdict {

@@ -10,8 +10,9 @@
 use url::Url;
 
 use crate::domain::mention::{Author, MentionData, Relation};
+use crate::domain::webmention::without_fragment;
 use crate::protocol::mf2::{self, Document, Item, PropertyValue};
-use crate::protocol::sanitize::{plain_text, sanitize_html};
+use crate::protocol::sanitize::{plain_text, safe_url, sanitize_html};
 
 const MAX_TEXT: usize = 500;
 const MAX_CONTENT: usize = 64 * 1024;
@@ -111,12 +112,6 @@ fn refers_to(entry: &Item, property: &str, target: &Url) -> bool {
     })
 }
 
-fn without_fragment(url: &Url) -> Url {
-    let mut url = url.clone();
-    url.set_fragment(None);
-    url
-}
-
 fn content(entry: &Item, page: &Url) -> (Option<String>, Option<String>) {
     let Some(value) = entry
         .properties
@@ -132,12 +127,15 @@ fn content(entry: &Item, page: &Url) -> (Option<String>, Option<String>) {
                 clean(html, page),
                 value.clone().unwrap_or_else(|| plain_text(html)),
             ),
-            (None, Some(value)) => (escape(&capped(value, MAX_CONTENT)), value.clone()),
+            (None, Some(value)) => (
+                ammonia::clean_text(&capped(value, MAX_CONTENT)),
+                value.clone(),
+            ),
             (None, None) => return (None, None),
         },
         other => {
             let text = other.as_str().unwrap_or_default().to_owned();
-            (escape(&capped(&text, MAX_CONTENT)), text)
+            (ammonia::clean_text(&capped(&text, MAX_CONTENT)), text)
         }
     };
     let text = capped(text.trim(), MAX_CONTENT);
@@ -219,12 +217,6 @@ fn url_property(item: &Item, name: &str) -> Option<String> {
         })
 }
 
-/// Only absolute http(s) URLs are kept; `javascript:` and friends are not.
-fn safe_url(text: &str) -> Option<String> {
-    let url = Url::parse(text.trim()).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
-}
-
 fn capped(text: &str, limit: usize) -> String {
     if text.len() <= limit {
         return text.to_owned();
@@ -238,12 +230,6 @@ fn capped(text: &str, limit: usize) -> String {
 
 fn non_empty(text: String) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -55,6 +55,8 @@ pub struct Receiver {
     store: Arc<dyn Store>,
     sources: HttpClient,
     wake: Notify,
+    /// Told when a settled verification queued a webhook delivery.
+    deliveries: Notify,
     webhook: Option<webhook::Webhook>,
     /// Told whenever what a thread shows may have changed.
     changes: Changes,
@@ -90,6 +92,7 @@ impl Receiver {
             blocks: std::sync::RwLock::new(None),
             sources,
             wake: Notify::new(),
+            deliveries: Notify::new(),
         })
     }
 
@@ -163,6 +166,9 @@ impl Receiver {
                 Ok(post) => self.changes.bump_for(post.as_str()),
                 Err(_) => self.changes.bump(),
             }
+            if self.webhook.is_some() {
+                self.deliveries.notify_one();
+            }
         }
         tracing::info!(id = %job.mention_id, source = %job.source, outcome = ?OutcomeLabel(&transition), settled, "webmention verified");
         metrics::counter!("backfeed_webmention_verifications_total", "outcome" => OutcomeLabel(&transition).as_str()).increment(1);
@@ -175,6 +181,16 @@ impl Receiver {
 
     pub fn has_webhook(&self) -> bool {
         self.webhook.is_some()
+    }
+
+    /// Wakes one idle verification worker.
+    pub fn wake_a_worker(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Waits until a verification queued a webhook delivery, or `timeout`.
+    pub async fn wait_for_deliveries(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.deliveries.notified()).await;
     }
 
     /// Waits until a request is received or `timeout` passes (worker idling).

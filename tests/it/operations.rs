@@ -129,6 +129,10 @@ async fn json_logs_are_one_object_per_line() {
     .into();
     let server = Backfeed::serve(&env).await;
     let (_, stderr) = server.terminate().await;
+    assert!(
+        stderr.lines().count() >= 2,
+        "start-up and shutdown are logged: {stderr}"
+    );
     for line in stderr.lines() {
         let value: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
@@ -147,4 +151,23 @@ async fn logs_written_to_a_pipe_carry_no_colour_codes() {
     let server = Backfeed::serve(&env).await;
     let (_, stderr) = server.terminate().await;
     assert!(!stderr.contains('\u{1b}'), "ANSI escapes in: {stderr:?}");
+}
+
+#[tokio::test]
+async fn a_server_logging_json_answers_at_the_address_it_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let env: HashMap<String, String> = [
+        (
+            "DATABASE_URL".to_owned(),
+            format!("sqlite://{}", dir.path().join("b.db").display()),
+        ),
+        ("BACKFEED_LOG_FORMAT".to_owned(), "json".to_owned()),
+    ]
+    .into();
+    let server = Backfeed::serve(&env).await;
+    let status = reqwest::get(format!("{}/status", server.address))
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 200);
+    server.terminate().await;
 }

@@ -48,11 +48,11 @@ impl Backfeed {
             let mut tx = Some(tx);
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(at) = line.find("listening on http://") {
-                    let address = line[at + "listening on ".len()..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
+                    // Text and JSON logs alike: the address ends at a space or a quote.
+                    let address: String = line[at + "listening on ".len()..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(address);
                     }

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::{MastodonClient, MastodonError, parse_success};
 use crate::domain::thread::{Emoji, Media, Reply, ReplyAuthor, TootSummary};
-use crate::protocol::sanitize::{plain_text, sanitize_html};
+use crate::protocol::sanitize::{self, plain_text, sanitize_html};
 
 /// A fetched thread: the toot, its descendants, and Mastodon's hint that
 /// more remote replies are being fetched (`Mastodon-Async-Refresh`).
@@ -83,8 +83,7 @@ pub fn async_refresh_retry(header: &str) -> Option<Duration> {
 }
 
 fn safe_url(text: Option<&str>) -> Option<String> {
-    let url = Url::parse(text?.trim()).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+    text.and_then(sanitize::safe_url)
 }
 
 #[derive(Deserialize)]
