@@ -104,8 +104,10 @@ impl Layout {
         self.ours(&["jobs", "verify"])
     }
 
-    pub fn verify_entry(&self, due_ms: i64, mention_id: i64) -> Path {
-        self.verify_queue().join(queue_name(due_ms, mention_id))
+    /// The entry of a mention's `seq`th verification job.
+    pub fn verify_entry(&self, due_ms: i64, mention_id: i64, seq: u64) -> Path {
+        self.verify_queue()
+            .join(format!("{}-{seq}", queue_name(due_ms, mention_id)))
     }
 
     pub fn delivery(&self, id: i64) -> Path {
@@ -177,10 +179,15 @@ pub fn parse_id(name: &str) -> Option<i64> {
         .filter(|id| *id > 0)
 }
 
-/// The due time and id in a queue entry's name.
-pub fn parse_queue_name(name: &str) -> Option<(i64, i64)> {
-    let (due, id) = name.split_once('-')?;
-    Some((due.parse().ok()?, parse_id(id)?))
+/// The due time, id and job number (0 when the name has none, as
+/// delivery entries do) in a queue entry's name.
+pub fn parse_queue_name(name: &str) -> Option<(i64, i64, u64)> {
+    let (due, rest) = name.split_once('-')?;
+    let (id, seq) = match rest.split_once('-') {
+        Some((id, seq)) => (id, seq.parse().ok()?),
+        None => (rest, 0),
+    };
+    Some((due.parse().ok()?, parse_id(id)?, seq))
 }
 
 /// A set member's value from its listed name.
@@ -226,11 +233,16 @@ mod tests {
             layout.mention(42).as_ref(),
             "p/.backfeed/mentions/by-id/0000000000000000042.json"
         );
-        let early = layout.verify_entry(1_700_000_000_000, 900);
-        let late = layout.verify_entry(1_700_000_000_001, 2);
+        let early = layout.verify_entry(1_700_000_000_000, 900, 7);
+        let late = layout.verify_entry(1_700_000_000_001, 2, 3);
         assert!(early.as_ref() < late.as_ref());
         let name = late.filename().unwrap();
-        assert_eq!(parse_queue_name(name), Some((1_700_000_000_001, 2)));
+        assert_eq!(parse_queue_name(name), Some((1_700_000_000_001, 2, 3)));
+        let delivery = layout.delivery_entry(1_700_000_000_001, 5);
+        assert_eq!(
+            parse_queue_name(delivery.filename().unwrap()),
+            Some((1_700_000_000_001, 5, 0))
+        );
         assert_eq!(parse_id("0000000000000000042.json"), Some(42));
     }
 

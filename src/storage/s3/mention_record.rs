@@ -45,6 +45,10 @@ pub struct MentionObject {
     pub outbox: Vec<OutboxEntry>,
     #[serde(default)]
     pub removed: bool,
+    /// How many jobs this record has had: each new job takes the next
+    /// number, which its queue entry carries, so an entry is never reused.
+    #[serde(default)]
+    pub jobs_made: u64,
     pub write_id: String,
 }
 
@@ -53,6 +57,9 @@ pub struct JobObject {
     pub attempts: u32,
     /// When it is due; its queue entry carries the same time in its name.
     pub due_at: i64,
+    /// Which of the record's jobs this is (see `MentionObject::jobs_made`).
+    #[serde(default)]
+    pub seq: u64,
     #[serde(default)]
     pub token: Option<String>,
     #[serde(default)]
@@ -60,10 +67,11 @@ pub struct JobObject {
 }
 
 impl JobObject {
-    pub fn due(due_at: i64, attempts: u32) -> Self {
+    fn due(due_at: i64, attempts: u32, seq: u64) -> Self {
         Self {
             attempts,
             due_at,
+            seq,
             token: None,
             claimed_until: None,
         }
@@ -126,15 +134,30 @@ impl MentionObject {
             data: None,
             received_at: millis(now),
             updated_at: millis(now),
-            job: Some(JobObject::due(due_at, 0)),
+            job: Some(JobObject::due(due_at, 0, 1)),
             outbox: Vec::new(),
             removed: false,
+            jobs_made: 1,
             write_id: String::new(),
         }
     }
 
     pub fn is_live(&self) -> bool {
         !self.removed
+    }
+
+    /// The job this record would get next: due at `due_at`, with the next
+    /// number (the caller stores it with [`Self::start_job`]).
+    pub fn next_job(&self, due_at: i64, attempts: u32) -> JobObject {
+        JobObject::due(due_at, attempts, self.jobs_made + 1)
+    }
+
+    /// Gives the record `job` (from [`Self::next_job`]), or none.
+    pub fn start_job(&mut self, job: Option<JobObject>) {
+        if let Some(job) = &job {
+            self.jobs_made = self.jobs_made.max(job.seq);
+        }
+        self.job = job;
     }
 
     /// Applies what a verification attempt found (the job itself is the

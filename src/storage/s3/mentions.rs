@@ -22,7 +22,7 @@ use url::Url;
 
 use super::S3Store;
 use super::layout::parse_id;
-use super::mention_record::{JobObject, MentionObject};
+use super::mention_record::MentionObject;
 use super::millis;
 use super::objects::{
     Record, Step, Versioned, contended, contention_pause, max_attempts, write_id,
@@ -155,16 +155,17 @@ async fn write_new(
     moderation: Moderation,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let due = millis(now);
+    let mut record = MentionObject::received(id, source, target, moderation, now, millis(now));
     store
         .objects
         .touch(&store.layout.target_entry(target, id))
         .await?;
-    store
-        .objects
-        .touch(&store.layout.verify_entry(due, id))
-        .await?;
-    let mut record = MentionObject::received(id, source, target, moderation, now, due);
+    if let Some(job) = &record.job {
+        store
+            .objects
+            .touch(&store.layout.verify_entry(job.due_at, id, job.seq))
+            .await?;
+    }
     // Ids are handed out once, so nothing can be there yet.
     store
         .objects
@@ -183,18 +184,16 @@ async fn requeue(
 ) -> Result<bool, StoreError> {
     let id = record.value.id;
     let old_job = record.value.job.clone();
-    // A new job never reuses the due time of the one it replaces, so the
-    // old entry can be deleted without deleting the new one.
-    let mut due = millis(now);
-    if old_job.as_ref().is_some_and(|job| job.due_at == due) {
-        due += 1;
-    }
+    // The new job has the record's next number, so its entry is new too and
+    // deleting the old one (below, or by a writer still finishing) never
+    // deletes it.
+    let job = record.value.next_job(millis(now), 0);
     store
         .objects
-        .touch(&store.layout.verify_entry(due, id))
+        .touch(&store.layout.verify_entry(job.due_at, id, job.seq))
         .await?;
     let mut next = record.value.clone();
-    next.job = Some(JobObject::due(due, 0));
+    next.start_job(Some(job));
     next.updated_at = millis(now);
     if !store
         .objects
@@ -206,7 +205,7 @@ async fn requeue(
     if let Some(old) = old_job {
         store
             .objects
-            .delete(&store.layout.verify_entry(old.due_at, id))
+            .delete(&store.layout.verify_entry(old.due_at, id, old.seq))
             .await?;
     }
     Ok(true)
@@ -356,7 +355,7 @@ pub async fn remove(store: &S3Store, id: MentionId) -> Result<bool, StoreError> 
     if let Some(job) = &record.job {
         store
             .objects
-            .delete(&store.layout.verify_entry(job.due_at, id.0))
+            .delete(&store.layout.verify_entry(job.due_at, id.0, job.seq))
             .await?;
     }
     if let Ok(target) = Url::parse(&record.target) {

@@ -1,5 +1,5 @@
 //! Due-time queues as directories of empty entries:
-//! `.backfeed/jobs/<queue>/<due millis>-<id>`.
+//! `.backfeed/jobs/<queue>/<due millis>-<id>[-<job number>]`.
 //!
 //! An entry is only an index: the record it names (a mention, a delivery)
 //! holds the truth, including the due time the entry must match. Writers
@@ -28,6 +28,8 @@ pub struct Entry {
     pub key: Path,
     pub due_at: i64,
     pub id: i64,
+    /// The record's job number (verification entries; 0 for deliveries).
+    pub seq: u64,
     last_modified_ms: i64,
 }
 
@@ -38,11 +40,12 @@ pub async fn entries(objects: &Objects, queue: &Path) -> Result<Vec<Entry>, Stor
         .await?
         .into_iter()
         .filter_map(|listed| {
-            let (due_at, id) = parse_queue_name(&listed.name)?;
+            let (due_at, id, seq) = parse_queue_name(&listed.name)?;
             Some(Entry {
                 key: listed.location,
                 due_at,
                 id,
+                seq,
                 last_modified_ms: listed.last_modified_ms,
             })
         })

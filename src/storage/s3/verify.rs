@@ -1,7 +1,7 @@
 //! The durable verification queue: claiming and settling jobs.
 //!
 //! A job lives inside its mention's record (`mention_record.rs`); the queue
-//! `.backfeed/jobs/verify/<due>-<id>` only says which records to look at,
+//! `.backfeed/jobs/verify/<due>-<id>-<seq>` only says which records to look at,
 //! in due order (see `queue.rs`). Claiming is a compare-and-swap of the
 //! record that puts a fresh token and a lease in its job; settling is one
 //! compare-and-swap that checks the token, applies the transition, finishes
@@ -69,11 +69,9 @@ async fn claim_entry(
             flush_outbox(store, entry.id).await?;
             continue;
         }
-        let job = record
-            .value
-            .job
-            .clone()
-            .filter(|job| record.value.is_live() && job.due_at == entry.due_at);
+        let job = record.value.job.clone().filter(|job| {
+            record.value.is_live() && job.due_at == entry.due_at && job.seq == entry.seq
+        });
         let Some(job) = job else {
             queue::discard_stale(&store.objects, entry).await?;
             return Ok(None);
@@ -121,7 +119,7 @@ pub async fn settle(
         Transition::RetryAfter(delay) => Some(millis(now + *delay)),
         _ => None,
     };
-    let (mut delivery_id, mut entry_written) = (None, false);
+    let (mut delivery_id, mut entry_written) = (None, None);
     for attempt in 0..max_attempts() {
         let Some(record) = store.objects.read::<MentionObject>(&key).await? else {
             return Ok(false);
@@ -135,14 +133,15 @@ pub async fn settle(
         };
         let mut next = record.value.clone();
         next.apply(transition, now);
-        next.job = retry_due.map(|due| JobObject::due(due, old_job.attempts + 1));
-        if let Some(due) = retry_due.filter(|_| !entry_written) {
+        let retry = retry_due.map(|due| record.value.next_job(due, old_job.attempts + 1));
+        if let Some(job) = retry.as_ref().filter(|job| entry_written != Some(job.seq)) {
             store
                 .objects
-                .touch(&store.layout.verify_entry(due, id))
+                .touch(&store.layout.verify_entry(job.due_at, id, job.seq))
                 .await?;
-            entry_written = true;
+            entry_written = Some(job.seq);
         }
+        next.start_job(retry);
         if let Some(event) = event {
             let delivery = match delivery_id {
                 Some(delivery) => delivery,
@@ -157,12 +156,10 @@ pub async fn settle(
             if event.is_some() {
                 flush_outbox(store, id).await?;
             }
-            if retry_due != Some(old_job.due_at) {
-                store
-                    .objects
-                    .delete(&store.layout.verify_entry(old_job.due_at, id))
-                    .await?;
-            }
+            store
+                .objects
+                .delete(&store.layout.verify_entry(old_job.due_at, id, old_job.seq))
+                .await?;
             return Ok(true);
         }
         contention_pause(attempt).await;
