@@ -2,11 +2,15 @@
 //!
 //! Each unit ("verify one mention") is idempotent and durable in the store;
 //! these loops only decide *when* to run them. The socket server runs them
-//! beside the Router; serverless runtimes will call the units on a schedule;
-//! tests call the units directly.
+//! beside the Router ([`spawn_workers`]); serverless runtimes, whose process
+//! is frozen between requests, run them on a schedule for a bounded time
+//! ([`run_until`]); tests call the units directly.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::App;
 use crate::webmention::Receiver;
@@ -59,4 +63,88 @@ async fn delivery_loop(receiver: Arc<Receiver>) {
             }
         }
     }
+}
+
+/// Stale threads refreshed per scheduled run at most: well inside
+/// Mastodon's 300 calls per 5 minutes even with a schedule every minute.
+const SCHEDULED_THREAD_REFRESHES: usize = 50;
+/// Time kept back for writing results after the last unit.
+const SETTLE_MARGIN: Duration = Duration::from_secs(1);
+
+/// What one scheduled run did.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct JobsReport {
+    /// Verification attempts finished (verified, rejected, deleted or retried later).
+    pub verifications: usize,
+    pub deliveries: usize,
+    pub threads_refreshed: usize,
+    /// Verifications still due when the run stopped (more than fitted).
+    pub verifications_pending: u64,
+}
+
+/// Runs the background work that is due (pending verifications, webhook
+/// deliveries, stale threads) and returns before `deadline`: a unit starts
+/// only while the longest it can take still fits. Store errors end that
+/// kind of work for this run; the next run takes it up again.
+pub async fn run_until(app: &App, deadline: Instant) -> JobsReport {
+    let mut report = JobsReport::default();
+    if let Some(receiver) = &app.receiver {
+        let unit = app.config.fetch.total_timeout + SETTLE_MARGIN;
+        let loops = (0..VERIFICATION_WORKERS).map(|_| verify_until(receiver, deadline, unit));
+        report.verifications = futures_util::future::join_all(loops).await.iter().sum();
+        if receiver.has_webhook() {
+            report.deliveries = deliver_until(receiver, deadline, unit).await;
+        }
+        report.verifications_pending = app.store.pending_verifications().await.unwrap_or(0);
+    }
+    let call = app
+        .config
+        .announce
+        .as_ref()
+        .map_or(Duration::ZERO, |a| a.mastodon.timeout)
+        + SETTLE_MARGIN;
+    match app
+        .threads
+        .refresh_stale(SCHEDULED_THREAD_REFRESHES, deadline, call)
+        .await
+    {
+        Ok(refreshed) => report.threads_refreshed = refreshed,
+        Err(error) => tracing::warn!(%error, "scheduled thread refresh: store error"),
+    }
+    tracing::info!(?report, "scheduled run finished");
+    report
+}
+
+fn fits(deadline: Instant, unit: Duration) -> bool {
+    deadline.saturating_duration_since(Instant::now()) >= unit
+}
+
+async fn verify_until(receiver: &Receiver, deadline: Instant, unit: Duration) -> usize {
+    let mut done = 0;
+    while fits(deadline, unit) {
+        match receiver.verify_next().await {
+            Ok(Some(_)) => done += 1,
+            Ok(None) => break,
+            Err(error) => {
+                tracing::warn!(%error, "scheduled verification: store error");
+                break;
+            }
+        }
+    }
+    done
+}
+
+async fn deliver_until(receiver: &Receiver, deadline: Instant, unit: Duration) -> usize {
+    let mut done = 0;
+    while fits(deadline, unit) {
+        match receiver.deliver_next().await {
+            Ok(Some(_)) => done += 1,
+            Ok(None) => break,
+            Err(error) => {
+                tracing::warn!(%error, "scheduled delivery: store error");
+                break;
+            }
+        }
+    }
+    done
 }

@@ -5,6 +5,7 @@
 //! configuration error exits with 2, any other failure with 1.
 
 mod mentions;
+mod migrate;
 mod posts;
 mod replies;
 
@@ -15,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::App;
 use crate::config::{Config, Overrides};
-use crate::runtime::server;
+use crate::runtime::{lambda, openwhisk, server};
 
 #[derive(Parser)]
 #[command(
@@ -37,8 +38,10 @@ struct Cli {
         value_name = "FILE"
     )]
     config: Option<PathBuf>,
+    /// Without a command the binary must be running as an AWS Lambda
+    /// function (AWS_LAMBDA_RUNTIME_API set), as `bootstrap` does.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -72,6 +75,21 @@ enum Command {
         #[command(subcommand)]
         command: replies::RepliesCommand,
     },
+    /// Run as an OpenWhisk / DigitalOcean Functions action: the ActionLoop
+    /// protocol (one JSON activation per line on stdin, one result per line
+    /// on file descriptor 3), or with --http the /init + /run action proxy.
+    Openwhisk {
+        /// Serve the /init and /run action-proxy protocol over HTTP instead.
+        #[arg(long)]
+        http: bool,
+        /// Address for --http [default: 0.0.0.0:8080]
+        #[arg(long, value_name = "ADDR", requires = "http")]
+        listen: Option<String>,
+    },
+    /// Copy everything from one store to another (any two of sqlite://,
+    /// postgres://, s3://), or import the seed's PostgreSQL table or S3
+    /// bucket, or a webmention.io JF2 export. Safe to run again.
+    Migrate(migrate::MigrateArgs),
 }
 
 #[derive(Subcommand)]
@@ -103,9 +121,35 @@ pub fn main() -> ExitCode {
 
 async fn async_main() -> ExitCode {
     let cli = Cli::parse();
-    let overrides = match &cli.command {
+    let in_lambda = lambda::is_lambda_environment();
+    let command = match cli.command {
+        Some(command) => command,
+        None if in_lambda => Command::Serve { listen: None },
+        None => {
+            let _ = <Cli as clap::CommandFactory>::command().print_help();
+            eprintln!("\nbackfeed: a command is needed (try `backfeed serve`)");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Migrate(args) = &command {
+        crate::telemetry::init("warn", crate::config::LogFormat::default());
+        return match migrate::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("backfeed: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let overrides = match &command {
         Command::Serve { listen } => Overrides {
             listen: listen.clone(),
+            ..Overrides::default()
+        },
+        // The action proxy protocol always uses port 8080 on every interface.
+        Command::Openwhisk { listen, .. } => Overrides {
+            listen: Some(listen.clone().unwrap_or_else(|| "0.0.0.0:8080".to_owned())),
+            platform_cors_default: true,
         },
         _ => Overrides::default(),
     };
@@ -117,7 +161,15 @@ async fn async_main() -> ExitCode {
         }
     };
     crate::telemetry::init(&config.log_level, config.log_format);
-    match run(cli.command, config).await {
+    let command = match command {
+        // The same binary, started by Lambda (as `bootstrap`, or with `serve`).
+        Command::Serve { .. } if in_lambda => Runtime::Lambda,
+        Command::Serve { .. } => Runtime::Server,
+        Command::Openwhisk { http: false, .. } => Runtime::ActionLoop,
+        Command::Openwhisk { http: true, .. } => Runtime::ActionProxy,
+        other => Runtime::Once(other),
+    };
+    match run(command, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("backfeed: {error}");
@@ -126,17 +178,35 @@ async fn async_main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> Result<(), String> {
+/// How this process serves: a long-running runtime, or one command.
+enum Runtime {
+    Server,
+    Lambda,
+    ActionLoop,
+    ActionProxy,
+    Once(Command),
+}
+
+async fn run(runtime: Runtime, config: Config) -> Result<(), String> {
     let disabled = config.disabled_features();
     let listen = config.listen;
     let app = App::build(config).await.map_err(|e| e.to_string())?;
-    match command {
-        Command::Serve { .. } => {
+    let command = match runtime {
+        Runtime::Once(command) => command,
+        serving => {
             for notice in disabled {
                 tracing::warn!("{notice}");
             }
-            server::serve(app, listen).await.map_err(|e| e.to_string())
+            return match serving {
+                Runtime::Lambda => lambda::run(app).await,
+                Runtime::ActionLoop => openwhisk::run_action_loop(app).await,
+                Runtime::ActionProxy => openwhisk::serve_action_proxy(app, listen).await,
+                _ => server::serve(app, listen).await,
+            }
+            .map_err(|e| e.to_string());
         }
+    };
+    match command {
         Command::Toot { url, dry_run } => posts::toot(&app, &url, dry_run).await,
         Command::Posts {
             command: PostsCommand::List { json },
@@ -146,5 +216,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         } => posts::retry(&app, &url).await,
         Command::Mentions { command } => mentions::run(&app, command).await,
         Command::Replies { command } => replies::run(&app, command).await,
+        Command::Serve { .. } | Command::Openwhisk { .. } | Command::Migrate(_) => {
+            Err("not a one-off command".to_owned())
+        }
     }
 }

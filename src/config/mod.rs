@@ -53,6 +53,9 @@ pub enum ConfigError {
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
     pub listen: Option<String>,
+    /// What `http.platform_cors` is when nothing sets it (on under
+    /// OpenWhisk, whose platform adds CORS headers itself).
+    pub platform_cors_default: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +70,9 @@ pub struct Config {
     /// `None` when no sites are configured: receiving webmentions is then off.
     pub webmention: Option<WebmentionConfig>,
     pub cors_origins: CorsOrigins,
+    /// The platform in front adds the CORS headers (OpenWhisk web actions):
+    /// backfeed adds none, so no answer carries them twice.
+    pub platform_cors: bool,
     /// Take the client address from the last `X-Forwarded-For` entry (only
     /// behind a proxy that sets it; clients can forge the header otherwise).
     pub trust_x_forwarded_for: bool,
@@ -108,6 +114,10 @@ pub struct WebmentionConfig {
     pub rate_limit: Option<RateLimit>,
     /// Where to announce new, updated and deleted mentions.
     pub webhook: Option<WebhookConfig>,
+    /// Verify a new mention within the `POST /webmention` request (for
+    /// runtimes that freeze after the response) instead of only in the
+    /// background.
+    pub verify_inline: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -139,7 +149,11 @@ impl Config {
         }
         raw.overlay_env(env);
         raw.overlay_command_line("listen", overrides.listen);
-        Self::from_raw(&Reader::new(&raw))
+        let mut config = Self::from_raw(&Reader::new(&raw))?;
+        if raw.get("http.platform_cors").is_none() {
+            config.platform_cors = overrides.platform_cors_default;
+        }
+        Ok(config)
     }
 
     /// Loads from the process environment.
@@ -175,6 +189,9 @@ impl Config {
             cors_origins: r
                 .parsed("http.cors_origins", CorsOrigins::parse)?
                 .unwrap_or_default(),
+            platform_cors: r
+                .parsed("http.platform_cors", values::parse_bool)?
+                .unwrap_or(false),
             fetch: FetchPolicy {
                 allow_private_addresses: r
                     .parsed("fetch.allow_private_addresses", values::parse_bool)?
@@ -323,6 +340,9 @@ fn webmention_config(r: &Reader<'_>) -> Result<Option<WebmentionConfig>, ConfigE
             .parsed("webmention.rate_limit", values::parse_rate_limit)?
             .unwrap_or(Some(RateLimit::default())),
         webhook: webhook_config(r)?,
+        verify_inline: r
+            .parsed("webmention.verify_inline", values::parse_bool)?
+            .unwrap_or(false),
     }))
 }
 

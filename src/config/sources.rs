@@ -46,6 +46,7 @@ pub const SETTINGS: &[Setting] = settings![
     "blog.postfix" => ["BLOG_POST_POSTFIX"],
     "blog.title_pattern" => ["BLOG_TITLE_PATTERN"],
     "http.cors_origins" => ["BACKFEED_CORS_ORIGINS"],
+    "http.platform_cors" => ["BACKFEED_PLATFORM_CORS"],
     "fetch.allow_private_addresses" => ["BACKFEED_ALLOW_PRIVATE_ADDRESSES"],
     "fetch.connect_timeout" => ["BACKFEED_FETCH_CONNECT_TIMEOUT"],
     "fetch.timeout" => ["BACKFEED_FETCH_TIMEOUT"],
@@ -63,6 +64,7 @@ pub const SETTINGS: &[Setting] = settings![
     "webmention.blocked_domains" => ["BACKFEED_BLOCKED_DOMAINS"],
     "webmention.allowed_domains" => ["BACKFEED_ALLOWED_DOMAINS"],
     "webmention.retry_delays" => ["BACKFEED_VERIFY_RETRY_DELAYS"],
+    "webmention.verify_inline" => ["BACKFEED_VERIFY_INLINE"],
     "webmention.rate_limit" => ["BACKFEED_RATE_LIMIT"],
     "http.trust_x_forwarded_for" => ["BACKFEED_TRUST_X_FORWARDED_FOR"],
 ];

@@ -135,6 +135,7 @@ fn listen_comes_from_the_flag_then_backfeed_listen_then_port() {
         &|var| (var == "BACKFEED_LISTEN").then(|| "127.0.0.1:7000".to_owned()),
         Overrides {
             listen: Some("127.0.0.1:6000".into()),
+            ..Overrides::default()
         },
     )
     .unwrap();

@@ -53,7 +53,8 @@ pub fn router(app: AppState) -> Router {
         .nest("/admin", admin_routes(&app))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    with_layers(routes, &app.config.cors_origins).with_state(app)
+    let cors = (!app.config.platform_cors).then_some(&app.config.cors_origins);
+    with_layers(routes, cors).with_state(app)
 }
 
 fn admin_routes(app: &AppState) -> Router<AppState> {
@@ -78,15 +79,19 @@ fn admin_routes(app: &AppState) -> Router<AppState> {
         ))
 }
 
-/// The layers every route gets; CORS outermost so nothing escapes it.
+/// The layers every route gets; CORS outermost so nothing escapes it
+/// (none when the platform in front adds the CORS headers).
 fn with_layers<S: Clone + Send + Sync + 'static>(
     routes: Router<S>,
-    origins: &CorsOrigins,
+    cors: Option<&CorsOrigins>,
 ) -> Router<S> {
-    routes
+    let routes = routes
         .layer(axum::middleware::from_fn(metrics::record))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(cors_layer(origins))
+        .layer(CatchPanicLayer::custom(panic_response));
+    match cors {
+        Some(origins) => routes.layer(cors_layer(origins)),
+        None => routes,
+    }
 }
 
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
@@ -137,7 +142,7 @@ mod tests {
             panic!("boom")
         }
         let routes: Router = Router::new().route("/boom", get(boom));
-        let response = with_layers(routes, &CorsOrigins::Any)
+        let response = with_layers(routes, Some(&CorsOrigins::Any))
             .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
             .await
             .unwrap();

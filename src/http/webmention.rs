@@ -39,16 +39,16 @@ pub async fn receive(State(app): State<AppState>, request: Request) -> Result<Re
     if let Some(domain) = field(&form, "source").and_then(source_domain) {
         app.rate_limits.check_domain(&domain).map_err(too_many)?;
     }
-    let id = receiver
+    let received = receiver
         .receive(field(&form, "source"), field(&form, "target"))
         .await?;
-    let location = format!("/webmention/status/{id}");
+    let location = format!("/webmention/status/{}", received.id);
     let mut response = (
         StatusCode::CREATED,
         Json(Accepted {
             code: 201,
-            id: id.0,
-            status: "pending",
+            id: received.id.0,
+            status: received.state.label(),
             location: &location,
         }),
     )

@@ -276,3 +276,10 @@ impl<T: StoredTime> RawThread<T> {
         })
     }
 }
+
+/// The post URL a cached thread is stored under (every backend keys the
+/// cache by the canonical URL it was given).
+pub(crate) fn cached_post_url(stored: &str) -> Result<PostUrl, StoreError> {
+    PostUrl::parse(stored)
+        .map_err(|e| StoreError::Corrupt(format!("cached thread of `{stored}`: {e}")))
+}

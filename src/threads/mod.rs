@@ -289,6 +289,34 @@ impl Threads {
         });
     }
 
+    /// Refreshes stale cached threads, the longest stale first, at most
+    /// `limit`, starting each only while one Mastodon call still fits before
+    /// `deadline` (for runtimes that run background work on a schedule).
+    pub async fn refresh_stale(
+        &self,
+        limit: usize,
+        deadline: tokio::time::Instant,
+        call_budget: Duration,
+    ) -> Result<usize, StoreError> {
+        if self.mastodon.is_none() {
+            return Ok(0);
+        }
+        let stale = self
+            .store
+            .stale_threads(OffsetDateTime::now_utc(), limit)
+            .await?;
+        let mut refreshed = 0;
+        for url in stale {
+            let room = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if room < call_budget || self.in_backoff() {
+                break;
+            }
+            self.refresh(&url).await?;
+            refreshed += 1;
+        }
+        Ok(refreshed)
+    }
+
     async fn refresh(&self, url: &PostUrl) -> Result<(), StoreError> {
         let Some(PostState::Announced { toot_id }) =
             self.store.find_post(url).await?.map(|p| p.state)

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 use crate::changes::Changes;
 use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
 use crate::config::{ModerationMode, WebmentionConfig};
-use crate::domain::mention::{Mention, MentionId, Moderation, Transition, decide};
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition, Verification, decide};
 use crate::domain::webmention::{DomainList, RequestError, WebmentionRequest};
 use crate::storage::{Store, StoreError};
 
@@ -65,6 +65,15 @@ pub struct Receiver {
     /// How long a worker may hold a verification job before another may take
     /// it: longer than one attempt can take, so only a dead worker loses it.
     lease: Duration,
+    /// The longest one source fetch may take.
+    fetch_timeout: Duration,
+}
+
+/// A stored webmention request and where its verification stands.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: MentionId,
+    pub state: Verification,
 }
 
 impl Receiver {
@@ -87,6 +96,7 @@ impl Receiver {
             config,
             store,
             lease: fetch.total_timeout * 2 + Duration::from_secs(2),
+            fetch_timeout: fetch.total_timeout,
             webhook,
             changes,
             blocks: std::sync::RwLock::new(None),
@@ -96,8 +106,27 @@ impl Receiver {
         })
     }
 
-    /// Checks and stores a request; its verification is queued.
+    /// Checks and stores a request; its verification is queued, and with
+    /// `verify_inline` also run now, within the fetch time budget.
     pub async fn receive(
+        &self,
+        source: Option<&str>,
+        target: Option<&str>,
+    ) -> Result<Received, ReceiveError> {
+        let id = self.store_request(source, target).await?;
+        let state = if self.config.verify_inline {
+            // The request is stored: a failure here leaves it queued.
+            self.verify_inline(id).await.unwrap_or_else(|error| {
+                tracing::warn!(%id, %error, "inline verification stopped; the mention stays queued");
+                Verification::Pending
+            })
+        } else {
+            Verification::Pending
+        };
+        Ok(Received { id, state })
+    }
+
+    async fn store_request(
         &self,
         source: Option<&str>,
         target: Option<&str>,
@@ -125,6 +154,28 @@ impl Receiver {
         tracing::info!(%id, source = %request.source, target = %request.target, "webmention received");
         self.wake.notify_one();
         Ok(id)
+    }
+
+    /// Runs due verifications until `id` is settled, starting one only
+    /// while a whole attempt still fits in the budget (two source fetches:
+    /// the queue may hold an older job first). Whatever is left stays queued.
+    async fn verify_inline(&self, id: MentionId) -> Result<Verification, StoreError> {
+        let deadline = tokio::time::Instant::now() + self.fetch_timeout * 2;
+        loop {
+            let state = self
+                .store
+                .find_mention(id)
+                .await?
+                .map_or(Verification::Pending, |m| m.verification);
+            let room = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if state != Verification::Pending || room < self.fetch_timeout {
+                return Ok(state);
+            }
+            if self.verify_next().await?.is_none() {
+                // Claimed elsewhere (another worker or instance) or retrying later.
+                return Ok(state);
+            }
+        }
     }
 
     fn initial_moderation(&self, request: &WebmentionRequest) -> Moderation {

@@ -276,6 +276,15 @@ impl ThreadStore for PostgresStore {
         bounded(threads::unhide(&mut c, Hidden::Account, &account_key(acct))).await
     }
 
+    async fn stale_threads(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<PostUrl>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(threads::stale(&mut c, now, limit)).await
+    }
+
     async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
         let mut c = self.db.client().await?;
         bounded(threads::hidden(&mut c)).await

@@ -140,8 +140,13 @@ impl Layout {
         set.clone().join(PathPart::from(value))
     }
 
+    pub fn threads(&self) -> Path {
+        self.ours(&["threads"])
+    }
+
     pub fn thread(&self, url: &PostUrl) -> Path {
-        self.ours(&["threads", &format!("{}.json", hash(&[url.as_str()]))])
+        self.threads()
+            .join(format!("{}.json", hash(&[url.as_str()])))
     }
 
     pub fn probe(&self, name: &str) -> Path {

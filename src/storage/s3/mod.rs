@@ -325,6 +325,14 @@ impl ThreadStore for S3Store {
         threads::save(self, thread).await
     }
 
+    async fn stale_threads(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<PostUrl>, StoreError> {
+        threads::stale(self, now, limit).await
+    }
+
     async fn hide_reply(&self, status_id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         sets::add(self, &self.layout.hidden_replies(), status_id, now).await
     }

@@ -323,6 +323,16 @@ impl ThreadStore for SqliteStore {
             .await
     }
 
+    async fn stale_threads(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<PostUrl>, StoreError> {
+        self.pool
+            .read(move |conn| threads::stale(conn, now, limit))
+            .await?
+    }
+
     async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
         self.pool.read(threads::hidden).await
     }
