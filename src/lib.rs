@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod migrate;
 pub mod protocol;
 pub mod runtime;
 pub mod storage;
