@@ -56,6 +56,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns an app after `adjust` has changed its environment.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    spawn(adjust, true).await
+}
+
+/// Spawns an app that, like a serverless function, runs no background
+/// workers: only requests and explicit `jobs::run_until` calls do work.
+pub async fn spawn_app_without_workers(
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+) -> TestApp {
+    spawn(adjust, false).await
+}
+
+async fn spawn(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool) -> TestApp {
     let mastodon = FakeMastodon::start().await;
     let blog = FakeBlog::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -68,10 +80,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(backfeed::runtime::server::serve_on(
-        Arc::clone(&app),
-        listener,
-    ));
+    if workers {
+        tokio::spawn(backfeed::runtime::server::serve_on(
+            Arc::clone(&app),
+            listener,
+        ));
+    } else {
+        let router = app
+            .router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
     TestApp {
         address,
         app,
