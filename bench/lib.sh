@@ -344,3 +344,82 @@ stop_all_and_check_ports() {
         fi
     done
 }
+
+# --- real stores: PostgreSQL and the S3 API (moto) ---------------------------
+# Starts a throwaway PostgreSQL from Debian's binaries in $WORK/pg on a free
+# loopback port, with its default durability settings (fsync on), as the
+# postgres user when run as root (PostgreSQL refuses root). Sets PG_PORT and
+# PG_BIN. Installs the postgresql package when missing (as root).
+start_postgres() {
+    local owner=() pg_user=postgres
+    PG_BIN=$(newest_postgres_bin)
+    if [[ -z "$PG_BIN" ]]; then
+        [[ $EUID -eq 0 ]] || die "PostgreSQL is missing; apt-get install postgresql"
+        say "installing postgresql from Debian…"
+        [[ -e /usr/sbin/policy-rc.d ]] || {
+            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+            chmod +x /usr/sbin/policy-rc.d
+            POLICY_RC_D_ADDED=1
+        }
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+        restore_policy_rc_d
+        PG_BIN=$(newest_postgres_bin)
+    fi
+    PG_PORT=$(free_port)
+    mkdir -p "$WORK/pg"
+    if [[ $EUID -eq 0 ]]; then
+        chmod 755 "$WORK"
+        chown "$pg_user:" "$WORK/pg"
+        owner=(runuser -u "$pg_user" --)
+    fi
+    "${owner[@]}" "$PG_BIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust -E UTF8 \
+        >"$WORK/pg/initdb.log" 2>&1 || die "initdb failed: $(tail -5 "$WORK/pg/initdb.log")"
+    "${owner[@]}" "$PG_BIN/postgres" -D "$WORK/pg/data" -k "$WORK/pg" -p "$PG_PORT" \
+        -c listen_addresses=127.0.0.1 -c max_connections=200 >"$WORK/pg/postgres.log" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 300); do
+        "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && return 0
+        sleep 0.1
+    done
+    die "PostgreSQL did not start: $(tail -5 "$WORK/pg/postgres.log")"
+}
+
+# Prints the bin directory of the newest PostgreSQL installed, if any.
+newest_postgres_bin() {
+    printf '%s\n' /usr/lib/postgresql/*/bin | grep -v '\*' | sort -V | tail -1
+}
+
+# Creates database $1 on the server start_postgres started; prints its URL.
+postgres_database() {
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$1" >&2
+    echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"
+}
+
+# Starts moto's S3 server from the venv the tests use ($ROOT/target/py-moto,
+# created from tests/s3/requirements.txt when missing) on a free loopback
+# port; sets S3_ENDPOINT and exports the credentials it accepts.
+start_moto() {
+    local venv=$ROOT/target/py-moto port
+    if [[ ! -x "$venv/bin/moto_server" ]]; then
+        say "installing moto into $venv (tests/s3/requirements.txt)…"
+        python3 -m venv "$venv" >&2 || die "python3 -m venv failed (apt-get install python3-venv)"
+        "$venv/bin/python" -m pip install -q -r "$ROOT/tests/s3/requirements.txt" >&2 \
+            || die "pip could not install moto"
+    fi
+    port=$(free_port)
+    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$WORK/moto.log" 2>&1 &
+    PIDS+=("$!")
+    S3_ENDPOINT=http://127.0.0.1:$port
+    export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+    for _ in $(seq 300); do
+        curl -s -o /dev/null --max-time 1 "$S3_ENDPOINT/" && return 0
+        sleep 0.1
+    done
+    die "moto did not start: $(tail -5 "$WORK/moto.log")"
+}
+
+# Creates bucket $1 on moto; prints the DATABASE_URL of prefix $2 in it.
+moto_bucket() {
+    curl -s -f -o /dev/null -X PUT "$S3_ENDPOINT/$1" || die "moto refused bucket $1"
+    echo "s3://$1/${2:-}?endpoint=$S3_ENDPOINT&region=us-east-1"
+}
