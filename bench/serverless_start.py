@@ -94,17 +94,22 @@ def start_server(binary, env):
     proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     request = b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    wait_for_200(proc, port, request)
+    return proc, (time.perf_counter() - t0) * 1000
+
+
+def wait_for_200(proc, port, request):
+    """Sends `request` to the port in a tight loop until it answers 200."""
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.sendall(request)
                 if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    break
+                    return
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"backfeed serve exited with {proc.returncode}")
+                raise SystemExit(f"{' '.join(proc.args)} exited with {proc.returncode}")
             time.sleep(0.0005)
-    return proc, (time.perf_counter() - t0) * 1000
 
 
 # --- Lambda -------------------------------------------------------------------
@@ -214,16 +219,7 @@ def start_action_proxy(binary, env):
                       "deadline": str(int(time.time() * 1000) + 60_000)}).encode()
     request = (b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                b"Connection: close\r\nContent-Length: " + str(len(run)).encode() + b"\r\n\r\n" + run)
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(request)
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    break
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"backfeed openwhisk --http exited with {proc.returncode}")
-            time.sleep(0.0005)
+    wait_for_200(proc, port, request)
     return proc, (time.perf_counter() - t0) * 1000
 
 

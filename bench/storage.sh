@@ -92,27 +92,6 @@ for store in "${STORES[@]}"; do
 done
 
 # --- 2. webmention intake on PostgreSQL: one instance, then two --------------
-cat >"$WORK/intake.lua" <<'EOF'
-local counter = 0
-local threads = 0
-function setup(thread)
-    threads = threads + 1
-    thread:set("tid", threads)
-end
-function init(args)
-    label = args[1]
-    source_base = args[2]
-    target = args[3]
-    wrk.method = "POST"
-    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-end
-function request()
-    counter = counter + 1
-    local body = "source=" .. source_base .. label .. "-" .. tid .. "-" .. counter
-        .. "&target=" .. target
-    return wrk.format(nil, nil, nil, body)
-end
-EOF
 CLOSED_PORT=$(free_port)
 SOURCE_BASE=$(urlencode "http://127.0.0.1:$CLOSED_PORT/s/")
 TARGET=$(urlencode "$POST_URL")
@@ -124,7 +103,7 @@ start_named pg-b "$INTAKE_DB"
 intake() {
     local saved=$CONNECTIONS result
     CONNECTIONS=$3
-    result=$(run_wrk "$2" -s "$WORK/intake.lua" "http://127.0.0.1:${PORT[$1]}/webmention" \
+    result=$(run_wrk "$2" -s "$BENCH_DIR/intake.lua" "http://127.0.0.1:${PORT[$1]}/webmention" \
         -- "$4" "$SOURCE_BASE" "$TARGET")
     CONNECTIONS=$saved
     echo "$result"

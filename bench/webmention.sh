@@ -146,34 +146,12 @@ done
 [[ $state == *'"status":"verified"'* ]] || die "the first webmention was not verified within 10 s: $state"
 
 # --- 1. intake -----------------------------------------------------------------
-# Each wrk thread numbers its requests; the run label and the thread number
-# keep every source unique, so every request is a new mention.
-cat >"$WORK/intake.lua" <<'EOF'
-local counter = 0
-local threads = 0
-function setup(thread)
-    threads = threads + 1
-    thread:set("tid", threads)
-end
-function init(args)
-    label = args[1]
-    source_base = args[2]
-    target = args[3]
-    wrk.method = "POST"
-    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-end
-function request()
-    counter = counter + 1
-    local body = "source=" .. source_base .. label .. "-" .. tid .. "-" .. counter
-        .. "&target=" .. target
-    return wrk.format(nil, nil, nil, body)
-end
-EOF
+# intake.lua makes every source unique, so every request is a new mention.
 SOURCE_BASE_ENC=$(urlencode "$SRC/s/")
 TARGET_ENC=$(urlencode "$INTAKE_TARGET")
 
 intake() {
-    run_wrk "$1" -s "$WORK/intake.lua" "$BF/webmention" -- "$2" "$SOURCE_BASE_ENC" "$TARGET_ENC"
+    run_wrk "$1" -s "$BENCH_DIR/intake.lua" "$BF/webmention" -- "$2" "$SOURCE_BASE_ENC" "$TARGET_ENC"
 }
 
 LOAD_BEFORE=$(load_average)

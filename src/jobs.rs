@@ -13,6 +13,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::App;
+use crate::storage::StoreError;
 use crate::webmention::Receiver;
 
 /// Verification workers per process: verification waits on remote sources,
@@ -90,10 +91,12 @@ pub async fn run_until(app: &App, deadline: Instant) -> JobsReport {
     let mut report = JobsReport::default();
     if let Some(receiver) = &app.receiver {
         let unit = app.config.fetch.total_timeout + SETTLE_MARGIN;
-        let loops = (0..VERIFICATION_WORKERS).map(|_| verify_until(receiver, deadline, unit));
+        let loops = (0..VERIFICATION_WORKERS)
+            .map(|_| repeat_until("verification", deadline, unit, || receiver.verify_next()));
         report.verifications = futures_util::future::join_all(loops).await.iter().sum();
         if receiver.has_webhook() {
-            report.deliveries = deliver_until(receiver, deadline, unit).await;
+            report.deliveries =
+                repeat_until("delivery", deadline, unit, || receiver.deliver_next()).await;
         }
         report.verifications_pending = app.store.pending_verifications().await.unwrap_or(0);
     }
@@ -119,29 +122,20 @@ fn fits(deadline: Instant, unit: Duration) -> bool {
     deadline.saturating_duration_since(Instant::now()) >= unit
 }
 
-async fn verify_until(receiver: &Receiver, deadline: Instant, unit: Duration) -> usize {
+/// Runs `unit` until it finds nothing to do, fails, or no longer fits
+/// before `deadline`; returns how many units did something.
+async fn repeat_until<T, F, Fut>(what: &str, deadline: Instant, budget: Duration, unit: F) -> usize
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<T>, StoreError>>,
+{
     let mut done = 0;
-    while fits(deadline, unit) {
-        match receiver.verify_next().await {
+    while fits(deadline, budget) {
+        match unit().await {
             Ok(Some(_)) => done += 1,
             Ok(None) => break,
             Err(error) => {
-                tracing::warn!(%error, "scheduled verification: store error");
-                break;
-            }
-        }
-    }
-    done
-}
-
-async fn deliver_until(receiver: &Receiver, deadline: Instant, unit: Duration) -> usize {
-    let mut done = 0;
-    while fits(deadline, unit) {
-        match receiver.deliver_next().await {
-            Ok(Some(_)) => done += 1,
-            Ok(None) => break,
-            Err(error) => {
-                tracing::warn!(%error, "scheduled delivery: store error");
+                tracing::warn!(%error, "scheduled {what}: store error");
                 break;
             }
         }

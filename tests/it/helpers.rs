@@ -150,19 +150,23 @@ impl TestApp {
         format!("{}{location}", self.address)
     }
 
+    /// `GET url` (a full URL) as JSON.
+    pub async fn get_json(&self, url: &str) -> serde_json::Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// Polls a status URL until its `status` is `expected` (or panics after 10 s).
     pub async fn wait_for_status(&self, status_url: &str, expected: &str) -> serde_json::Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            let body: serde_json::Value = self
-                .http
-                .get(status_url)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = self.get_json(status_url).await;
             if body["status"] == expected {
                 return body;
             }

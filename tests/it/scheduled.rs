@@ -19,14 +19,7 @@ fn reply_html(target: &str) -> String {
 }
 
 async fn status_of(app: &TestApp, status_url: &str) -> serde_json::Value {
-    app.http
-        .get(status_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.get_json(status_url).await
 }
 
 #[tokio::test]
@@ -99,18 +92,13 @@ async fn a_scheduled_run_refreshes_stale_threads_and_leaves_fresh_ones() {
     let toot: serde_json::Value = app.lookup(&stale_post).await.json().await.unwrap();
     let toot = toot["toot_id"].as_str().unwrap().to_owned();
     let comments = |post: String| {
+        let url = format!(
+            "{}/api/comments?url={}",
+            app.address,
+            percent_encoding::utf8_percent_encode(&post, percent_encoding::NON_ALPHANUMERIC)
+        );
         let app = &app;
-        async move {
-            app.http
-                .get(format!("{}/api/comments", app.address))
-                .query(&[("url", post)])
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
+        async move { app.get_json(&url).await }
     };
     assert_eq!(comments(stale_post.clone()).await["comment_count"], 0);
     let fetched = app.mastodon.context_requests();
