@@ -46,6 +46,17 @@ impl FakeBlog {
     }
 
     /// Serves `html` at `path` with 200 and `text/html; charset=utf-8`.
+    /// Publishes a post page at `/posts/<slug>/` (with a title, a
+    /// description and a language) and returns its URL.
+    pub fn publish_post(&self, slug: &str, title: &str) -> String {
+        let path = format!("/posts/{slug}/");
+        self.page(
+            &path,
+            &post_html(Some(title), Some("A description."), None, Some("en")),
+        );
+        self.url(&path)
+    }
+
     pub fn page(&self, path: &str, html: &str) {
         self.page_with_status(path, 200, html);
     }

@@ -8,7 +8,7 @@ use backfeed::App;
 use backfeed::config::{Config, Overrides};
 use tempfile::TempDir;
 
-use crate::fake_blog::{FakeBlog, post_html};
+use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::{FAKE_TOKEN, FakeMastodon};
 
 pub struct TestApp {
@@ -104,12 +104,7 @@ async fn spawn(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool)
 impl TestApp {
     /// Publishes a post page on the fake blog and returns its URL.
     pub fn publish(&self, slug: &str, title: &str) -> String {
-        let path = format!("/posts/{slug}/");
-        self.blog.page(
-            &path,
-            &post_html(Some(title), Some("A description."), None, Some("en")),
-        );
-        self.blog.url(&path)
+        self.blog.publish_post(slug, title)
     }
 
     /// `GET /?url=<post_url>`.

@@ -15,7 +15,7 @@ use tokio::process::Child;
 
 use super::aws_events::{Deployment, Request, fixture};
 use super::fake_runtime_api::{FakeRuntimeApi, Outcome};
-use crate::fake_blog::{FakeBlog, post_html};
+use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::FakeMastodon;
 use crate::helpers::test_env;
 use crate::process;
@@ -147,12 +147,7 @@ impl LambdaFunction {
 
     /// Publishes a post page on the fake blog and returns its URL.
     pub fn publish(&self, slug: &str, title: &str) -> String {
-        let path = format!("/posts/{slug}/");
-        self.blog.page(
-            &path,
-            &post_html(Some(title), Some("A description."), None, Some("en")),
-        );
-        self.blog.url(&path)
+        self.blog.publish_post(slug, title)
     }
 }
 

@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader, Lines};
 use tokio::net::unix::pipe;
 use tokio::process::{Child, ChildStdin, Command};
 
-use crate::fake_blog::{FakeBlog, post_html};
+use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::FakeMastodon;
 use crate::helpers::test_env;
 use crate::process;
@@ -51,14 +51,9 @@ impl Fakes {
         self
     }
 
-    /// Publishes a post page and returns its URL.
+    /// Publishes a post page on the fake blog and returns its URL.
     pub fn publish(&self, slug: &str, title: &str) -> String {
-        let path = format!("/posts/{slug}/");
-        self.blog.page(
-            &path,
-            &post_html(Some(title), Some("A description."), None, Some("en")),
-        );
-        self.blog.url(&path)
+        self.blog.publish_post(slug, title)
     }
 }
 
