@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use url::Url;
 
-use super::StoreError;
+use super::{Imported, StoreError};
 use crate::domain::mention::{
     Mention, MentionEvent, MentionId, Moderation, Transition, Verification,
 };
@@ -172,4 +172,26 @@ pub trait MentionStore: Send + Sync {
 
     /// Every blocked domain, sorted.
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Every mention in any state (not removed ones), by ascending id,
+    /// those with an id above `after`, at most `limit`: pages for copying a
+    /// whole store.
+    async fn export_mentions(
+        &self,
+        after: Option<MentionId>,
+        limit: usize,
+    ) -> Result<Vec<Mention>, StoreError>;
+
+    /// Copies mentions from another store as they are (verification and
+    /// its reason, moderation, data, received and updated times); one
+    /// outcome per mention, in order. Idempotent by source and target: a
+    /// pair the store has is left as it is (`Present`). The ids given are
+    /// ignored: the store hands out its own. A pending mention gets a
+    /// verification job due at `now`, so it is finished here; no webhook
+    /// delivery is queued.
+    async fn import_mentions(
+        &self,
+        mentions: &[Mention],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Imported>, StoreError>;
 }

@@ -7,6 +7,7 @@
 //! that decides who may post a post's toot, across threads and processes.
 
 pub mod conformance;
+pub mod import;
 pub mod mentions;
 pub mod postgres;
 mod rows;
@@ -41,6 +42,7 @@ pub trait Store: PostStore + MentionStore + ThreadStore + Send + Sync + 'static 
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+pub use import::Imported;
 pub use mentions::{
     Delivery, MentionQuery, MentionStore, SortDirection, SortField, VerificationJob,
 };
@@ -88,6 +90,13 @@ pub trait PostStore: Send + Sync {
 
     /// Every post record, oldest first.
     async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError>;
+
+    /// Copies announced and failed posts from another store, keeping their
+    /// times; one outcome per record, in order. Idempotent by URL, under
+    /// the rule of [`import::decide_post`]: nothing the store holds is
+    /// overwritten but a failure or claim by a toot, and claims are never
+    /// imported. Backends write a batch in a few round trips.
+    async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError>;
 }
 
 /// Opens the store a `DATABASE_URL` names, running migrations.

@@ -125,6 +125,39 @@ impl<T: StoredTime> RawMention<T> {
     }
 }
 
+impl<T> RawMention<T> {
+    /// The columns a mention is written with (`import_mentions`); `time`
+    /// converts to the backend's time type. The id is the caller's business.
+    pub(crate) fn from_mention(mention: &Mention, time: impl Fn(OffsetDateTime) -> T) -> Self {
+        let data = mention.data.clone();
+        let (property, rsvp) = match data.as_ref().map(|d| &d.relation) {
+            Some(Relation::Rsvp(value)) => (Some("rsvp".to_owned()), Some(value.clone())),
+            Some(relation) => (Some(relation.property().to_owned()), None),
+            None => (None, None),
+        };
+        let data = data.unwrap_or_default();
+        let author = data.author.unwrap_or_default();
+        Self {
+            id: mention.id.0,
+            source: mention.source.to_string(),
+            target: mention.target.to_string(),
+            verification: mention.verification.label().to_owned(),
+            reason: mention.verification.reason().map(str::to_owned),
+            moderation: mention.moderation.label().to_owned(),
+            property,
+            rsvp,
+            author: [author.name, author.photo, author.url],
+            content_html: data.content_html,
+            content_text: data.content_text,
+            name: data.name,
+            published: data.published,
+            url: data.url,
+            received_at: time(mention.received_at),
+            updated_at: time(mention.updated_at),
+        }
+    }
+}
+
 /// A due verification job joined with its mention, as claimed.
 pub(crate) struct RawJob {
     pub(crate) mention_id: i64,

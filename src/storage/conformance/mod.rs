@@ -7,6 +7,7 @@
 
 mod deliveries;
 mod mentions;
+mod migrate;
 mod posts;
 mod threads;
 
@@ -20,5 +21,6 @@ pub async fn run(store: Arc<dyn Store>) {
     mentions::run(Arc::clone(&store)).await;
     threads::run(Arc::clone(&store)).await;
     deliveries::run(Arc::clone(&store)).await;
+    migrate::run(&*store).await;
     store.ping().await.expect("ping");
 }

@@ -10,6 +10,7 @@
 //! and the pool reconnects on its own once the database is back.
 
 mod deliveries;
+mod import;
 mod jobs;
 mod mentions;
 mod pool;
@@ -17,6 +18,7 @@ mod posts;
 mod query;
 mod rows;
 mod schema;
+mod seed;
 mod threads;
 
 use std::time::Duration;
@@ -26,14 +28,16 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{
-    CachedThread, Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, ThreadStore,
-    VerificationJob,
+    CachedThread, Delivery, Imported, MentionQuery, MentionStore, PostStore, Store, StoreError,
+    ThreadStore, VerificationJob,
 };
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 use pool::{Db, bounded};
 use threads::Hidden;
+
+pub use seed::{Contents, SeedRow, inspect, seed_rows};
 
 pub struct PostgresStore {
     db: Db,
@@ -113,6 +117,11 @@ impl PostStore for PostgresStore {
     async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError> {
         let mut c = self.db.client().await?;
         bounded(posts::list(&mut c)).await
+    }
+
+    async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(import::import_posts(&mut c, posts)).await
     }
 }
 
@@ -230,6 +239,24 @@ impl MentionStore for PostgresStore {
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
         let mut c = self.db.client().await?;
         bounded(deliveries::blocked_domains(&mut c)).await
+    }
+
+    async fn export_mentions(
+        &self,
+        after: Option<MentionId>,
+        limit: usize,
+    ) -> Result<Vec<Mention>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(import::export_mentions(&mut c, after, limit)).await
+    }
+
+    async fn import_mentions(
+        &self,
+        mentions: &[Mention],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Imported>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(import::import_mentions(&mut c, mentions, now)).await
     }
 }
 

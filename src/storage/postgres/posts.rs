@@ -17,7 +17,7 @@ use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostState, PostUrl, To
 use crate::storage::StoreError;
 use crate::storage::rows::{RawPost, recorded_toot};
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "url, state, toot_id, claim_token, claim_expires_at, failure, created_at, updated_at";
 
 /// A row can vanish between the insert and the locking read (a holder
@@ -177,7 +177,7 @@ pub async fn list(client: &mut Object) -> Result<Vec<PostRecord>, StoreError> {
 }
 
 /// Reads one row of `COLUMNS`; `crate::storage::rows` converts it.
-fn raw_post(row: &Row) -> Result<RawPost<OffsetDateTime>, StoreError> {
+pub(super) fn raw_post(row: &Row) -> Result<RawPost<OffsetDateTime>, StoreError> {
     const WHAT: &str = "posts";
     Ok(RawPost {
         url: column(row, 0, WHAT)?,

@@ -41,11 +41,17 @@ impl Layout {
     /// its leading slash (so `/` gives `.mastodon-meta/` and `/a/` keeps its
     /// trailing slash). A raw key, not a `Path`: see `seed.rs`.
     pub fn seed_key(&self, url: &PostUrl) -> String {
-        format!(
-            "{}.mastodon-meta/{}",
-            self.prefix,
-            url.path_without_leading_slash()
-        )
+        self.seed_path_key(url.path_without_leading_slash())
+    }
+
+    /// The seed's key for a URL path without its leading slash.
+    pub fn seed_path_key(&self, path: &str) -> String {
+        format!("{}{path}", self.seed_prefix())
+    }
+
+    /// Where the seed's keys start: `<prefix>.mastodon-meta/`.
+    pub fn seed_prefix(&self) -> String {
+        format!("{}.mastodon-meta/", self.prefix)
     }
 
     fn ours(&self, parts: &[&str]) -> Path {

@@ -142,6 +142,28 @@ impl MentionObject {
         }
     }
 
+    /// A mention copied from another store as it is, under a new `id`;
+    /// a pending one gets a job due at `due_at`.
+    pub fn imported(id: i64, mention: &Mention, due_at: i64) -> Self {
+        let pending = mention.verification == Verification::Pending;
+        Self {
+            id,
+            source: mention.source.as_str().to_owned(),
+            target: mention.target.as_str().to_owned(),
+            verification: mention.verification.label().to_owned(),
+            reason: mention.verification.reason().map(str::to_owned),
+            moderation: mention.moderation.label().to_owned(),
+            data: mention.data.as_ref().map(DataObject::from),
+            received_at: millis(mention.received_at),
+            updated_at: millis(mention.updated_at),
+            job: pending.then(|| JobObject::due(due_at, 0, 1)),
+            outbox: Vec::new(),
+            removed: false,
+            jobs_made: u64::from(pending),
+            write_id: String::new(),
+        }
+    }
+
     pub fn is_live(&self) -> bool {
         !self.removed
     }

@@ -35,9 +35,18 @@ use object_store::path::Path;
 
 /// `mentions/by-pair/…`: which id a source and target have.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct PairObject {
-    id: i64,
+pub struct PairObject {
+    pub id: i64,
     write_id: String,
+}
+
+impl PairObject {
+    pub fn new(id: i64) -> Self {
+        Self {
+            id,
+            write_id: String::new(),
+        }
+    }
 }
 
 impl Record for PairObject {
@@ -61,13 +70,19 @@ impl Record for Counter {
 
 /// Hands out the next id of a counter (1, 2, 3, …; never twice).
 pub async fn allocate_id(store: &S3Store, counter: &Path) -> Result<i64, StoreError> {
+    allocate_ids(store, counter, 1).await
+}
+
+/// Hands out `count` consecutive ids at once (one compare-and-swap) and
+/// returns the first.
+pub async fn allocate_ids(store: &S3Store, counter: &Path, count: i64) -> Result<i64, StoreError> {
     store
         .objects
         .modify::<Counter, _>(counter, |current| {
             let id = current.map_or(1, |c| c.next.max(1));
             Ok(Step::Write(
                 Counter {
-                    next: id + 1,
+                    next: id + count.max(1),
                     write_id: String::new(),
                 },
                 id,
@@ -89,12 +104,11 @@ pub async fn receive(
         match store.objects.read::<PairObject>(&pair_key).await? {
             None => {
                 let id = take_fresh_id(store, &mut fresh_id).await?;
-                let mut pair = PairObject {
-                    id,
-                    write_id: String::new(),
-                };
+                let mut pair = PairObject::new(id);
                 if store.objects.create(&pair_key, &mut pair).await? {
-                    write_new(store, id, source, target, moderation, now).await?;
+                    let record =
+                        MentionObject::received(id, source, target, moderation, now, millis(now));
+                    write_new(store, target, record).await?;
                     return Ok(MentionId(id));
                 }
             }
@@ -116,12 +130,17 @@ pub async fn receive(
                 };
                 if abandoned {
                     let id = take_fresh_id(store, &mut fresh_id).await?;
-                    let mut next = PairObject {
-                        id,
-                        write_id: String::new(),
-                    };
+                    let mut next = PairObject::new(id);
                     if store.objects.replace(&pair_key, &mut next, &pair).await? {
-                        write_new(store, id, source, target, moderation, now).await?;
+                        let record = MentionObject::received(
+                            id,
+                            source,
+                            target,
+                            moderation,
+                            now,
+                            millis(now),
+                        );
+                        write_new(store, target, record).await?;
                         return Ok(MentionId(id));
                     }
                 }
@@ -132,7 +151,7 @@ pub async fn receive(
     Err(contended(&pair_key))
 }
 
-async fn take_fresh_id(store: &S3Store, fresh: &mut Option<i64>) -> Result<i64, StoreError> {
+pub async fn take_fresh_id(store: &S3Store, fresh: &mut Option<i64>) -> Result<i64, StoreError> {
     if let Some(id) = *fresh {
         return Ok(id);
     }
@@ -141,21 +160,19 @@ async fn take_fresh_id(store: &S3Store, fresh: &mut Option<i64>) -> Result<i64, 
     Ok(id)
 }
 
-fn is_old(last_modified_ms: i64) -> bool {
+pub fn is_old(last_modified_ms: i64) -> bool {
     let age = millis(OffsetDateTime::now_utc()) - last_modified_ms;
     age > i64::try_from(STALE_AFTER.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Indexes first, record last.
-async fn write_new(
+/// Writes a new record (its id just taken, its `by-pair` entry written):
+/// indexes first, record last.
+pub async fn write_new(
     store: &S3Store,
-    id: i64,
-    source: &Url,
     target: &Url,
-    moderation: Moderation,
-    now: OffsetDateTime,
+    mut record: MentionObject,
 ) -> Result<(), StoreError> {
-    let mut record = MentionObject::received(id, source, target, moderation, now, millis(now));
+    let id = record.id;
     store
         .objects
         .touch(&store.layout.target_entry(target, id))

@@ -17,6 +17,7 @@
 //! concurrent first requests may post twice.
 
 mod deliveries;
+mod import;
 mod layout;
 mod mention_record;
 mod mentions;
@@ -38,8 +39,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{
-    CachedThread, Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, ThreadStore,
-    VerificationJob,
+    CachedThread, Delivery, Imported, MentionQuery, MentionStore, PostStore, Store, StoreError,
+    ThreadStore, VerificationJob,
 };
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::thread::HiddenReplies;
@@ -49,7 +50,7 @@ use objects::Objects;
 use probe::Conditional;
 use seed::SeedObjects;
 
-pub use seed::TOOT_ID_METADATA;
+pub use seed::{SeedPost, TOOT_ID_METADATA};
 
 pub struct S3Store {
     objects: Objects,
@@ -146,6 +147,26 @@ impl S3Store {
     pub fn conditional_writes(&self) -> bool {
         self.conditional == Conditional::Honoured
     }
+
+    /// The URL path (without its leading slash) of every post object in
+    /// the seed's layout (`.mastodon-meta/<path>`), in key order: a post
+    /// the seed announced, or one announced here. The site's address is not
+    /// in the bucket; `backfeed migrate` takes it from the operator.
+    pub async fn seed_paths(&self) -> Result<Vec<String>, StoreError> {
+        let prefix = self.layout.seed_prefix();
+        let keys = self.seed.list_keys(&prefix).await?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
+            .collect())
+    }
+
+    /// What the seed's object for a URL path (as [`Self::seed_paths`] gives
+    /// it) holds; `None` when there is none, `Corrupt` when it holds no
+    /// toot id.
+    pub async fn seed_post(&self, path: &str) -> Result<Option<SeedPost>, StoreError> {
+        self.seed.find(&self.layout.seed_path_key(path)).await
+    }
 }
 
 /// The bucket's base URL, as object_store computes it.
@@ -218,6 +239,10 @@ impl PostStore for S3Store {
 
     async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError> {
         posts::list(self).await
+    }
+
+    async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError> {
+        import::import_posts(self, posts).await
     }
 }
 
@@ -307,6 +332,22 @@ impl MentionStore for S3Store {
 
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
         sets::members(self, &self.layout.blocked_domains()).await
+    }
+
+    async fn export_mentions(
+        &self,
+        after: Option<MentionId>,
+        limit: usize,
+    ) -> Result<Vec<Mention>, StoreError> {
+        import::export_mentions(self, after, limit).await
+    }
+
+    async fn import_mentions(
+        &self,
+        mentions: &[Mention],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Imported>, StoreError> {
+        import::import_mentions(self, mentions, now).await
     }
 }
 

@@ -213,6 +213,39 @@ impl Objects {
         Ok(listed)
     }
 
+    /// The first `limit` objects under `dir` whose keys sort after `after`
+    /// (all of them without it), in key order: S3 lists in key order and
+    /// starts after a key itself, so only what is returned is listed.
+    pub async fn list_after(
+        &self,
+        dir: &Path,
+        after: Option<&Path>,
+        limit: usize,
+    ) -> Result<Vec<Listed>, StoreError> {
+        let mut stream = match after {
+            Some(offset) => self.store.list_with_offset(Some(dir), offset),
+            None => self.store.list(Some(dir)),
+        };
+        let mut listed = Vec::new();
+        while listed.len() < limit {
+            let Some(meta) = stream.next().await else {
+                break;
+            };
+            let meta = meta.map_err(|e| unavailable("list", dir, e))?;
+            listed.push(Listed {
+                name: meta
+                    .location
+                    .filename()
+                    .map(str::to_owned)
+                    .unwrap_or_default(),
+                location: meta.location,
+                last_modified_ms: meta.last_modified.timestamp_millis(),
+            });
+        }
+        listed.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(listed)
+    }
+
     /// Reads many records at once (a few requests in flight), skipping the
     /// missing ones; the result is in no particular order.
     pub async fn read_many<T: Record>(&self, keys: Vec<Path>) -> Result<Vec<T>, StoreError> {

@@ -380,3 +380,69 @@ pub async fn list(store: &S3Store) -> Result<Vec<PostRecord>, StoreError> {
     posts.sort_by(|a, b| (a.created_at, a.url.as_str()).cmp(&(b.created_at, b.url.as_str())));
     Ok(posts)
 }
+
+/// Migrate: writes the post's record as announced with `toot`, with the
+/// imported record's times, unless a record exists (`false`): one request
+/// for a post new to the store.
+pub async fn create_announced(
+    store: &S3Store,
+    post: &PostRecord,
+    toot: &TootId,
+) -> Result<bool, StoreError> {
+    let mut record =
+        PostObject::new(&post.url, "announced", post.created_at).announced(toot, post.updated_at);
+    store
+        .objects
+        .create(&store.layout.post(&post.url), &mut record)
+        .await
+}
+
+/// Migrate: makes the post's record say announced with `toot` (the toot
+/// the seed's object holds), with the imported record's times; a record
+/// that already says announced is left alone.
+pub async fn import_announced(
+    store: &S3Store,
+    post: &PostRecord,
+    toot: &TootId,
+) -> Result<(), StoreError> {
+    let updated = post.updated_at;
+    store
+        .objects
+        .modify::<PostObject, _>(&store.layout.post(&post.url), |current| {
+            Ok(match current {
+                Some(record) if record.state == "announced" => Step::Done(()),
+                Some(record) if record.state != "released" => {
+                    Step::Write(record.clone().announced(toot, updated), ())
+                }
+                _ => Step::Write(
+                    PostObject::new(&post.url, "announced", post.created_at)
+                        .announced(toot, updated),
+                    (),
+                ),
+            })
+        })
+        .await
+}
+
+/// Migrate: records the post as failed unless the store has a record of it
+/// (a released one counts as none); `true` when written.
+pub async fn import_failed(
+    store: &S3Store,
+    post: &PostRecord,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    store
+        .objects
+        .modify::<PostObject, _>(&store.layout.post(&post.url), |current| {
+            Ok(match current {
+                Some(record) if record.state != "released" => Step::Done(false),
+                _ => {
+                    let mut failed = PostObject::new(&post.url, "failed", post.created_at);
+                    failed.reason = Some(reason.to_owned());
+                    failed.updated_at = millis(post.updated_at);
+                    Step::Write(failed, true)
+                }
+            })
+        })
+        .await
+}

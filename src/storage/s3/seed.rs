@@ -124,7 +124,43 @@ impl SeedObjects {
         }
     }
 
-    /// Sends one signed request, again after failures on the way.
+    /// Every key under `prefix`, as stored (a trailing `/` included), in
+    /// key order: `ListObjectsV2` pages with URL-encoded keys, read here
+    /// because object_store's listing turns keys into `Path`s, which drop a
+    /// trailing slash and refuse empty segments.
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query
+                .append_pair("list-type", "2")
+                .append_pair("prefix", prefix)
+                .append_pair("encoding-type", "url");
+            if let Some(token) = &token {
+                query.append_pair("continuation-token", token);
+            }
+            let url = format!("{}?{}", self.bucket_url, query.finish());
+            let response = self.send_url(Method::GET, &url, prefix, None).await?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(refused("list", prefix, status));
+            }
+            let body = response
+                .text()
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("S3: cannot list {prefix}: {e}")))?;
+            keys.extend(tag_values(&body, "Key").iter().map(|key| url_decoded(key)));
+            token = tag_values(&body, "NextContinuationToken").pop();
+            let truncated =
+                tag_values(&body, "IsTruncated").first().map(String::as_str) == Some("true");
+            if !truncated || token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
+    /// Sends one signed request for `key`, again after failures on the way.
     async fn send(
         &self,
         method: Method,
@@ -136,12 +172,24 @@ impl SeedObjects {
             self.bucket_url,
             utf8_percent_encode(key, KEY_ENCODE_SET)
         );
+        self.send_url(method, &url, key, toot).await
+    }
+
+    /// Sends one signed request to `url` (about `key`), again after
+    /// failures on the way.
+    async fn send_url(
+        &self,
+        method: Method,
+        url: &str,
+        key: &str,
+        toot: Option<&TootId>,
+    ) -> Result<reqwest::Response, StoreError> {
         let mut last_error = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
             }
-            let request = self.signed(&method, &url, toot).await?;
+            let request = self.signed(&method, url, toot).await?;
             match self.http.execute(request).await {
                 Ok(response)
                     if response.status().is_server_error()
@@ -207,6 +255,38 @@ fn refused(what: &str, key: &str, status: StatusCode) -> StoreError {
     ))
 }
 
+/// The text of every `<tag>…</tag>` element, XML entities decoded. Enough
+/// for S3's flat listing answers, whose values hold no markup.
+fn tag_values(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut values = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find(&open) {
+        rest = &rest[start + open.len()..];
+        let Some(end) = rest.find(&close) else {
+            break;
+        };
+        values.push(
+            rest[..end]
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+                .replace("&amp;", "&"),
+        );
+        rest = &rest[end + close.len()..];
+    }
+    values
+}
+
+/// A key as `encoding-type=url` sends it: percent-encoded, and AWS writes
+/// a space as `+` (a real `+` comes as `%2B`).
+fn url_decoded(key: &str) -> String {
+    percent_encoding::percent_decode_str(&key.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
 fn httpdate(value: &str) -> Option<OffsetDateTime> {
     let format = time::macros::format_description!(
@@ -215,4 +295,27 @@ fn httpdate(value: &str) -> Option<OffsetDateTime> {
     time::PrimitiveDateTime::parse(value.trim(), format)
         .ok()
         .map(time::PrimitiveDateTime::assume_utc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_answers_give_their_keys_decoded_and_the_next_token() {
+        let xml = "<ListBucketResult><IsTruncated>true</IsTruncated>\
+            <Contents><Key>.mastodon-meta/posts/a%20b/</Key></Contents>\
+            <Contents><Key>.mastodon-meta/c+d%2Be%26f</Key></Contents>\
+            <NextContinuationToken>1/2+3=&amp;</NextContinuationToken></ListBucketResult>";
+        let keys: Vec<String> = tag_values(xml, "Key")
+            .iter()
+            .map(|k| url_decoded(k))
+            .collect();
+        assert_eq!(
+            keys,
+            [".mastodon-meta/posts/a b/", ".mastodon-meta/c d+e&f"]
+        );
+        assert_eq!(tag_values(xml, "NextContinuationToken"), ["1/2+3=&"]);
+        assert_eq!(tag_values(xml, "IsTruncated"), ["true"]);
+    }
 }

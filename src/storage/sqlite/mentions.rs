@@ -15,7 +15,7 @@ use crate::storage::rows::{RawJob, RawMention};
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
 
-const COLUMNS: &str = "id, source, target, verification, reason, moderation, property, rsvp, author_name, author_photo, \
+pub(super) const COLUMNS: &str = "id, source, target, verification, reason, moderation, property, rsvp, author_name, author_photo, \
      author_url, content_html, content_text, name, published, url, received_at, updated_at";
 
 pub fn receive(
@@ -313,7 +313,7 @@ pub fn remove(conn: &mut Connection, id: MentionId) -> rusqlite::Result<bool> {
 }
 
 /// Reads one row of `COLUMNS`; `rows` converts it.
-fn raw_mention(row: &Row<'_>) -> rusqlite::Result<RawMention<i64>> {
+pub(super) fn raw_mention(row: &Row<'_>) -> rusqlite::Result<RawMention<i64>> {
     Ok(RawMention {
         id: row.get(0)?,
         source: row.get(1)?,

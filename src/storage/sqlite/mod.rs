@@ -5,6 +5,7 @@
 //! before reading, so check-then-write is atomic across processes.
 
 mod deliveries;
+mod import;
 mod mentions;
 mod pool;
 mod posts;
@@ -21,8 +22,8 @@ use url::Url;
 
 use super::rows::StoredTime;
 use super::{
-    CachedThread, Delivery, MentionQuery, MentionStore, PostStore, Store, StoreError, ThreadStore,
-    VerificationJob,
+    CachedThread, Delivery, Imported, MentionQuery, MentionStore, PostStore, Store, StoreError,
+    ThreadStore, VerificationJob,
 };
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::thread::HiddenReplies;
@@ -114,6 +115,13 @@ impl PostStore for SqliteStore {
 
     async fn list_posts(&self) -> Result<Vec<PostRecord>, StoreError> {
         self.pool.read(posts::list).await?
+    }
+
+    async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError> {
+        let posts = posts.to_vec();
+        self.pool
+            .write(move |conn| import::import_posts(conn, &posts))
+            .await?
     }
 }
 
@@ -276,6 +284,27 @@ impl MentionStore for SqliteStore {
 
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
         self.pool.read(deliveries::blocked_domains).await
+    }
+
+    async fn export_mentions(
+        &self,
+        after: Option<MentionId>,
+        limit: usize,
+    ) -> Result<Vec<Mention>, StoreError> {
+        self.pool
+            .read(move |conn| import::export_mentions(conn, after, limit))
+            .await?
+    }
+
+    async fn import_mentions(
+        &self,
+        mentions: &[Mention],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Imported>, StoreError> {
+        let mentions = mentions.to_vec();
+        self.pool
+            .write(move |conn| import::import_mentions(conn, &mentions, now))
+            .await
     }
 }
 

@@ -125,7 +125,7 @@ pub fn find(conn: &mut Connection, url: &PostUrl) -> Outcome<Option<PostRecord>>
     find_in(conn, url)
 }
 
-fn find_in(conn: &Connection, url: &PostUrl) -> Outcome<Option<PostRecord>> {
+pub(super) fn find_in(conn: &Connection, url: &PostUrl) -> Outcome<Option<PostRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM posts WHERE url = ?1");
     let row = row(conn, &sql, [url.as_str()], raw_post).optional()?;
     Ok(row.map(RawPost::into_record).transpose())

@@ -1,0 +1,282 @@
+//! SQLite → PostgreSQL → S3 → SQLite keeps everything, and a second run of
+//! a hop copies nothing twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backfeed::config::DatabaseUrl;
+use backfeed::domain::mention::{
+    Author, Mention, MentionData, MentionId, Moderation, Relation, Transition,
+};
+use backfeed::domain::thread::{Reply, ReplyAuthor, TootSummary};
+use backfeed::domain::{ClaimOutcome, PostRecord, PostState, PostUrl, TootId};
+use backfeed::storage::{self, CachedThread, Store};
+use url::Url;
+
+use super::{counts, migrated, now_ms, sqlite_url};
+use crate::support_postgres::fresh_database;
+use crate::support_s3::fresh_bucket_with_prefix;
+
+const LEASE: Duration = Duration::from_secs(3600);
+
+fn post(path: &str) -> PostUrl {
+    PostUrl::parse(&format!("https://blog.example/posts/{path}/")).unwrap()
+}
+
+fn reply_data() -> MentionData {
+    MentionData {
+        relation: Relation::Reply,
+        author: Some(Author {
+            name: Some("Alice".into()),
+            photo: Some("https://alice.example/me.jpg".into()),
+            url: Some("https://alice.example/".into()),
+        }),
+        content_html: Some("<p>Lovely <em>post</em></p>".into()),
+        content_text: Some("Lovely post".into()),
+        name: None,
+        published: Some("2024-05-06T07:08:09Z".into()),
+        url: Some("https://alice.example/notes/1".into()),
+    }
+}
+
+fn thread(url: &PostUrl, toot: &str) -> CachedThread {
+    let now = now_ms();
+    CachedThread {
+        url: url.clone(),
+        toot: TootSummary {
+            id: toot.into(),
+            url: Some(format!("https://mastodon.example/@me/{toot}")),
+            replies_count: 1,
+            reblogs_count: 2,
+            favourites_count: 3,
+        },
+        replies: vec![Reply {
+            id: "112".into(),
+            in_reply_to_id: Some(toot.into()),
+            visibility: "public".into(),
+            author: ReplyAuthor {
+                display_name: "Bob".into(),
+                acct: "bob@social.example".into(),
+                avatar: None,
+                url: Some("https://social.example/@bob".into()),
+                emojis: Vec::new(),
+            },
+            content_html: "<p>Hi</p>".into(),
+            content_text: "Hi".into(),
+            spoiler_text: None,
+            created_at: "2024-05-06T07:08:09Z".into(),
+            edited_at: None,
+            url: Some("https://social.example/@bob/112".into()),
+            media: Vec::new(),
+            emojis: Vec::new(),
+        }],
+        fetched_at: now,
+        fresh_until: now + Duration::from_secs(600),
+    }
+}
+
+/// A store with one of everything: an announced, a failed and a claimed
+/// post; verified, rejected, hidden and pending mentions; a blocked domain,
+/// a hidden reply and account; a cached thread.
+async fn fill(store: &dyn Store) {
+    let claim = |url: PostUrl| async move {
+        match store.claim_post(&url, LEASE, now_ms()).await.unwrap() {
+            ClaimOutcome::Claimed(token) => token,
+            other => panic!("{other:?}"),
+        }
+    };
+    let token = claim(post("announced")).await;
+    store
+        .record_toot(
+            &post("announced"),
+            &token,
+            &TootId::new("111").unwrap(),
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    let token = claim(post("failed")).await;
+    store
+        .record_failure(
+            &post("failed"),
+            &token,
+            "Text character limit exceeded",
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    claim(post("in-flight")).await;
+
+    let target = post("announced").as_url().clone();
+    let receive = |source: &'static str| {
+        let target = target.clone();
+        async move {
+            store
+                .receive_mention(
+                    &Url::parse(source).unwrap(),
+                    &target,
+                    Moderation::Approved,
+                    now_ms(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let verified = receive("https://alice.example/notes/1").await;
+    let rejected = receive("https://bob.example/spam").await;
+    let hidden = receive("https://dave.example/like").await;
+    for _ in 0..3 {
+        let job = store
+            .claim_verification(now_ms(), LEASE)
+            .await
+            .unwrap()
+            .expect("a due job");
+        let transition = if job.mention_id == rejected {
+            Transition::Reject("the source does not link to the target".into())
+        } else if job.mention_id == verified {
+            Transition::Verify(reply_data())
+        } else {
+            Transition::Verify(MentionData {
+                relation: Relation::Like,
+                ..MentionData::default()
+            })
+        };
+        assert!(
+            store
+                .settle_verification(&job, &transition, false, now_ms())
+                .await
+                .unwrap()
+        );
+    }
+    store
+        .set_moderation(hidden, Moderation::Hidden, now_ms())
+        .await
+        .unwrap();
+    receive("https://carol.example/pending").await;
+
+    store.block_domain("spam.example", now_ms()).await.unwrap();
+    store.hide_reply("109999", now_ms()).await.unwrap();
+    store
+        .hide_account("Troll@Bad.example", now_ms())
+        .await
+        .unwrap();
+    store
+        .save_thread(&thread(&post("announced"), "111"))
+        .await
+        .unwrap();
+}
+
+/// Everything a store holds that a migration must keep.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    posts: Vec<PostRecord>,
+    /// Ids are each store's own.
+    mentions: Vec<Mention>,
+    pending_jobs: u64,
+    blocked: Vec<String>,
+    hidden_replies: Vec<String>,
+    hidden_accounts: Vec<String>,
+    thread: Option<CachedThread>,
+}
+
+async fn snapshot(store: &dyn Store) -> Snapshot {
+    let mut posts: Vec<PostRecord> = store
+        .list_posts()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| !matches!(p.state, PostState::Claimed { .. }))
+        .collect();
+    posts.sort_by(|a, b| a.url.as_str().cmp(b.url.as_str()));
+    let mut mentions: Vec<Mention> = store
+        .export_mentions(None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| Mention {
+            id: MentionId(0),
+            ..m
+        })
+        .collect();
+    mentions.sort_by(|a, b| a.source.as_str().cmp(b.source.as_str()));
+    let hidden = store.hidden_replies().await.unwrap();
+    let sorted = |set: std::collections::HashSet<String>| {
+        let mut items: Vec<String> = set.into_iter().collect();
+        items.sort();
+        items
+    };
+    Snapshot {
+        posts,
+        mentions,
+        pending_jobs: store.pending_verifications().await.unwrap(),
+        blocked: store.blocked_domains().await.unwrap(),
+        hidden_replies: sorted(hidden.statuses),
+        hidden_accounts: sorted(hidden.accounts),
+        thread: store.load_thread(&post("announced")).await.unwrap(),
+    }
+}
+
+async fn open(url: &str) -> Arc<dyn Store> {
+    storage::open(&DatabaseUrl::parse(url).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("opening {url}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_to_postgres_to_s3_to_sqlite_keeps_everything_and_reruns_copy_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = sqlite_url(&dir.path().join("first.db"));
+    let last = sqlite_url(&dir.path().join("last.db"));
+    let postgres = fresh_database().await;
+    let s3 = fresh_bucket_with_prefix("sites/blog").await;
+    let original = {
+        let store = open(&first).await;
+        fill(&*store).await;
+        snapshot(&*store).await
+    };
+    assert_eq!(original.posts.len(), 2);
+    assert_eq!(original.mentions.len(), 4);
+    assert_eq!(original.pending_jobs, 1);
+
+    let summary = migrated(&first, &postgres, &[]).await;
+    assert_eq!(counts(&summary, "posts"), [3, 2, 0, 0, 0], "{summary}");
+    assert!(summary.contains("1 post(s) claimed by a request in flight were not copied"));
+    assert_eq!(counts(&summary, "mentions"), [4, 4, 0, 0, 0]);
+    for kind in [
+        "blocked domains",
+        "hidden replies",
+        "hidden accounts",
+        "cached threads",
+    ] {
+        assert_eq!(counts(&summary, kind), [1, 1, 0, 0, 0], "{kind}: {summary}");
+    }
+    assert!(!summary.contains("secret"), "no password in the summary");
+    assert_eq!(snapshot(&*open(&postgres).await).await, original);
+
+    let again = migrated(&first, &postgres, &[]).await;
+    assert_eq!(counts(&again, "posts"), [3, 0, 2, 0, 0], "{again}");
+    assert_eq!(counts(&again, "mentions"), [4, 0, 4, 0, 0]);
+    assert_eq!(counts(&again, "cached threads"), [1, 0, 1, 0, 0]);
+    assert!(again.contains(": 0 copied, 10 already present"), "{again}");
+    assert_eq!(snapshot(&*open(&postgres).await).await, original);
+
+    let summary = migrated(&postgres, &s3, &[]).await;
+    assert_eq!(counts(&summary, "posts"), [2, 2, 0, 0, 0], "{summary}");
+    assert_eq!(snapshot(&*open(&s3).await).await, original);
+
+    let summary = migrated(&s3, &last, &[]).await;
+    assert_eq!(counts(&summary, "posts"), [2, 2, 0, 0, 0], "{summary}");
+    assert_eq!(counts(&summary, "mentions"), [4, 4, 0, 0, 0]);
+    let again = migrated(&s3, &last, &[]).await;
+    assert!(again.contains(": 0 copied, 10 already present"), "{again}");
+    let copy = open(&last).await;
+    assert_eq!(snapshot(&*copy).await, original);
+
+    // The pending mention is verified in its new home.
+    let job = copy
+        .claim_verification(now_ms(), LEASE)
+        .await
+        .unwrap()
+        .expect("the pending mention has a job");
+    assert_eq!(job.source.as_str(), "https://carol.example/pending");
+}
