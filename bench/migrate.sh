@@ -13,10 +13,9 @@
 #   BACKFEED_BIN=…      use this binary instead of building one
 #   CARGO_TARGET_DIR    for the release build (default /tmp/bench-target)
 #
-# Needs python3 (its sqlite3 module fills the source database). PostgreSQL's
-# server binaries (Debian's postgresql) for the PostgreSQL pass and moto in
-# target/py-moto (made by `cargo test --test it s3::`) for the S3 pass; a
-# pass whose server is missing is skipped with a message.
+# Needs python3 (its sqlite3 module fills the source database). Starts its
+# own PostgreSQL (Debian's postgresql, installed when missing) and moto (the
+# tests' venv in target/py-moto, created when missing); see lib.sh.
 set -euo pipefail
 
 RECORDS=${RECORDS:-100000}
@@ -31,7 +30,6 @@ command -v python3 >/dev/null || die "python3 is needed"
 python3 -c 'import sqlite3' 2>/dev/null || die "python3 needs its sqlite3 module"
 find_backfeed_bin
 WORK=$(mktemp -d /tmp/backfeed-bench.XXXXXX)
-chmod 755 "$WORK"
 
 # --- the source --------------------------------------------------------------
 # Creates backfeed's schema in $1 (importing an empty webmention.io export),
@@ -100,64 +98,20 @@ make_source "$WORK/source.db" "$RECORDS"
 copy_and_rerun "sqlite -> sqlite" "sqlite://$WORK/copy.db" "$RECORDS" "$WORK/source.db"
 
 # --- SQLite -> PostgreSQL --------------------------------------------------------
-pg_bin() {
-    local dir
-    dir=$(pg_config --bindir 2>/dev/null || true)
-    if [[ -n "$dir" && -x "$dir/initdb" ]]; then echo "$dir"; return; fi
-    find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1
-}
-PG_BIN=$(pg_bin)
-if [[ -n "$PG_BIN" && -x "$PG_BIN/initdb" && -x "$PG_BIN/postgres" ]]; then
-    PG_DIR=$WORK/pg
-    mkdir -p "$PG_DIR"
-    as_pg=()
-    if [[ $EUID -eq 0 ]]; then
-        id postgres >/dev/null 2>&1 || die "running as root needs the postgres system user"
-        chown postgres: "$PG_DIR"
-        as_pg=(runuser -u postgres --)
-    fi
-    PG_PORT=$(free_port)
-    say "starting a throwaway PostgreSQL on 127.0.0.1:$PG_PORT…"
-    "${as_pg[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-locale \
-        >"$WORK/initdb.log" 2>&1 || die "initdb failed: $(cat "$WORK/initdb.log")"
-    "${as_pg[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" -k "$PG_DIR" -p "$PG_PORT" \
-        -c listen_addresses=127.0.0.1 >"$WORK/postgres.log" 2>&1 &
-    PIDS+=("$!")
-    for _ in $(seq 100); do
-        "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
-        sleep 0.1
-    done
-    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || die "PostgreSQL did not start: $(cat "$WORK/postgres.log")"
-    copy_and_rerun "sqlite -> postgres" "postgres://postgres@127.0.0.1:$PG_PORT/postgres" \
-        "$RECORDS" "$WORK/source.db"
-else
-    say "skipping PostgreSQL: no initdb/postgres found (apt-get install postgresql)"
-fi
+say "starting a throwaway PostgreSQL…"
+start_postgres
+copy_and_rerun "sqlite -> postgres" "$(postgres_database bench)" "$RECORDS" "$WORK/source.db"
 
 # --- SQLite -> S3 (moto) -----------------------------------------------------------
-MOTO=$ROOT/target/py-moto/bin/moto_server
-if [[ -x "$MOTO" ]]; then
-    S3_SOURCE=$WORK/source.db
-    if [[ "$S3_RECORDS" != "$RECORDS" ]]; then
-        say "filling a second source with $S3_RECORDS post mappings for S3…"
-        make_source "$WORK/source-s3.db" "$S3_RECORDS"
-        S3_SOURCE=$WORK/source-s3.db
-    fi
-    MOTO_PORT=$(free_port)
-    say "starting moto on 127.0.0.1:$MOTO_PORT…"
-    "$MOTO" -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
-    PIDS+=("$!")
-    for _ in $(seq 200); do
-        curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/" && break
-        sleep 0.1
-    done
-    curl -sf -X PUT "http://127.0.0.1:$MOTO_PORT/bench" >/dev/null || die "moto did not start: $(cat "$WORK/moto.log")"
-    export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
-    copy_and_rerun "sqlite -> s3 ($S3_RECORDS)" \
-        "s3://bench?endpoint=http://127.0.0.1:$MOTO_PORT&region=us-east-1" "$S3_RECORDS" "$S3_SOURCE"
-else
-    say "skipping S3: no moto in target/py-moto (run cargo test --test it s3:: once to install it)"
+S3_SOURCE=$WORK/source.db
+if [[ "$S3_RECORDS" != "$RECORDS" ]]; then
+    say "filling a second source with $S3_RECORDS post mappings for S3…"
+    make_source "$WORK/source-s3.db" "$S3_RECORDS"
+    S3_SOURCE=$WORK/source-s3.db
 fi
+say "starting moto…"
+start_moto
+copy_and_rerun "sqlite -> s3 ($S3_RECORDS)" "$(moto_bucket bench)" "$S3_RECORDS" "$S3_SOURCE"
 
 # --- the figures -------------------------------------------------------------------
 printf 'backfeed migrate, %s post mappings; %s cores, load %s\n' "$RECORDS" "$(nproc)" "$(load_average)"
