@@ -39,7 +39,8 @@ struct Cli {
     )]
     config: Option<PathBuf>,
     /// Without a command the binary must be running as an AWS Lambda
-    /// function (AWS_LAMBDA_RUNTIME_API set), as `bootstrap` does.
+    /// function (AWS_LAMBDA_RUNTIME_API set, as `bootstrap`) or as an
+    /// OpenWhisk ActionLoop executable (`exec`, started by the Go runtime).
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -125,6 +126,11 @@ async fn async_main() -> ExitCode {
     let command = match cli.command {
         Some(command) => command,
         None if in_lambda => Command::Serve { listen: None },
+        // The Go runtime's proxy starts `exec` with no arguments.
+        None if openwhisk::is_action_loop_environment() => Command::Openwhisk {
+            http: false,
+            listen: None,
+        },
         None => {
             let _ = <Cli as clap::CommandFactory>::command().print_help();
             eprintln!("\nbackfeed: a command is needed (try `backfeed serve`)");

@@ -4,7 +4,8 @@
 //! - [`run_action_loop`] (`backfeed openwhisk`): the ActionLoop protocol of
 //!   executables started by a runtime's proxy. DigitalOcean Functions has no
 //!   Rust runtime, but its Go runtime runs a prebuilt Linux `exec` this way
-//!   (`deploy/digitalocean/`, `docs/deploy-digitalocean.md`).
+//!   (`deploy/digitalocean/`, `docs/deploy-digitalocean.md`), with no
+//!   arguments: [`is_action_loop_environment`] recognises that start.
 //! - [`serve_action_proxy`] (`backfeed openwhisk --http`): the `/init` +
 //!   `/run` protocol that self-hosted OpenWhisk speaks to "blackbox" Docker
 //!   actions (`docs/deploy-openwhisk.md`).
@@ -30,3 +31,25 @@ mod web_result;
 
 pub use action_loop::run_action_loop;
 pub use proxy::serve_action_proxy;
+
+/// Variables the Go runtime's proxy (openwhisk-runtime-go) exports to the
+/// executable it starts: any of them means "speak the ActionLoop protocol".
+const PROXY_VARIABLES: [&str; 3] = [
+    "__OW_WAIT_FOR_ACK",
+    "__OW_EXECUTION_ENV",
+    "__OW_PROXY_VERSION",
+];
+
+/// Whether this process was started as an ActionLoop executable: the proxy
+/// runs `<action>/bin/exec` with no arguments, so a binary started without a
+/// command knows its mode from the proxy's variables or its own name.
+pub fn is_action_loop_environment() -> bool {
+    let started_as_exec = std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .is_some_and(|program| program.file_name().is_some_and(|name| name == "exec"));
+    started_as_exec
+        || PROXY_VARIABLES
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}

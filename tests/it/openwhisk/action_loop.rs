@@ -25,6 +25,21 @@ async fn the_acknowledgement_comes_first_when_the_proxy_waits_for_it() {
 }
 
 #[tokio::test]
+async fn started_with_no_arguments_by_the_go_proxy_it_speaks_the_action_loop() {
+    // The proxy runs `<action>/bin/exec` with no arguments and exports
+    // __OW_WAIT_FOR_ACK (when its OW_WAIT_FOR_ACK is set) and
+    // __OW_EXECUTION_ENV, __OW_PROXY_VERSION.
+    let fakes = Fakes::start()
+        .await
+        .with("__OW_WAIT_FOR_ACK", "1")
+        .with("__OW_PROXY_VERSION", "1.24.0");
+    let mut action = ActionLoop::start_as_exec(&fakes.env).await;
+    assert_eq!(action.next_result().await, json!({"ok": true}));
+    let status = action.invoke(&status_request()).await;
+    assert_eq!(status["statusCode"], 200, "{status}");
+}
+
+#[tokio::test]
 async fn without_the_variable_the_first_line_is_the_first_result() {
     let fakes = Fakes::start().await;
     let mut action = ActionLoop::start(&fakes.env).await;

@@ -90,8 +90,17 @@ pub struct ActionLoop {
 
 impl ActionLoop {
     pub async fn start(env: &HashMap<String, String>) -> Self {
+        Self::start_with_args(env, &["openwhisk"]).await
+    }
+
+    /// Started as the Go runtime's proxy starts `exec`: with no arguments.
+    pub async fn start_as_exec(env: &HashMap<String, String>) -> Self {
+        Self::start_with_args(env, &[]).await
+    }
+
+    async fn start_with_args(env: &HashMap<String, String>, args: &[&str]) -> Self {
         let (reader, writer) = io::pipe().expect("a pipe for fd 3");
-        let mut command = action_command(env, &["openwhisk"]);
+        let mut command = action_command(env, args);
         give_as_fd_3(&mut command, &writer);
         let mut child = command.spawn().expect("spawn backfeed openwhisk");
         // Only the child may hold the writing end, so its exit ends the results.
