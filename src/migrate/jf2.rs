@@ -19,10 +19,9 @@ use url::Url;
 use crate::domain::mention::{
     Author, Mention, MentionData, MentionId, Moderation, Relation, Verification,
 };
-use crate::protocol::sanitize::{plain_text, safe_url, sanitize_html};
-
-const MAX_TEXT: usize = 500;
-const MAX_CONTENT: usize = 64 * 1024;
+use crate::protocol::sanitize::{
+    MAX_CONTENT, MAX_TEXT, capped, plain_text, safe_url, sanitize_html,
+};
 
 /// What the file holds.
 #[derive(Debug, Default)]
@@ -191,20 +190,6 @@ fn text_of(object: &Map<String, Value>, key: &str) -> Option<String> {
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .map(str::to_owned)
-}
-
-/// At most `limit` bytes (cut at a character boundary), marked with `…`;
-/// markup is capped before it is sanitised, so a cut never breaks a tag in
-/// what is stored.
-fn capped(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_owned();
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 #[cfg(test)]

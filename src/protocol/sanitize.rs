@@ -76,6 +76,26 @@ pub fn plain_text(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The longest one-line text (a name, an RSVP) kept from a third party.
+pub const MAX_TEXT: usize = 500;
+/// The longest content (HTML or text) kept from a third party.
+pub const MAX_CONTENT: usize = 64 * 1024;
+
+/// At most `limit` bytes of `text` (cut at a character boundary), marked
+/// with `…` when cut. Third-party text is capped before it is sanitised or
+/// stored, so that one page cannot fill the store; a cut inside markup is
+/// harmless because sanitising comes after.
+pub fn capped(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_owned();
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

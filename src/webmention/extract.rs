@@ -12,10 +12,9 @@ use url::Url;
 use crate::domain::mention::{Author, MentionData, Relation};
 use crate::domain::webmention::without_fragment;
 use crate::protocol::mf2::{self, Document, Item, PropertyValue};
-use crate::protocol::sanitize::{plain_text, safe_url, sanitize_html};
-
-const MAX_TEXT: usize = 500;
-const MAX_CONTENT: usize = 64 * 1024;
+use crate::protocol::sanitize::{
+    MAX_CONTENT, MAX_TEXT, capped, plain_text, safe_url, sanitize_html,
+};
 
 /// Properties that name the target, in the order they decide the relation.
 const RELATIONS: [&str; 4] = ["in-reply-to", "like-of", "repost-of", "bookmark-of"];
@@ -215,17 +214,6 @@ fn url_property(item: &Item, name: &str) -> Option<String> {
             PropertyValue::Item(nested) => nested.value.as_deref().and_then(safe_url),
             other => other.as_str().and_then(safe_url),
         })
-}
-
-fn capped(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_owned();
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 fn non_empty(text: String) -> Option<String> {

@@ -18,7 +18,6 @@ use super::mention_record::MentionObject;
 use super::mentions::{PairObject, allocate_ids, is_old, take_fresh_id, write_new};
 use super::objects::{contended, contention_pause, max_attempts};
 use super::posts::{create_announced, import_announced, import_failed};
-use super::seed::Created;
 use super::{millis, objects::Versioned};
 use crate::domain::mention::{Mention, MentionId};
 use crate::domain::{PostRecord, PostState, TootId};
@@ -92,21 +91,7 @@ async fn import_post(
     };
     let existing = match existing {
         Some(kept) => Some(kept),
-        None => match store.seed.create(&seed_key, toot).await? {
-            Created::Written => None,
-            Created::Exists => Some(
-                store
-                    .seed
-                    .find(&seed_key)
-                    .await?
-                    .ok_or_else(|| {
-                        StoreError::Unavailable(format!(
-                            "S3: {seed_key} exists and then does not; try again"
-                        ))
-                    })?
-                    .toot,
-            ),
-        },
+        None => store.seed.create_or_find(&seed_key, toot).await?,
     };
     let may_be_new = existing.is_none() && store.conditional_writes();
     if may_be_new && create_announced(store, post, toot).await? {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::objects::{Record, Step, write_id};
-use super::seed::{Created, SeedPost};
+use super::seed::SeedPost;
 use super::{S3Store, from_millis, millis};
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostState, PostUrl, TootId};
 use crate::storage::StoreError;
@@ -226,21 +226,11 @@ pub async fn record_toot(
     let seed_key = store.layout.seed_key(url);
     let winner = match store.seed.find(&seed_key).await? {
         Some(seed) => seed.toot,
-        None => match store.seed.create(&seed_key, toot).await? {
-            Created::Written => toot.clone(),
-            Created::Exists => {
-                store
-                    .seed
-                    .find(&seed_key)
-                    .await?
-                    .ok_or_else(|| {
-                        StoreError::Unavailable(format!(
-                            "S3: {seed_key} exists and then does not; try again"
-                        ))
-                    })?
-                    .toot
-            }
-        },
+        None => store
+            .seed
+            .create_or_find(&seed_key, toot)
+            .await?
+            .unwrap_or_else(|| toot.clone()),
     };
     mark_announced(store, url, &winner, now).await?;
     Ok(winner)

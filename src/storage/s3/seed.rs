@@ -124,6 +124,27 @@ impl SeedObjects {
         }
     }
 
+    /// Creates the post's object unless one exists; `None` when this call
+    /// wrote it, else the toot someone recorded first.
+    pub async fn create_or_find(
+        &self,
+        key: &str,
+        toot: &TootId,
+    ) -> Result<Option<TootId>, StoreError> {
+        match self.create(key, toot).await? {
+            Created::Written => Ok(None),
+            Created::Exists => self
+                .find(key)
+                .await?
+                .map(|seed| Some(seed.toot))
+                .ok_or_else(|| {
+                    StoreError::Unavailable(format!(
+                        "S3: {key} exists and then does not; try again"
+                    ))
+                }),
+        }
+    }
+
     /// Every key under `prefix`, as stored (a trailing `/` included), in
     /// key order: `ListObjectsV2` pages with URL-encoded keys, read here
     /// because object_store's listing turns keys into `Path`s, which drop a
