@@ -7,7 +7,7 @@
 //! ([`run_until`]); tests call the units directly.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use tokio::time::Instant;
@@ -66,6 +66,10 @@ async fn delivery_loop(receiver: Arc<Receiver>) {
     }
 }
 
+/// Kept back from a platform's deadline (Lambda's, an OpenWhisk
+/// activation's) so the result and the store's last writes go out in time.
+pub const PLATFORM_MARGIN: Duration = Duration::from_secs(2);
+
 /// Stale threads refreshed per scheduled run at most: well inside
 /// Mastodon's 300 calls per 5 minutes even with a schedule every minute.
 const SCHEDULED_THREAD_REFRESHES: usize = 50;
@@ -118,6 +122,22 @@ pub async fn run_until(app: &App, deadline: Instant) -> JobsReport {
     report
 }
 
+/// [`run_until`] for a scheduled invocation whose platform stops it at the
+/// wall-clock `platform_deadline`: the work ends [`PLATFORM_MARGIN`] before.
+pub async fn run_before(app: &App, platform_deadline: SystemTime) -> JobsReport {
+    let deadline = instant_before(platform_deadline, SystemTime::now(), Instant::now());
+    run_until(app, deadline).await
+}
+
+/// A wall-clock deadline as a monotonic instant, less the margin; already
+/// passed when no time is left.
+fn instant_before(platform_deadline: SystemTime, now: SystemTime, now_instant: Instant) -> Instant {
+    let left = platform_deadline
+        .duration_since(now)
+        .unwrap_or(Duration::ZERO);
+    now_instant + left.saturating_sub(PLATFORM_MARGIN)
+}
+
 fn fits(deadline: Instant, unit: Duration) -> bool {
     deadline.saturating_duration_since(Instant::now()) >= unit
 }
@@ -141,4 +161,28 @@ where
         }
     }
     done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_stops_a_margin_before_the_platform_deadline() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let instant = Instant::now();
+        let deadline = instant_before(now + Duration::from_secs(30), now, instant);
+        assert_eq!(deadline - instant, Duration::from_secs(28));
+    }
+
+    #[test]
+    fn an_invocation_without_time_left_starts_no_work() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let instant = Instant::now();
+        for left in [Duration::from_secs(1), Duration::ZERO] {
+            assert_eq!(instant_before(now + left, now, instant), instant);
+        }
+        let past = now - Duration::from_secs(5);
+        assert_eq!(instant_before(past, now, instant), instant);
+    }
 }

@@ -1,11 +1,13 @@
-//! Stored rows → domain values, for the SQL backends.
+//! Stored rows → domain values, for every backend.
 //!
 //! This is the one conversion from stored fields to domain values that the
-//! SQLite and PostgreSQL backends share: each backend reads its columns into
-//! one of the raw structs here (`Raw*`, one field per column, in the
-//! backend's own time type) and converts it with the method beside it. The
-//! field-by-field checks live only here, so both backends accept and refuse
-//! the same stored values, with the same messages.
+//! backends share: SQLite and PostgreSQL read their columns into one of the
+//! raw structs here (`Raw*`, one field per column, in the backend's own time
+//! type), S3 fills them from its JSON records (posts, verification states,
+//! URLs), and the method beside each converts it. The field-by-field checks
+//! live only here, so every backend accepts and refuses the same stored
+//! values, with the same messages. The millisecond time encoding SQLite and
+//! S3 share is here too.
 //!
 //! Invariant: a stored value this version cannot read (an unknown state, a
 //! malformed URL, a time out of range, a missing field a state requires)
@@ -23,8 +25,8 @@ use crate::domain::thread::{Reply, TootSummary};
 use crate::domain::{ClaimToken, PostRecord, PostState, PostUrl, TootId};
 
 /// A time as a backend stores it: PostgreSQL reads `timestamptz` straight
-/// into `OffsetDateTime`; SQLite stores Unix milliseconds (`i64`, converted
-/// in `sqlite`). `None` is a time out of range, reported as `Corrupt`.
+/// into `OffsetDateTime`; SQLite and S3 store Unix milliseconds (`i64`).
+/// `None` is a time out of range, reported as `Corrupt`.
 pub(crate) trait StoredTime {
     fn to_time(self) -> Option<OffsetDateTime>;
 }
@@ -33,6 +35,23 @@ impl StoredTime for OffsetDateTime {
     fn to_time(self) -> Option<OffsetDateTime> {
         Some(self)
     }
+}
+
+/// SQLite and S3 store times as Unix milliseconds.
+impl StoredTime for i64 {
+    fn to_time(self) -> Option<OffsetDateTime> {
+        from_millis(self)
+    }
+}
+
+/// A time as Unix milliseconds (SQLite, S3); the far future saturates.
+pub(crate) fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Unix milliseconds back to a time; `None` out of range.
+pub(crate) fn from_millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }
 
 pub(crate) fn parse_url(text: &str) -> Result<Url, StoreError> {

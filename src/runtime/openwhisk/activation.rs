@@ -70,13 +70,17 @@ impl ActivationMeta {
     /// The time left before the deadline, less `margin`; `None` without a
     /// deadline.
     pub fn time_left(&self, now: SystemTime, margin: Duration) -> Option<Duration> {
-        let deadline = UNIX_EPOCH + Duration::from_millis(self.deadline_ms?);
         Some(
-            deadline
+            self.deadline()?
                 .duration_since(now)
                 .unwrap_or_default()
                 .saturating_sub(margin),
         )
+    }
+
+    /// When the platform stops the activation, if it says.
+    pub fn deadline(&self) -> Option<SystemTime> {
+        Some(UNIX_EPOCH + Duration::from_millis(self.deadline_ms?))
     }
 }
 

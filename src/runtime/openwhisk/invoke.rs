@@ -17,11 +17,9 @@ use tracing::Instrument;
 
 use super::activation::Activation;
 use super::{web_request, web_result};
-use crate::App;
 use crate::http::error::ApiError;
+use crate::{App, jobs};
 
-/// Kept back from the deadline so the result is written before it.
-const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 /// A web request gets at least this long, however close the deadline.
 const MIN_REQUEST_TIME: Duration = Duration::from_secs(1);
 /// The budget of a scheduled run whose activation names no deadline.
@@ -53,10 +51,10 @@ impl Invoker {
     async fn answer_in_span(&self, activation: Activation) -> Value {
         let time_left = activation
             .meta
-            .time_left(SystemTime::now(), DEADLINE_MARGIN);
+            .time_left(SystemTime::now(), jobs::PLATFORM_MARGIN);
         let request = match web_request::to_request(&activation.params) {
             Ok(Some(request)) => request,
-            Ok(None) => return self.scheduled_run(time_left).await,
+            Ok(None) => return self.scheduled_run(activation.meta.deadline()).await,
             Err(error) => return error_result(&error),
         };
         let served = self.router.clone().oneshot(request);
@@ -77,9 +75,11 @@ impl Invoker {
         }
     }
 
-    async fn scheduled_run(&self, time_left: Option<Duration>) -> Value {
-        let budget = time_left.unwrap_or(DEFAULT_SCHEDULED_BUDGET);
-        let report = crate::jobs::run_until(&self.app, tokio::time::Instant::now() + budget).await;
+    async fn scheduled_run(&self, deadline: Option<SystemTime>) -> Value {
+        let deadline = deadline.unwrap_or_else(|| {
+            SystemTime::now() + DEFAULT_SCHEDULED_BUDGET + jobs::PLATFORM_MARGIN
+        });
+        let report = jobs::run_before(&self.app, deadline).await;
         serde_json::to_value(report).unwrap_or_else(|error| error_result(&error))
     }
 }

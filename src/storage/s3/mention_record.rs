@@ -15,12 +15,13 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::objects::{Record, write_id};
-use super::{from_millis, millis};
 use crate::domain::mention::{
     Author, Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition,
     Verification,
 };
 use crate::storage::StoreError;
+pub(crate) use crate::storage::rows::parse_url;
+use crate::storage::rows::{from_millis, millis, verification_state};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MentionObject {
@@ -291,23 +292,4 @@ impl DataObject {
     pub fn published(&self) -> &str {
         self.published.as_deref().unwrap_or_default()
     }
-}
-
-pub fn parse_url(text: &str) -> Result<Url, StoreError> {
-    Url::parse(text).map_err(|e| StoreError::Corrupt(format!("stored URL `{text}`: {e}")))
-}
-
-fn verification_state(label: &str, reason: Option<String>) -> Result<Verification, StoreError> {
-    let reason = reason.unwrap_or_default();
-    Ok(match label {
-        "pending" => Verification::Pending,
-        "verified" => Verification::Verified,
-        "rejected" => Verification::Rejected { reason },
-        "deleted" => Verification::Deleted { reason },
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "unknown verification state `{other}`"
-            )));
-        }
-    })
 }

@@ -38,6 +38,7 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use time::OffsetDateTime;
 use url::Url;
 
+use super::rows::{from_millis, millis};
 use super::{
     CachedThread, Delivery, Imported, MentionQuery, MentionStore, PostStore, Store, StoreError,
     ThreadStore, VerificationJob,
@@ -183,15 +184,6 @@ fn bucket_url(builder: &AmazonS3Builder, bucket: &str) -> String {
         (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
         (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
     }
-}
-
-/// Times are stored as Unix milliseconds, as on SQLite.
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(ms: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }
 
 #[async_trait]

@@ -21,9 +21,10 @@ use time::OffsetDateTime;
 
 use super::objects::{Record, Step, write_id};
 use super::seed::SeedPost;
-use super::{S3Store, from_millis, millis};
+use super::{S3Store, millis};
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostState, PostUrl, TootId};
 use crate::storage::StoreError;
+use crate::storage::rows::RawPost;
 
 /// The stored form of a post record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,39 +104,23 @@ impl PostObject {
     }
 
     /// The domain's view; `None` for a released record (as if absent).
+    /// The other states convert as the SQL backends' rows do.
     fn into_record(self) -> Result<Option<PostRecord>, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("post {}: {what}", self.url));
-        let state = match self.state.as_str() {
-            "released" => return Ok(None),
-            "announced" => PostState::Announced {
-                toot_id: self
-                    .toot_id
-                    .clone()
-                    .and_then(TootId::new)
-                    .ok_or_else(|| corrupt("announced without a toot id"))?,
-            },
-            "failed" => PostState::Failed {
-                reason: self.reason.clone().unwrap_or_default(),
-            },
-            "claimed" => PostState::Claimed {
-                token: ClaimToken::new(
-                    self.token
-                        .clone()
-                        .ok_or_else(|| corrupt("claimed without a token"))?,
-                ),
-                expires_at: self
-                    .expires_at
-                    .and_then(from_millis)
-                    .ok_or_else(|| corrupt("claimed without an expiry"))?,
-            },
-            other => return Err(corrupt(&format!("unknown state `{other}`"))),
-        };
-        Ok(Some(PostRecord {
-            url: PostUrl::parse(&self.url).map_err(|e| corrupt(&e.to_string()))?,
-            state,
-            created_at: from_millis(self.created_at).ok_or_else(|| corrupt("bad created_at"))?,
-            updated_at: from_millis(self.updated_at).ok_or_else(|| corrupt("bad updated_at"))?,
-        }))
+        if self.state == "released" {
+            return Ok(None);
+        }
+        RawPost::<i64> {
+            url: self.url,
+            state: self.state,
+            toot_id: self.toot_id,
+            claim_token: self.token,
+            claim_expires_at: self.expires_at,
+            failure: self.reason,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+        .into_record()
+        .map(Some)
     }
 }
 

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use url::Url;
 
-use super::rows::StoredTime;
+use super::rows::millis;
 use super::{
     CachedThread, Delivery, Imported, MentionQuery, MentionStore, PostStore, Store, StoreError,
     ThreadStore, VerificationJob,
@@ -152,19 +152,6 @@ fn row<T>(
     map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
     conn.prepare_cached(sql)?.query_row(params, map)
-}
-
-/// Times are stored as Unix milliseconds.
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// Reads a stored time back for the shared row conversion (`rows`), which
-/// reports one out of range as `Corrupt`.
-impl StoredTime for i64 {
-    fn to_time(self) -> Option<OffsetDateTime> {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self) * 1_000_000).ok()
-    }
 }
 
 #[async_trait]
