@@ -42,7 +42,7 @@ use tokio::process::Command;
 
 use crate::fake_blog::FakeBlog;
 use crate::helpers::{TestApp, md5_hex, spawn_app};
-use crate::support_install::{describe, ensure_installed, run_install};
+use crate::support_install::{PipTool, describe, ensure_installed, ensure_pip_tool, run_install};
 
 /// Pinned in `tests/senders/package.json` (and its lock).
 const REMY_VERSION: &str = "1.5.0";
@@ -382,42 +382,19 @@ fn assert_indieweb_utils_sent(s: &Scene, report: &serde_json::Value) -> String {
 /// returns the venv's python.
 fn ensure_indieweb_utils() -> PathBuf {
     static IN_PROCESS: Mutex<()> = Mutex::new(());
-    let requirements_path = senders_dir().join("requirements.txt");
-    let requirements = read(&requirements_path);
-    assert!(
-        requirements
-            .lines()
-            .any(|line| line.trim() == format!("indieweb-utils=={INDIEWEB_UTILS_VERSION}")),
-        "tests/senders/requirements.txt must pin indieweb-utils to INDIEWEB_UTILS_VERSION"
+    let venv = target_dir().join("py-senders");
+    let python = venv.join("bin").join("python");
+    ensure_pip_tool(
+        &IN_PROCESS,
+        &PipTool {
+            requirements: &senders_dir().join("requirements.txt"),
+            pin: &format!("indieweb-utils=={INDIEWEB_UTILS_VERSION}"),
+            venv: &venv,
+            ready: &python,
+            module: "indieweb_utils",
+            version: INDIEWEB_UTILS_VERSION,
+        },
     );
-    let dir = target_dir().join("py-senders");
-    let python = dir.join("bin").join("python");
-    let stamp = md5_hex(&requirements);
-    ensure_installed(&IN_PROCESS, &dir, &stamp, &python, |dir| {
-        run_install(StdCommand::new("python3").args(["-m", "venv"]).arg(dir));
-        run_install(
-            StdCommand::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--no-input",
-                    "-r",
-                ])
-                .arg(&requirements_path),
-        );
-        let version = run_install(StdCommand::new(&python).args([
-            "-c",
-            "import indieweb_utils; print(indieweb_utils.__version__)",
-        ]));
-        assert_eq!(
-            String::from_utf8_lossy(&version.stdout).trim(),
-            INDIEWEB_UTILS_VERSION,
-            "pip installed another indieweb-utils"
-        );
-    });
-    assert!(python.exists(), "{} is missing", python.display());
     python
 }
 

@@ -66,3 +66,52 @@ pub fn run_install(command: &mut Command) -> Output {
     );
     output
 }
+
+/// A Python tool pinned in a requirements file, installed into its own venv.
+pub struct PipTool<'a> {
+    /// The pinned requirements (`pip freeze` style).
+    pub requirements: &'a Path,
+    /// The line the requirements must hold, e.g. `moto[server]==5.2.5`.
+    pub pin: &'a str,
+    /// The venv, under `target/`.
+    pub venv: &'a Path,
+    /// A file in the venv that exists once the install is complete.
+    pub ready: &'a Path,
+    /// The module whose `__version__` must equal `version`.
+    pub module: &'a str,
+    pub version: &'a str,
+}
+
+/// Creates `tool.venv` and installs `tool.requirements` there unless that
+/// install is current (stamped with the requirements' hash), then checks
+/// the module's version.
+pub fn ensure_pip_tool(in_process: &Mutex<()>, tool: &PipTool<'_>) {
+    let requirements = fs::read_to_string(tool.requirements)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", tool.requirements.display()));
+    assert!(
+        requirements.lines().any(|line| line.trim() == tool.pin),
+        "{} must pin {}",
+        tool.requirements.display(),
+        tool.pin
+    );
+    let python = tool.venv.join("bin").join("python");
+    let stamp = crate::helpers::md5_hex(&requirements);
+    ensure_installed(in_process, tool.venv, &stamp, tool.ready, |dir| {
+        run_install(Command::new("python3").args(["-m", "venv"]).arg(dir));
+        run_install(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--disable-pip-version-check"])
+                .args(["--no-input", "-r"])
+                .arg(tool.requirements),
+        );
+        let check = format!("import {0}; print({0}.__version__)", tool.module);
+        let version = run_install(Command::new(&python).args(["-c", &check]));
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout).trim(),
+            tool.version,
+            "pip installed another {}",
+            tool.module
+        );
+    });
+    assert!(tool.ready.exists(), "{} is missing", tool.ready.display());
+}

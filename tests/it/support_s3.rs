@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 
-use crate::helpers::md5_hex;
-use crate::support_install::{describe, ensure_installed, run_install};
+use crate::support_install::{PipTool, describe, ensure_pip_tool};
 
 /// Pinned in `tests/s3/requirements.txt`.
 const MOTO_VERSION: &str = "5.2.5";
@@ -198,44 +197,22 @@ fn log_of(moto: &Moto) -> String {
 /// there unless that install is current; returns `moto_server`.
 fn ensure_moto() -> PathBuf {
     static IN_PROCESS: Mutex<()> = Mutex::new(());
-    let requirements_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("s3")
-        .join("requirements.txt");
-    let requirements = fs::read_to_string(&requirements_path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", requirements_path.display()));
-    assert!(
-        requirements
-            .lines()
-            .any(|line| line.trim() == format!("moto[server]=={MOTO_VERSION}")),
-        "tests/s3/requirements.txt must pin moto[server] to MOTO_VERSION"
+    let venv = venv_dir();
+    let server = venv.join("bin").join("moto_server");
+    ensure_pip_tool(
+        &IN_PROCESS,
+        &PipTool {
+            requirements: &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join("s3")
+                .join("requirements.txt"),
+            pin: &format!("moto[server]=={MOTO_VERSION}"),
+            venv: &venv,
+            ready: &server,
+            module: "moto",
+            version: MOTO_VERSION,
+        },
     );
-    let dir = venv_dir();
-    let python = dir.join("bin").join("python");
-    let server = dir.join("bin").join("moto_server");
-    ensure_installed(&IN_PROCESS, &dir, &md5_hex(&requirements), &server, |dir| {
-        run_install(Command::new("python3").args(["-m", "venv"]).arg(dir));
-        run_install(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--no-input",
-                    "-r",
-                ])
-                .arg(&requirements_path),
-        );
-        let version =
-            run_install(Command::new(&python).args(["-c", "import moto; print(moto.__version__)"]));
-        assert_eq!(
-            String::from_utf8_lossy(&version.stdout).trim(),
-            MOTO_VERSION,
-            "pip installed another moto"
-        );
-    });
-    assert!(server.exists(), "{} is missing", server.display());
     server
 }
 
