@@ -16,12 +16,11 @@ use url::Url;
 
 use super::objects::{Record, write_id};
 use crate::domain::mention::{
-    Author, Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition,
-    Verification,
+    Mention, MentionData, MentionEvent, Moderation, Relation, Transition, Verification,
 };
 use crate::storage::StoreError;
 pub(crate) use crate::storage::rows::parse_url;
-use crate::storage::rows::{from_millis, millis, verification_state};
+use crate::storage::rows::{RawMention, millis, verification_state};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MentionObject {
@@ -209,24 +208,33 @@ impl MentionObject {
         verification_state(&self.verification, self.reason.clone())
     }
 
+    /// The domain's view, converted as the SQL backends' rows are.
     pub fn to_mention(&self) -> Result<Mention, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("mention {}: {what}", self.id));
-        let data = self
-            .data
-            .as_ref()
-            .map(|data| data.to_domain().ok_or_else(|| corrupt("unknown property")))
-            .transpose()?;
-        Ok(Mention {
-            id: MentionId(self.id),
-            source: parse_url(&self.source)?,
-            target: parse_url(&self.target)?,
-            verification: self.current()?,
-            moderation: Moderation::parse(&self.moderation)
-                .ok_or_else(|| corrupt("unknown moderation state"))?,
-            data,
-            received_at: from_millis(self.received_at).ok_or_else(|| corrupt("bad received_at"))?,
-            updated_at: from_millis(self.updated_at).ok_or_else(|| corrupt("bad updated_at"))?,
-        })
+        let data = self.data.as_ref();
+        let field = |pick: fn(&DataObject) -> &Option<String>| data.and_then(|d| pick(d).clone());
+        RawMention::<i64> {
+            id: self.id,
+            source: self.source.clone(),
+            target: self.target.clone(),
+            verification: self.verification.clone(),
+            reason: self.reason.clone(),
+            moderation: self.moderation.clone(),
+            property: data.map(|d| d.property.clone()),
+            rsvp: field(|d| &d.rsvp),
+            author: [
+                field(|d| &d.author_name),
+                field(|d| &d.author_photo),
+                field(|d| &d.author_url),
+            ],
+            content_html: field(|d| &d.content_html),
+            content_text: field(|d| &d.content_text),
+            name: field(|d| &d.name),
+            published: field(|d| &d.published),
+            url: field(|d| &d.url),
+            received_at: self.received_at,
+            updated_at: self.updated_at,
+        }
+        .into_mention()
     }
 }
 
@@ -262,29 +270,6 @@ impl From<&MentionData> for DataObject {
 }
 
 impl DataObject {
-    fn to_domain(&self) -> Option<MentionData> {
-        let relation = Relation::from_property(&self.property, self.rsvp.as_deref())?;
-        let (name, photo, url) = (
-            self.author_name.clone(),
-            self.author_photo.clone(),
-            self.author_url.clone(),
-        );
-        let author = (name.is_some() || photo.is_some() || url.is_some()).then_some(Author {
-            name,
-            photo,
-            url,
-        });
-        Some(MentionData {
-            relation,
-            author,
-            content_html: self.content_html.clone(),
-            content_text: self.content_text.clone(),
-            name: self.name.clone(),
-            published: self.published.clone(),
-            url: self.url.clone(),
-        })
-    }
-
     pub fn property(&self) -> &str {
         &self.property
     }
