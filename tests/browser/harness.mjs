@@ -9,6 +9,7 @@
 // prove the cross-origin set-up (CORS on the module script and on the API).
 
 import { createServer } from 'node:http';
+import { before, after } from 'node:test';
 import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -172,6 +173,24 @@ const page = (widget, attrs) => `<!doctype html>
 </body>
 </html>
 `;
+
+/**
+ * The servers and Chromium for one test file: started before its tests,
+ * closed after them. The returned object's `servers` and `browser` are set
+ * once the `before` hook has run.
+ */
+export function testBed() {
+  const bed = {};
+  before(async () => {
+    bed.servers = await startServers();
+    bed.browser = await launch();
+  });
+  after(async () => {
+    await bed.browser?.close();
+    await bed.servers?.close();
+  });
+  return bed;
+}
 
 export const chromiumArgs = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

@@ -4,22 +4,13 @@
 // warnings, media descriptions and URLs carry <script>, onerror= and
 // javascript: payloads. Any execution would raise a dialog or set window.__xss.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  apiJson, embedUrl, fixture, flatten, launch, openWidget, real, scenarios, screenshot, snapshot, startServers,
+  apiJson, embedUrl, fixture, flatten, openWidget, real, scenarios, screenshot, snapshot, testBed,
 } from './harness.mjs';
 
-let servers;
-let browser;
-before(async () => {
-  servers = await startServers();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+const bed = testBed();
 
 /** Waits for images to fail and handlers that could fire, then reports what the page did. */
 async function inspect(page) {
@@ -70,9 +61,9 @@ test('unsanitised payloads render as harmless text (the widget\'s own defence)',
   // With the fixture server the payload comes from it; against a real backfeed
   // (which would sanitise it) the browser is handed the raw fixture instead.
   const post = real ? 'https://blog.example/posts/xss-raw/' : 'https://blog.example/posts/xss/';
-  const raw = await fixture('xss.json', servers.site);
+  const raw = await fixture('xss.json', bed.servers.site);
   const data = JSON.parse(raw);
-  const { page, dialogs, consoleErrors, state } = await openWidget(browser.context, embedUrl(servers.site, post), {
+  const { page, dialogs, consoleErrors, state } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, post), {
     before: real ? (p) => p.route('**/api/comments?**', (route) => route.fulfill({
       status: 200, contentType: 'application/json', headers: { 'access-control-allow-origin': '*' }, body: raw,
     })) : undefined,
@@ -136,8 +127,8 @@ test('unsanitised payloads render as harmless text (the widget\'s own defence)',
 test('the server\'s answer for a post with seeded payloads is harmless', {
   skip: !real ? 'fixture mode: the test above covers it' : !scenarios.xss && 'set BACKFEED_XSS_URL (tests/browser/README.md)',
 }, async () => {
-  const data = await apiJson(servers.backend, scenarios.xss);
-  const { page, dialogs } = await openWidget(browser.context, embedUrl(servers.site, scenarios.xss));
+  const data = await apiJson(bed.servers.backend, scenarios.xss);
+  const { page, dialogs } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.xss));
   assertHarmless(await inspect(page), dialogs);
   const view = await snapshot(page);
   const shown = flatten(view.thread);

@@ -2,34 +2,25 @@
 // its defaults (src from the script's own URL, url from the page without
 // query and fragment). All announced through a polite live region.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  apiJson, embedUrl, fixture, launch, openWidget, real, scenarios, screenshot, snapshot, startServers, waitForState,
+  apiJson, embedUrl, fixture, openWidget, real, scenarios, screenshot, snapshot, waitForState, testBed,
 } from './harness.mjs';
 
-let servers;
-let browser;
-before(async () => {
-  servers = await startServers();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+const bed = testBed();
 
 const suffix = real ? '-real' : '';
 
 test('while loading, the widget says so and is busy', async () => {
   let release;
   const held = new Promise((ok) => { release = ok; });
-  const page = await browser.context.newPage();
+  const page = await bed.browser.context.newPage();
   await page.route('**/api/comments?**', async (route) => {
     await held;
-    await route.fulfill({ status: 200, contentType: 'application/json', headers: { 'access-control-allow-origin': '*' }, body: await fixture('empty.json', servers.site) });
+    await route.fulfill({ status: 200, contentType: 'application/json', headers: { 'access-control-allow-origin': '*' }, body: await fixture('empty.json', bed.servers.site) });
   });
-  await page.goto(embedUrl(servers.site, scenarios.empty || 'https://blog.example/posts/quiet/'));
+  await page.goto(embedUrl(bed.servers.site, scenarios.empty || 'https://blog.example/posts/quiet/'));
   const box = page.locator('backfeed-comments .bf[data-state=loading]');
   await box.waitFor({ state: 'attached' });
   assert.equal(await box.getAttribute('aria-busy'), 'true');
@@ -44,8 +35,8 @@ test('while loading, the widget says so and is busy', async () => {
 test('a post without comments shows the empty state', {
   skip: !scenarios.empty && 'set BACKFEED_EMPTY_URL (tests/browser/README.md)',
 }, async () => {
-  const data = await apiJson(servers.backend, scenarios.empty);
-  const { page, dialogs, state } = await openWidget(browser.context, embedUrl(servers.site, scenarios.empty));
+  const data = await apiJson(bed.servers.backend, scenarios.empty);
+  const { page, dialogs, state } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.empty));
   const view = await snapshot(page);
   assert.equal(state, 'empty');
   assert.match(view.status, /^No comments yet/);
@@ -59,7 +50,7 @@ test('a post without comments shows the empty state', {
 });
 
 test('an error answer shows the error state; "Try again" fetches again', async () => {
-  const { page, apiRequests, state } = await openWidget(browser.context, embedUrl(servers.site, scenarios.error));
+  const { page, apiRequests, state } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.error));
   let view = await snapshot(page);
   assert.equal(state, 'error');
   assert.equal(view.status, 'Comments could not be loaded.');
@@ -85,8 +76,8 @@ test('"Try again" recovers once the server answers', {
   skip: !scenarios.thread && 'set BACKFEED_THREAD_URL (tests/browser/README.md)',
 }, async () => {
   let calls = 0;
-  const error = await fixture('error.json', servers.site);
-  const { page, state } = await openWidget(browser.context, embedUrl(servers.site, scenarios.thread), {
+  const error = await fixture('error.json', bed.servers.site);
+  const { page, state } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.thread), {
     before: (p) => p.route('**/api/comments?**', (route) => (calls++ === 0
       ? route.fulfill({ status: 500, contentType: 'application/json', headers: { 'access-control-allow-origin': '*' }, body: error })
       : route.continue())),
@@ -104,18 +95,18 @@ test('"Try again" recovers once the server answers', {
 });
 
 test('defaults: src is where the script came from, url is the page without query and fragment', async () => {
-  const { page, apiRequests } = await openWidget(browser.context, `${servers.site}/posts/hello/?utm_source=feed&x=1#comments`);
+  const { page, apiRequests } = await openWidget(bed.browser.context, `${bed.servers.site}/posts/hello/?utm_source=feed&x=1#comments`);
   assert.equal(apiRequests.length, 1);
   const api = new URL(apiRequests[0]);
-  assert.equal(`${api.origin}${api.pathname}`, `${servers.backend}/api/comments`);
-  assert.equal(api.searchParams.get('url'), `${servers.site}/posts/hello/`);
+  assert.equal(`${api.origin}${api.pathname}`, `${bed.servers.backend}/api/comments`);
+  assert.equal(api.searchParams.get('url'), `${bed.servers.site}/posts/hello/`);
   await page.close();
 });
 
 test('changing the url attribute loads the other post', {
   skip: !(scenarios.thread && scenarios.empty) && 'set BACKFEED_THREAD_URL and BACKFEED_EMPTY_URL',
 }, async () => {
-  const { page, apiRequests, state } = await openWidget(browser.context, embedUrl(servers.site, scenarios.empty));
+  const { page, apiRequests, state } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.empty));
   assert.equal(state, 'empty');
   await page.evaluate((url) => document.querySelector('backfeed-comments').setAttribute('url', url), scenarios.thread);
   await page.locator('backfeed-comments .bf[data-state=loaded]').waitFor({ state: 'attached' });

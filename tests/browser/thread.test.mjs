@@ -5,22 +5,13 @@
 // light and dark screenshots. Every expectation is computed from the JSON the
 // backend answers, so the same tests run against a real backfeed.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  apiJson, embedUrl, flatten, label, launch, openWidget, real, scenarios, screenshot, snapshot, startServers,
+  apiJson, embedUrl, flatten, label, openWidget, real, scenarios, screenshot, snapshot, testBed,
 } from './harness.mjs';
 
-let servers;
-let browser;
-before(async () => {
-  servers = await startServers();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await servers?.close();
-});
+const bed = testBed();
 
 const skip = !scenarios.thread && 'set BACKFEED_THREAD_URL to a post with a seeded thread (tests/browser/README.md)';
 const isHttp = (u) => { try { return ['http:', 'https:'].includes(new URL(u).protocol); } catch { return false; } };
@@ -36,8 +27,8 @@ const ids = (tree) => tree.map((c) => ({ id: c.id, replies: ids(c.replies || [])
 const depth = (tree) => (tree.length ? 1 + Math.max(...tree.map((c) => depth(c.replies || []))) : 0);
 
 test('the thread renders what /api/comments answers', { skip }, async (t) => {
-  const data = await apiJson(servers.backend, scenarios.thread);
-  const { page, dialogs, consoleErrors, state } = await openWidget(browser.context, embedUrl(servers.site, scenarios.thread));
+  const data = await apiJson(bed.servers.backend, scenarios.thread);
+  const { page, dialogs, consoleErrors, state } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.thread));
   const view = await snapshot(page);
   const all = flatten(data.comments);
   const shown = flatten(view.thread);
@@ -187,7 +178,7 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
 });
 
 test('keyboard: Tab reaches "Reply on Mastodon" and the copy button, with a visible focus ring', { skip }, async () => {
-  const { page } = await openWidget(browser.context, embedUrl(servers.site, scenarios.thread));
+  const { page } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.thread));
   const focused = () => page.evaluate(() => {
     const host = document.activeElement;
     const el = host?.shadowRoot?.activeElement;
@@ -216,19 +207,19 @@ test('keyboard: Tab reaches "Reply on Mastodon" and the copy button, with a visi
 });
 
 test('the copy button puts the toot link on the clipboard', { skip }, async () => {
-  const data = await apiJson(servers.backend, scenarios.thread);
-  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: servers.site });
-  const { page } = await openWidget(browser.context, embedUrl(servers.site, scenarios.thread));
+  const data = await apiJson(bed.servers.backend, scenarios.thread);
+  await bed.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: bed.servers.site });
+  const { page } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.thread));
   await page.locator('backfeed-comments button.copy').click();
   await page.locator('backfeed-comments .note', { hasText: 'Link copied.' }).waitFor();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), href(data.toot.url));
-  await browser.context.clearPermissions();
+  await bed.browser.context.clearPermissions();
   await page.close();
 });
 
 test('without a clipboard, the copy button reveals a selected text field with the link', { skip }, async () => {
-  const data = await apiJson(servers.backend, scenarios.thread);
-  const { page } = await openWidget(browser.context, embedUrl(servers.site, scenarios.thread), {
+  const data = await apiJson(bed.servers.backend, scenarios.thread);
+  const { page } = await openWidget(bed.browser.context, embedUrl(bed.servers.site, scenarios.thread), {
     before: (p) => p.addInitScript(() => Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined })),
   });
   const field = page.locator('backfeed-comments input.copy-field');
