@@ -381,19 +381,12 @@ print(f"RSS growth             {growth:.1f} bytes per request over {bf_requests}
       f"(from before the warm-up to after the rounds; steady memory use keeps this near 0)")
 print(f"setup                  wrk -t{threads} -c{conns} -d{duration} per round, both servers on all "
       f"{cores} cores (tokio multi-thread; nginx worker_processes auto), wrk on the same cores")
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+from report import cpu_model, print_backfeed_stderr
+cpu = cpu_model()
 print(f"machine                {cores} cores ({cpu}), Linux {os.uname().release}; load average before / after "
       f"the runs {load} (the runs themselves add about {cores})")
 print(f"versions               {bf_version}; {ng_version}; {wrk_version}")
-raw = open(os.path.join(work, "backfeed.err")).read()
-ansi = re.compile(r"\x1b\[[0-9;]*m")
-logs = [ansi.sub("", l) for l in raw.splitlines() if l.strip()]
-if logs:
-    print(f"backfeed stderr        {len(logs)} line(s) (BACKFEED_LOG=warn):")
-    for line in logs[:5]:
-        print(f"                       {line}")
-else:
-    print("backfeed stderr        empty (BACKFEED_LOG=warn)")
+print_backfeed_stderr(os.path.join(work, "backfeed.err"), 23)
 EOF
 
 # Everything is stopped by the EXIT trap; check nothing is left listening.

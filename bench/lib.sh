@@ -10,6 +10,8 @@
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 BENCH_NAME=$(basename "$0")
+# The summaries import report.py.
+export PYTHONPATH="$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH}"
 
 # Progress and errors go to stderr; the summary alone goes to stdout.
 say() { printf '%s\n' "$*" >&2; }

@@ -56,7 +56,8 @@ print()
 for mode, r in modes.items():
     print(f"starts, {mode:<21} {r['starts_ms']} ms")
 print(f"request answered         GET /status, a new SQLite database per start (migrations included)")
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+from report import cpu_model
+cpu = cpu_model()
 print(f"machine                  {cores} cores ({cpu}); load average before {load}")
 print(f"version                  {version}")
 PY

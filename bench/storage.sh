@@ -174,7 +174,8 @@ print(f"intake non-2xx        {non2xx}; {rows} mentions in the shared database")
 print(f"setup                 wrk -t{threads} -c{conns} -d{duration}; for two instances two wrk "
       f"processes with half the connections each; backfeed, PostgreSQL (fsync on), moto and wrk share "
       f"all {cores} cores")
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+from report import cpu_model
+cpu = cpu_model()
 print(f"machine               {cores} cores ({cpu}); load average before / after {load_before} / {load_after}")
 print(f"versions              {bf_version}; {pg_version}")
 EOF

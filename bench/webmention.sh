@@ -308,19 +308,12 @@ print(f"response size           body {body_len} B (identical bytes); headers bac
       f"{head_len('backfeed-read.headers')} B, nginx {head_len('nginx-read.headers')} B")
 print(f"setup                   wrk -t{threads} -c{conns} -d{duration} per round; backfeed, nginx (source pages "
       f"and baseline) and wrk share all {cores} cores; SQLite in WAL mode on {os.path.dirname(work)}")
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+from report import cpu_model, print_backfeed_stderr
+cpu = cpu_model()
 print(f"machine                 {cores} cores ({cpu}), Linux {os.uname().release}; load average before / after "
       f"the runs {load_before} / {load_after} (the runs themselves add about {cores})")
 print(f"versions                {bf_version}; {ng_version}; {wrk_version}")
-raw = open(os.path.join(work, "backfeed.err")).read()
-ansi = re.compile(r"\x1b\[[0-9;]*m")
-logs = [ansi.sub("", l) for l in raw.splitlines() if l.strip()]
-if logs:
-    print(f"backfeed stderr         {len(logs)} line(s) (BACKFEED_LOG=warn):")
-    for line in logs[:5]:
-        print(f"                        {line[:200]}")
-else:
-    print("backfeed stderr         empty (BACKFEED_LOG=warn)")
+print_backfeed_stderr(os.path.join(work, "backfeed.err"), 24)
 EOF
 
 # Everything is stopped by the EXIT trap; check nothing is left listening.
