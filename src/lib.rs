@@ -8,6 +8,7 @@ pub mod announce;
 pub mod changes;
 pub mod cli;
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
@@ -26,6 +27,7 @@ use announce::Announcer;
 use changes::Changes;
 use clients::http::{FetchError, HttpClient};
 use clients::mastodon::MastodonClient;
+use clock::Clock;
 use config::Config;
 use storage::{Store, StoreError};
 use threads::Threads;
@@ -34,6 +36,8 @@ use webmention::Receiver;
 /// Everything a request or a command needs, built once from the config.
 pub struct App {
     pub config: Config,
+    /// The one source of "now" (see [`clock`]).
+    pub clock: Clock,
     pub store: Arc<dyn Store>,
     /// `None` when Mastodon is not configured.
     pub announcer: Option<Arc<Announcer>>,
@@ -59,12 +63,21 @@ pub enum BuildError {
 impl App {
     /// Opens the store (running migrations) and builds the clients.
     pub async fn build(config: Config) -> Result<Arc<Self>, BuildError> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`App::build`] with a given clock (tests pass a manual one).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Arc<Self>, BuildError> {
         let store = storage::open(&config.database).await?;
-        Self::with_store(config, store)
+        Self::with_store(config, store, clock)
     }
 
     /// Builds the app around a store that is already open.
-    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<Arc<Self>, BuildError> {
+    pub fn with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> Result<Arc<Self>, BuildError> {
         let changes = Changes::default();
         let mastodon = match &config.announce {
             Some(announce) => Some(Arc::new(MastodonClient::new(
@@ -102,6 +115,7 @@ impl App {
             http::RateLimits::new(config.webmention.as_ref().and_then(|w| w.rate_limit));
         Ok(Arc::new(Self {
             config,
+            clock,
             store,
             announcer,
             receiver,
