@@ -44,6 +44,8 @@ pub struct App {
     /// `None` when no sites are configured.
     pub receiver: Option<Arc<Receiver>>,
     pub threads: Arc<Threads>,
+    /// The one durable job queue, and the wake-up of this process's workers.
+    pub queue: jobs::Queue,
     /// Bumped by anything that changes what a comment thread shows.
     pub changes: Changes,
     pub metrics: http::Metrics,
@@ -79,6 +81,7 @@ impl App {
         clock: Clock,
     ) -> Result<Arc<Self>, BuildError> {
         let changes = Changes::default();
+        let queue = jobs::Queue::new(Arc::clone(&store), clock.clone());
         let mastodon = match &config.announce {
             Some(announce) => Some(Arc::new(MastodonClient::new(
                 &announce.mastodon,
@@ -99,17 +102,21 @@ impl App {
             Some(webmention) => Some(Arc::new(Receiver::new(
                 webmention.clone(),
                 Arc::clone(&store),
+                queue.clone(),
                 &config.fetch,
                 changes.clone(),
+                clock.clone(),
             )?)),
             None => None,
         };
         let threads = Arc::new(Threads::new(
             Arc::clone(&store),
+            queue.clone(),
             mastodon,
             announcer.clone(),
             config.threads,
             changes.clone(),
+            clock.clone(),
         ));
         let rate_limits =
             http::RateLimits::new(config.webmention.as_ref().and_then(|w| w.rate_limit));
@@ -120,6 +127,7 @@ impl App {
             announcer,
             receiver,
             threads,
+            queue,
             changes: changes.clone(),
             metrics: http::Metrics::install(),
             rate_limits,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::clients::http::FetchPolicy;
-use crate::domain::mention::RetrySchedule;
+use crate::domain::job::RetryPolicy;
 use crate::domain::webmention::{DomainList, Sites};
 use crate::domain::{TitlePattern, Visibility};
 
@@ -109,7 +109,7 @@ pub struct WebmentionConfig {
     pub blocked_domains: DomainList,
     /// Domains whose verified mentions are approved even in manual mode.
     pub allowed_domains: DomainList,
-    pub retry: RetrySchedule,
+    pub retry: RetryPolicy,
     /// Per client address and per source domain, on `POST /webmention`.
     pub rate_limit: Option<RateLimit>,
     /// Where to announce new, updated and deleted mentions.
@@ -335,7 +335,7 @@ fn webmention_config(r: &Reader<'_>) -> Result<Option<WebmentionConfig>, ConfigE
             .unwrap_or_default(),
         retry: r
             .parsed("webmention.retry_delays", values::parse_retry_delays)?
-            .unwrap_or_default(),
+            .unwrap_or_else(RetryPolicy::patient),
         rate_limit: r
             .parsed("webmention.rate_limit", values::parse_rate_limit)?
             .unwrap_or(Some(RateLimit::default())),

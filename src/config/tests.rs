@@ -233,7 +233,7 @@ fn webmention_settings_turn_receiving_on_and_parse_lists() {
     assert_eq!(webmention.moderation, ModerationMode::Manual);
     assert!(webmention.blocked_domains.matches("a.junk.example"));
     assert_eq!(
-        webmention.retry.0,
+        webmention.retry.delays,
         vec![Duration::from_millis(10), Duration::from_secs(1)]
     );
     assert!(load_env(&[]).unwrap().webmention.is_none());

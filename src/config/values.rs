@@ -13,7 +13,7 @@ use url::Url;
 
 use super::ConfigError;
 use super::sources::{RawSettings, setting};
-use crate::domain::mention::RetrySchedule;
+use crate::domain::job::RetryPolicy;
 use crate::domain::webmention::{DomainList, Sites};
 
 /// Reads typed values out of the merged raw settings.
@@ -426,14 +426,14 @@ pub fn parse_domains(value: &str) -> Result<DomainList, String> {
 }
 
 /// Comma-separated delays between verification attempts, e.g. `1m,5m,30m`.
-pub fn parse_retry_delays(value: &str) -> Result<RetrySchedule, String> {
+pub fn parse_retry_delays(value: &str) -> Result<RetryPolicy, String> {
     value
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(parse_duration)
         .collect::<Result<Vec<_>, _>>()
-        .map(RetrySchedule)
+        .map(RetryPolicy::new)
 }
 
 /// A secret of at least 16 characters, so that it cannot be guessed by trying.

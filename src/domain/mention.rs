@@ -8,7 +8,6 @@
 //! source that is gone or no longer links deletes it (§3.2.4, deleting).
 
 use std::fmt;
-use std::time::Duration;
 
 use url::Url;
 
@@ -174,8 +173,9 @@ pub enum Transition {
     Verify(MentionData),
     Reject(String),
     Delete(String),
-    /// Try again after this delay; the mention keeps its current state.
-    RetryAfter(Duration),
+    /// Try again later (the job's retry policy says when); the mention
+    /// keeps its current state.
+    Retry(String),
     /// Give up on this attempt but keep the (verified) mention as it is.
     Keep(String),
 }
@@ -217,29 +217,9 @@ impl MentionEvent {
     }
 }
 
-/// Delays between attempts after transient failures; after the last, give up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetrySchedule(pub Vec<Duration>);
-
-impl Default for RetrySchedule {
-    /// 1 min, 5 min, 30 min, 2 h, 12 h: a source down for half a day still counts.
-    fn default() -> Self {
-        Self(
-            [60, 300, 1_800, 7_200, 43_200]
-                .into_iter()
-                .map(Duration::from_secs)
-                .collect(),
-        )
-    }
-}
-
-/// The rule for one attempt. `attempts_so_far` counts earlier failed attempts.
-pub fn decide(
-    current: &Verification,
-    finding: Finding,
-    attempts_so_far: u32,
-    schedule: &RetrySchedule,
-) -> Transition {
+/// The rule for one attempt: `attempt` is its number (1-based) and `last`
+/// says whether the job's retry policy allows no further one.
+pub fn decide(current: &Verification, finding: Finding, attempt: u32, last: bool) -> Transition {
     let was_verified = *current == Verification::Verified;
     let drop = |reason: &str| {
         if was_verified {
@@ -253,24 +233,17 @@ pub fn decide(
         Finding::Gone => drop("the source is gone (410)"),
         Finding::NoLink => drop("the source does not link to the target"),
         Finding::Unusable(reason) => drop(&reason),
-        Finding::Transient(reason) => match schedule.0.get(attempts_so_far as usize) {
-            Some(delay) => Transition::RetryAfter(*delay),
-            None if was_verified => Transition::Keep(reason),
-            None => Transition::Reject(format!(
-                "gave up after {} attempts: {reason}",
-                attempts_so_far + 1
-            )),
-        },
+        Finding::Transient(reason) if !last => Transition::Retry(reason),
+        Finding::Transient(reason) if was_verified => Transition::Keep(reason),
+        Finding::Transient(reason) => {
+            Transition::Reject(format!("gave up after {attempt} attempts: {reason}"))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn schedule() -> RetrySchedule {
-        RetrySchedule(vec![Duration::from_secs(1), Duration::from_secs(2)])
-    }
 
     #[test]
     fn a_link_verifies_whatever_the_state_was() {
@@ -281,7 +254,7 @@ mod tests {
         ] {
             let data = MentionData::default();
             assert_eq!(
-                decide(&current, Finding::Links(data.clone()), 0, &schedule()),
+                decide(&current, Finding::Links(data.clone()), 1, false),
                 Transition::Verify(data)
             );
         }
@@ -295,29 +268,25 @@ mod tests {
             Finding::Unusable("image/png".into()),
         ] {
             assert!(matches!(
-                decide(&Verification::Pending, finding.clone(), 0, &schedule()),
+                decide(&Verification::Pending, finding.clone(), 1, false),
                 Transition::Reject(_)
             ));
             assert!(matches!(
-                decide(&Verification::Verified, finding, 0, &schedule()),
+                decide(&Verification::Verified, finding, 1, false),
                 Transition::Delete(_)
             ));
         }
     }
 
     #[test]
-    fn transient_failures_retry_on_schedule_then_reject_a_new_mention() {
+    fn transient_failures_retry_until_the_last_attempt_then_reject_a_new_mention() {
         let failure = || Finding::Transient("timed out".into());
         assert_eq!(
-            decide(&Verification::Pending, failure(), 0, &schedule()),
-            Transition::RetryAfter(Duration::from_secs(1))
+            decide(&Verification::Pending, failure(), 1, false),
+            Transition::Retry("timed out".into())
         );
         assert_eq!(
-            decide(&Verification::Pending, failure(), 1, &schedule()),
-            Transition::RetryAfter(Duration::from_secs(2))
-        );
-        assert_eq!(
-            decide(&Verification::Pending, failure(), 2, &schedule()),
+            decide(&Verification::Pending, failure(), 3, true),
             Transition::Reject("gave up after 3 attempts: timed out".into())
         );
     }
@@ -327,8 +296,8 @@ mod tests {
         let last = decide(
             &Verification::Verified,
             Finding::Transient("503".into()),
-            2,
-            &schedule(),
+            3,
+            true,
         );
         assert_eq!(last, Transition::Keep("503".into()));
     }

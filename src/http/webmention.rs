@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use super::AppState;
 use super::error::ApiError;
 use super::rate_limit::client_ip;
-use crate::domain::mention::{Mention, MentionId};
+use crate::domain::mention::{Mention, MentionId, Verification};
 use crate::webmention::{ReceiveError, Receiver};
 
 /// Form bodies larger than this are refused; two URLs never need more.
@@ -39,16 +39,23 @@ pub async fn receive(State(app): State<AppState>, request: Request) -> Result<Re
     if let Some(domain) = field(&form, "source").and_then(source_domain) {
         app.rate_limits.check_domain(&domain).map_err(too_many)?;
     }
-    let received = receiver
+    let id = receiver
         .receive(field(&form, "source"), field(&form, "target"))
         .await?;
-    let location = format!("/webmention/status/{}", received.id);
+    let state = if receiver.verifies_inline() {
+        // Stored already: a failure here leaves it queued. Two fetches fit
+        // the budget, as the queue may hold an older job first.
+        crate::jobs::verify_inline(&app, id, app.config.fetch.total_timeout * 2).await
+    } else {
+        Verification::Pending
+    };
+    let location = format!("/webmention/status/{id}");
     let mut response = (
         StatusCode::CREATED,
         Json(Accepted {
             code: 201,
-            id: received.id.0,
-            status: received.state.label(),
+            id: id.0,
+            status: state.label(),
             location: &location,
         }),
     )

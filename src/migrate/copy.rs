@@ -12,7 +12,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use time::OffsetDateTime;
@@ -288,18 +287,20 @@ pub async fn threads(
     from: &dyn Store,
     what: &str,
     to: &Target,
-    now: OffsetDateTime,
     progress: &dyn Progress,
     summary: &mut Summary,
 ) -> Result<(), MigrateError> {
     let read = |e| MigrateError::Read(what.to_owned(), e);
     let write = |e| to.failed(e);
-    // Every cached thread is stale at some time; a century from now will do.
-    let everything = now + Duration::from_secs(100 * 365 * 86_400);
-    let urls = from
-        .stale_threads(everything, usize::MAX)
+    // Threads are cached only for announced posts, under the post's URL.
+    let urls: Vec<_> = from
+        .list_posts()
         .await
-        .map_err(read)?;
+        .map_err(read)?
+        .into_iter()
+        .filter(|post| matches!(post.state, PostState::Announced { .. }))
+        .map(|post| post.url)
+        .collect();
     summary.include(Kind::Threads);
     progress.begin(Kind::Threads, Some(urls.len() as u64));
     for url in urls {

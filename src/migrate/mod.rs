@@ -144,7 +144,7 @@ pub async fn run(plan: &Plan, progress: &dyn Progress) -> Result<Summary, Migrat
             copy::posts(posts, &target, progress, &mut summary).await?;
             copy::store_mentions(&*store, &from, &target, now, progress, &mut summary).await?;
             copy::sets(&*store, &from, &target, now, &mut summary).await?;
-            copy::threads(&*store, &from, &target, now, progress, &mut summary).await?;
+            copy::threads(&*store, &from, &target, progress, &mut summary).await?;
         }
     }
     Ok(finished(summary, started))

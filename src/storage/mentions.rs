@@ -1,47 +1,17 @@
-//! The webmention part of the storage contract: received mentions, their
-//! durable verification queue, queries for the read API, and moderation.
+//! The webmention part of the storage contract: received mentions, queries
+//! for the read API, and moderation.
 //!
-//! Invariant: a mention is written before its sender hears 201, and its
-//! verification job lives in the store until it is settled, so a crash at
-//! any moment loses nothing: an unsettled job's lease runs out and the next
-//! worker takes it again.
-
-use std::time::Duration;
+//! Invariant: a mention and its verification job (on the one job queue,
+//! `jobs.rs`) are written together, before the sender hears 201, so a crash
+//! at any moment loses nothing: an unsettled job's lease runs out and the
+//! next worker takes it again.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use url::Url;
 
 use super::{Imported, StoreError};
-use crate::domain::mention::{
-    Mention, MentionEvent, MentionId, Moderation, Transition, Verification,
-};
-
-/// A claimed webhook delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: i64,
-    pub mention_id: MentionId,
-    pub event: MentionEvent,
-    /// Failed attempts before this one.
-    pub attempts: u32,
-    pub token: String,
-}
-
-/// A claimed verification job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerificationJob {
-    pub mention_id: MentionId,
-    pub source: Url,
-    pub target: Url,
-    /// Failed attempts before this one.
-    pub attempts: u32,
-    /// The mention's state when the job was claimed.
-    pub current: Verification,
-    /// Identifies this claim, so a holder whose lease ran out cannot settle
-    /// a job another worker has taken since.
-    pub token: String,
-}
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortField {
@@ -98,8 +68,10 @@ impl Default for MentionQuery {
 
 #[async_trait]
 pub trait MentionStore: Send + Sync {
-    /// Records a webmention request and queues its verification now. A
-    /// re-sent request (same source and target) keeps its id and moderation.
+    /// Records a webmention request and, in the same atomic step, queues its
+    /// verification (`NewJob::verify_mention`, due `now`). A re-sent request
+    /// (same source and target) keeps its id and moderation, and is
+    /// verified again.
     async fn receive_mention(
         &self,
         source: &Url,
@@ -108,43 +80,15 @@ pub trait MentionStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<MentionId, StoreError>;
 
-    /// Claims the oldest due verification job for `lease`, if any.
-    async fn claim_verification(
+    /// Applies the outcome of a verification attempt to the mention
+    /// (`Retry` and `Keep` change nothing). `false` when the mention is no
+    /// longer there (removed meanwhile).
+    async fn settle_mention(
         &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Option<VerificationJob>, StoreError>;
-
-    /// Applies the outcome of an attempt. `false` when the claim was lost
-    /// (another worker took the job after the lease ran out): nothing changes.
-    /// With `notify`, a new, updated or deleted mention also queues a webhook
-    /// delivery in the same transaction, so no event is ever lost.
-    async fn settle_verification(
-        &self,
-        job: &VerificationJob,
+        id: MentionId,
         transition: &Transition,
-        notify: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-
-    /// Claims the oldest due webhook delivery for `lease`, if any.
-    async fn claim_delivery(
-        &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Option<Delivery>, StoreError>;
-
-    /// Finishes a delivery (`None`) or schedules another attempt after the
-    /// delay. `false` when the claim was lost.
-    async fn settle_delivery(
-        &self,
-        delivery: &Delivery,
-        retry_after: Option<Duration>,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Jobs not yet settled (for tests, status and shutdown reports).
-    async fn pending_verifications(&self) -> Result<u64, StoreError>;
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError>;
 
@@ -187,8 +131,8 @@ pub trait MentionStore: Send + Sync {
     /// outcome per mention, in order. Idempotent by source and target: a
     /// pair the store has is left as it is (`Present`). The ids given are
     /// ignored: the store hands out its own. A pending mention gets a
-    /// verification job due at `now`, so it is finished here; no webhook
-    /// delivery is queued.
+    /// verification job due at `now` (as on receiving), so it is finished
+    /// here; no webhook delivery is queued.
     async fn import_mentions(
         &self,
         mentions: &[Mention],

@@ -8,6 +8,7 @@
 
 pub mod conformance;
 pub mod import;
+pub mod jobs;
 pub mod mentions;
 pub mod postgres;
 mod rows;
@@ -37,15 +38,14 @@ pub enum StoreError {
 
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
-pub trait Store: PostStore + MentionStore + ThreadStore + Send + Sync + 'static {
+pub trait Store: PostStore + MentionStore + ThreadStore + JobStore + Send + Sync + 'static {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
 pub use import::Imported;
-pub use mentions::{
-    Delivery, MentionQuery, MentionStore, SortDirection, SortField, VerificationJob,
-};
+pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
+pub use mentions::{MentionQuery, MentionStore, SortDirection, SortField};
 pub use threads::{CachedThread, ThreadStore};
 
 /// The URL → toot mapping and its claims.

@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
-use super::{CachedThread, Delivery, StoreError, VerificationJob};
+use super::{CachedThread, StoreError};
+use crate::domain::job::{Job, JobId, JobKind, JobState};
 use crate::domain::mention::{
-    Author, Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Verification,
+    Author, Mention, MentionData, MentionId, Moderation, Relation, Verification,
 };
 use crate::domain::thread::{Reply, TootSummary};
 use crate::domain::{ClaimToken, PostRecord, PostState, PostUrl, TootId};
@@ -177,49 +178,38 @@ impl<T> RawMention<T> {
     }
 }
 
-/// A due verification job joined with its mention, as claimed.
-pub(crate) struct RawJob {
-    pub(crate) mention_id: i64,
-    pub(crate) source: String,
-    pub(crate) target: String,
+/// One `jobs` row as stored (the backends' job `COLUMNS`, in order).
+pub(crate) struct RawJob<T> {
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) payload: String,
+    pub(crate) dedupe_key: Option<String>,
+    pub(crate) state: String,
     pub(crate) attempts: i64,
-    pub(crate) verification: String,
-    pub(crate) reason: Option<String>,
+    pub(crate) due_at: T,
+    pub(crate) last_error: Option<String>,
+    pub(crate) created_at: T,
+    pub(crate) updated_at: T,
 }
 
-impl RawJob {
-    pub(crate) fn into_job(self, token: String) -> Result<VerificationJob, StoreError> {
-        Ok(VerificationJob {
-            mention_id: MentionId(self.mention_id),
-            source: parse_url(&self.source)?,
-            target: parse_url(&self.target)?,
-            attempts: attempts(self.attempts),
-            current: verification_state(&self.verification, self.reason)?,
-            token,
-        })
-    }
-}
-
-/// A due webhook delivery, as claimed.
-pub(crate) struct RawDelivery {
-    pub(crate) id: i64,
-    pub(crate) mention_id: i64,
-    pub(crate) event: String,
-    pub(crate) attempts: i64,
-}
-
-impl RawDelivery {
-    pub(crate) fn into_delivery(self, token: String) -> Result<Delivery, StoreError> {
+impl<T: StoredTime> RawJob<T> {
+    pub(crate) fn into_job(self) -> Result<Job, StoreError> {
         let id = self.id;
-        let event = MentionEvent::parse(&self.event).ok_or_else(|| {
-            StoreError::Corrupt(format!("delivery {id}: unknown event `{}`", self.event))
-        })?;
-        Ok(Delivery {
-            id,
-            mention_id: MentionId(self.mention_id),
-            event,
+        let corrupt = |what: String| StoreError::Corrupt(format!("job {id}: {what}"));
+        let time = |t: T, what: &str| t.to_time().ok_or_else(|| corrupt(format!("bad {what}")));
+        Ok(Job {
+            kind: JobKind::parse(&self.kind)
+                .ok_or_else(|| corrupt(format!("unknown kind `{}`", self.kind)))?,
+            state: JobState::parse(&self.state)
+                .ok_or_else(|| corrupt(format!("unknown state `{}`", self.state)))?,
+            payload: self.payload,
+            dedupe_key: self.dedupe_key,
             attempts: attempts(self.attempts),
-            token,
+            due_at: time(self.due_at, "due_at")?,
+            last_error: self.last_error,
+            created_at: time(self.created_at, "created_at")?,
+            updated_at: time(self.updated_at, "updated_at")?,
+            id: JobId::parse(&id).ok_or_else(|| corrupt("malformed id".into()))?,
         })
     }
 }
@@ -327,11 +317,4 @@ impl<T: StoredTime> RawThread<T> {
                 .ok_or_else(|| corrupt("bad fresh_until".into()))?,
         })
     }
-}
-
-/// The post URL a cached thread is stored under (every backend keys the
-/// cache by the canonical URL it was given).
-pub(crate) fn cached_post_url(stored: &str) -> Result<PostUrl, StoreError> {
-    PostUrl::parse(stored)
-        .map_err(|e| StoreError::Corrupt(format!("cached thread of `{stored}`: {e}")))
 }

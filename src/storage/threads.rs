@@ -30,15 +30,6 @@ pub trait ThreadStore: Send + Sync {
     /// Replaces the cached thread of `thread.url`.
     async fn save_thread(&self, thread: &CachedThread) -> Result<(), StoreError>;
 
-    /// The posts whose cached thread is stale at `now` (`fresh_until` not
-    /// after it), the longest stale first, at most `limit`: what a
-    /// scheduled run refreshes.
-    async fn stale_threads(
-        &self,
-        now: OffsetDateTime,
-        limit: usize,
-    ) -> Result<Vec<PostUrl>, StoreError>;
-
     /// Hides one reply (a Mastodon status id) from every thread.
     async fn hide_reply(&self, status_id: &str, now: OffsetDateTime) -> Result<(), StoreError>;
 

@@ -10,7 +10,7 @@
 mod moderation;
 mod wire;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -22,9 +22,12 @@ use time::format_description::well_known::Rfc3339;
 use crate::announce::{AnnounceError, Announcer};
 use crate::changes::{Changes, Stamp};
 use crate::clients::mastodon::{MastodonClient, MastodonError};
+use crate::clock::Clock;
 use crate::config::ThreadsConfig;
+use crate::domain::job::{Job, NewJob, Outcome, RefreshThread};
 use crate::domain::thread::{TootSummary, visible_tree};
 use crate::domain::{PostState, PostUrl};
+use crate::jobs::Queue;
 use crate::storage::{CachedThread, MentionQuery, SortDirection, Store, StoreError};
 
 /// Rendered threads kept in memory at most.
@@ -51,12 +54,16 @@ pub struct Rendered {
 
 pub struct Threads {
     store: Arc<dyn Store>,
+    clock: Clock,
+    queue: Queue,
     mastodon: Option<Arc<MastodonClient>>,
     announcer: Option<Arc<Announcer>>,
     config: ThreadsConfig,
     changes: Changes,
     rendered: RwLock<HashMap<PostUrl, Rendered>>,
-    refreshing: Mutex<HashSet<PostUrl>>,
+    /// When this process last queued a refresh of each thread: a stale
+    /// thread viewed often queues one refresh, not one per view.
+    refresh_queued: Mutex<HashMap<PostUrl, OffsetDateTime>>,
     cold_fetches: Mutex<HashMap<PostUrl, Arc<tokio::sync::Mutex<()>>>>,
     /// Mastodon said 429: no calls before this.
     backoff_until: Mutex<Option<OffsetDateTime>>,
@@ -65,19 +72,23 @@ pub struct Threads {
 impl Threads {
     pub fn new(
         store: Arc<dyn Store>,
+        queue: Queue,
         mastodon: Option<Arc<MastodonClient>>,
         announcer: Option<Arc<Announcer>>,
         config: ThreadsConfig,
         changes: Changes,
+        clock: Clock,
     ) -> Self {
         Self {
             store,
+            clock,
+            queue,
             mastodon,
             announcer,
             config,
             changes,
             rendered: RwLock::new(HashMap::new()),
-            refreshing: Mutex::new(HashSet::new()),
+            refresh_queued: Mutex::new(HashMap::new()),
             cold_fetches: Mutex::new(HashMap::new()),
             backoff_until: Mutex::new(None),
         }
@@ -89,10 +100,10 @@ impl Threads {
         raw_url: Option<&str>,
     ) -> Result<Rendered, ThreadError> {
         let url = self.accept_url(raw_url)?;
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         if let Some(rendered) = self.rendered_for(&url) {
             if now >= rendered.fresh_until {
-                self.refresh_in_background(&url);
+                self.queue_refresh(&url).await;
             }
             return Ok(rendered);
         }
@@ -174,10 +185,8 @@ impl Threads {
             fresh_until: match (&thread, &toot) {
                 (Some(thread), _) => thread.fresh_until,
                 // A toot whose thread could not be read: try again soon, not after a whole TTL.
-                (None, Some(_)) => {
-                    OffsetDateTime::now_utc() + RETRY_AFTER_FAILURE.min(self.config.ttl)
-                }
-                (None, None) => OffsetDateTime::now_utc() + self.config.ttl,
+                (None, Some(_)) => self.clock.now() + RETRY_AFTER_FAILURE.min(self.config.ttl),
+                (None, None) => self.clock.now() + self.config.ttl,
             },
         };
         if let Ok(mut cache) = self.rendered.write() {
@@ -242,8 +251,8 @@ impl Threads {
             .await?
             .filter(|t| t.toot.id == toot_id)
         {
-            if OffsetDateTime::now_utc() >= cached.fresh_until {
-                self.refresh_in_background(url);
+            if self.clock.now() >= cached.fresh_until {
+                self.queue_refresh(url).await;
             }
             return Ok(Some(cached));
         }
@@ -257,7 +266,7 @@ impl Threads {
         {
             return Ok(Some(cached));
         }
-        Ok(self.fetch_and_save(url, toot_id).await)
+        Ok(self.fetch_and_save(url, toot_id).await.ok())
     }
 
     fn cold_fetch_lock(&self, url: &PostUrl) -> Arc<tokio::sync::Mutex<()>> {
@@ -268,83 +277,95 @@ impl Threads {
         Arc::clone(locks.entry(url.clone()).or_default())
     }
 
-    /// Starts one refresh of `url`'s thread unless one is running.
-    fn refresh_in_background(self: &Arc<Self>, url: &PostUrl) {
-        let started = self
-            .refreshing
+    /// Queues a refresh of `url`'s thread (on the job queue, so that a
+    /// serverless runtime's scheduled run does it too), unless this process
+    /// queued one lately. A reader never waits for Mastodon.
+    async fn queue_refresh(&self, url: &PostUrl) {
+        let now = self.clock.now();
+        let recently = self
+            .refresh_queued
             .lock()
-            .map(|mut running| running.insert(url.clone()))
+            .map(|mut queued| {
+                if queued.len() >= RENDERED_LIMIT {
+                    queued.clear();
+                }
+                let recent = queued
+                    .get(url)
+                    .is_some_and(|at| now - *at < RETRY_AFTER_FAILURE);
+                if !recent {
+                    queued.insert(url.clone(), now);
+                }
+                recent
+            })
             .unwrap_or(false);
-        if !started {
+        if recently {
             return;
         }
-        let (this, url) = (Arc::clone(self), url.clone());
-        tokio::spawn(async move {
-            if let Err(error) = this.refresh(&url).await {
-                tracing::warn!(%url, %error, "thread refresh failed");
-            }
-            if let Ok(mut running) = this.refreshing.lock() {
-                running.remove(&url);
-            }
-        });
+        if let Err(error) = self.queue.enqueue(&NewJob::refresh_thread(url, now)).await {
+            tracing::warn!(%url, %error, "cannot queue a thread refresh");
+        }
     }
 
-    /// Refreshes stale cached threads, the longest stale first, at most
-    /// `limit`, starting each only while one Mastodon call still fits before
-    /// `deadline` (for runtimes that run background work on a schedule).
-    pub async fn refresh_stale(
-        &self,
-        limit: usize,
-        deadline: tokio::time::Instant,
-        call_budget: Duration,
-    ) -> Result<usize, StoreError> {
-        if self.mastodon.is_none() {
-            return Ok(0);
+    /// The handler of a [`JobKind::RefreshThread`] job: fetches the thread
+    /// again and replaces the cached copy.
+    ///
+    /// [`JobKind::RefreshThread`]: crate::domain::job::JobKind::RefreshThread
+    pub async fn run_refresh(&self, job: &Job) -> Outcome {
+        let url = match job
+            .payload::<RefreshThread>()
+            .and_then(|p| PostUrl::parse(&p.url).map_err(|e| e.to_string()))
+        {
+            Ok(url) => url,
+            Err(error) => return Outcome::Fail { error },
+        };
+        let outcome = match self.refresh(&url).await {
+            Ok(outcome) => outcome,
+            Err(error) => Outcome::retry(error.to_string()),
+        };
+        if let Ok(mut queued) = self.refresh_queued.lock() {
+            queued.remove(&url);
         }
-        let stale = self
-            .store
-            .stale_threads(OffsetDateTime::now_utc(), limit)
-            .await?;
-        let mut refreshed = 0;
-        for url in stale {
-            let room = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if room < call_budget || self.in_backoff() {
-                break;
-            }
-            self.refresh(&url).await?;
-            refreshed += 1;
-        }
-        Ok(refreshed)
+        outcome
     }
 
-    async fn refresh(&self, url: &PostUrl) -> Result<(), StoreError> {
+    async fn refresh(&self, url: &PostUrl) -> Result<Outcome, StoreError> {
         let Some(PostState::Announced { toot_id }) =
             self.store.find_post(url).await?.map(|p| p.state)
         else {
-            return Ok(());
+            return Ok(Outcome::Done);
         };
-        let fetched = self.fetch_and_save(url, toot_id.as_str()).await;
-        if fetched.is_none()
-            && let Some(mut stale) = self.store.load_thread(url).await?
-        {
-            // Keep serving the stale copy, and do not ask again at once.
-            stale.fresh_until =
-                OffsetDateTime::now_utc() + RETRY_AFTER_FAILURE.min(self.config.ttl);
-            self.store.save_thread(&stale).await?;
+        if self.mastodon.is_none() {
+            return Ok(Outcome::Done);
         }
+        let outcome = match self.fetch_and_save(url, toot_id.as_str()).await {
+            Ok(_) => Outcome::Done,
+            Err(MastodonError::RateLimited { retry_after }) => Outcome::Retry {
+                error: "Mastodon is rate limiting us".into(),
+                after: Some(retry_after),
+            },
+            Err(error) => Outcome::retry(error.to_string()),
+        };
         self.forget_rendered(url);
-        Ok(())
+        Ok(outcome)
     }
 
-    /// Fetches from Mastodon and caches the result; `None` on failure (logged).
-    async fn fetch_and_save(&self, url: &PostUrl, toot_id: &str) -> Option<CachedThread> {
-        let mastodon = self.mastodon.as_ref()?;
-        if self.in_backoff() {
-            return None;
+    /// Fetches from Mastodon and caches the result (failures are logged).
+    async fn fetch_and_save(
+        &self,
+        url: &PostUrl,
+        toot_id: &str,
+    ) -> Result<CachedThread, MastodonError> {
+        let Some(mastodon) = self.mastodon.as_ref() else {
+            return Err(MastodonError::Unexpected(
+                "Mastodon is not configured".into(),
+            ));
+        };
+        if let Some(retry_after) = self.backoff_left() {
+            return Err(MastodonError::RateLimited { retry_after });
         }
         match mastodon.fetch_thread(toot_id).await {
             Ok(fetched) => {
-                let now = OffsetDateTime::now_utc();
+                let now = self.clock.now();
                 let thread = CachedThread {
                     url: url.clone(),
                     toot: fetched.toot,
@@ -360,7 +381,7 @@ impl Threads {
                 if let Err(error) = self.store.save_thread(&thread).await {
                     tracing::warn!(%url, %error, "cannot cache the thread");
                 }
-                Some(thread)
+                Ok(thread)
             }
             Err(error) => {
                 metrics::counter!("backfeed_thread_fetches_total", "outcome" => "failed")
@@ -368,20 +389,19 @@ impl Threads {
                 if let MastodonError::RateLimited { retry_after } = &error
                     && let Ok(mut until) = self.backoff_until.lock()
                 {
-                    *until = Some(OffsetDateTime::now_utc() + *retry_after);
+                    *until = Some(self.clock.now() + *retry_after);
                 }
                 tracing::warn!(%url, %error, "cannot fetch the reply thread");
-                None
+                Err(error)
             }
         }
     }
 
-    fn in_backoff(&self) -> bool {
-        self.backoff_until
-            .lock()
-            .ok()
-            .and_then(|until| *until)
-            .is_some_and(|until| OffsetDateTime::now_utc() < until)
+    /// How long Mastodon asked us to wait, if that time has not passed.
+    fn backoff_left(&self) -> Option<Duration> {
+        let until = self.backoff_until.lock().ok().and_then(|until| *until)?;
+        let left = until - self.clock.now();
+        left.is_positive().then(|| left.unsigned_abs())
     }
 
     fn forget_rendered(&self, url: &PostUrl) {

@@ -1,11 +1,12 @@
 //! Receiving webmentions (W3C Webmention §3.2): accept, store, verify.
 //!
 //! [`Receiver::receive`] runs the synchronous checks and stores the request
-//! durably before the sender hears 201. [`Receiver::verify_next`] is one unit
-//! of background work: claim one due verification job from the store, fetch
-//! the source through the hardened client, decide, settle. It is safe to run
-//! from several workers and processes at once and to kill at any moment: an
-//! unsettled job's lease runs out and it is verified again.
+//! durably, with its verification job, before the sender hears 201.
+//! [`Receiver::run_verification`] is the handler of that job on the one job
+//! queue (`jobs`): read the mention, fetch the source through the hardened
+//! client, decide, settle the mention, queue a webhook delivery. It is safe
+//! to run from several workers and processes at once and to kill at any
+//! moment: an unsettled job's lease runs out and it is verified again.
 
 mod extract;
 mod moderation;
@@ -18,13 +19,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tokio::sync::Notify;
 
 use crate::changes::Changes;
 use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
+use crate::clock::Clock;
 use crate::config::{ModerationMode, WebmentionConfig};
-use crate::domain::mention::{Mention, MentionId, Moderation, Transition, Verification, decide};
+use crate::domain::job::{Job, NewJob, Outcome, VerifyMention};
+use crate::domain::mention::{Mention, MentionEvent, MentionId, Moderation, Transition, decide};
 use crate::domain::webmention::{DomainList, RequestError, WebmentionRequest};
+use crate::jobs::Queue;
 use crate::storage::{Store, StoreError};
 
 /// Webmention sources may redirect more than blog pages do (§3.2.2: follow
@@ -41,47 +44,27 @@ pub enum ReceiveError {
     Store(#[from] StoreError),
 }
 
-/// What one unit of verification work did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
-    pub id: MentionId,
-    pub transition: Transition,
-    /// `false` when the job was taken over by another worker meanwhile.
-    pub settled: bool,
-}
-
 pub struct Receiver {
     config: WebmentionConfig,
     store: Arc<dyn Store>,
+    clock: Clock,
+    queue: Queue,
     sources: HttpClient,
-    wake: Notify,
-    /// Told when a settled verification queued a webhook delivery.
-    deliveries: Notify,
     webhook: Option<webhook::Webhook>,
     /// Told whenever what a thread shows may have changed.
     changes: Changes,
     /// The admin's blocked domains, as last read, and when.
-    blocks: std::sync::RwLock<Option<(std::time::Instant, DomainList)>>,
-    /// How long a worker may hold a verification job before another may take
-    /// it: longer than one attempt can take, so only a dead worker loses it.
-    lease: Duration,
-    /// The longest one source fetch may take.
-    fetch_timeout: Duration,
-}
-
-/// A stored webmention request and where its verification stands.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub id: MentionId,
-    pub state: Verification,
+    blocks: std::sync::RwLock<Option<(OffsetDateTime, DomainList)>>,
 }
 
 impl Receiver {
     pub fn new(
         config: WebmentionConfig,
         store: Arc<dyn Store>,
+        queue: Queue,
         fetch: &FetchPolicy,
         changes: Changes,
+        clock: Clock,
     ) -> Result<Self, FetchError> {
         let sources = HttpClient::new(FetchPolicy {
             max_redirects: SOURCE_MAX_REDIRECTS,
@@ -95,38 +78,18 @@ impl Receiver {
         Ok(Self {
             config,
             store,
-            lease: fetch.total_timeout * 2 + Duration::from_secs(2),
-            fetch_timeout: fetch.total_timeout,
+            clock,
+            queue,
             webhook,
             changes,
             blocks: std::sync::RwLock::new(None),
             sources,
-            wake: Notify::new(),
-            deliveries: Notify::new(),
         })
     }
 
-    /// Checks and stores a request; its verification is queued, and with
-    /// `verify_inline` also run now, within the fetch time budget.
+    /// Checks and stores a request; its verification is queued (and runs
+    /// at once when a worker is idle).
     pub async fn receive(
-        &self,
-        source: Option<&str>,
-        target: Option<&str>,
-    ) -> Result<Received, ReceiveError> {
-        let id = self.store_request(source, target).await?;
-        let state = if self.config.verify_inline {
-            // The request is stored: a failure here leaves it queued.
-            self.verify_inline(id).await.unwrap_or_else(|error| {
-                tracing::warn!(%id, %error, "inline verification stopped; the mention stays queued");
-                Verification::Pending
-            })
-        } else {
-            Verification::Pending
-        };
-        Ok(Received { id, state })
-    }
-
-    async fn store_request(
         &self,
         source: Option<&str>,
         target: Option<&str>,
@@ -147,35 +110,18 @@ impl Receiver {
                 &request.source,
                 &request.target,
                 moderation,
-                OffsetDateTime::now_utc(),
+                self.clock.now(),
             )
             .await?;
         metrics::counter!("backfeed_webmentions_received_total").increment(1);
         tracing::info!(%id, source = %request.source, target = %request.target, "webmention received");
-        self.wake.notify_one();
+        self.queue.wake();
         Ok(id)
     }
 
-    /// Runs due verifications until `id` is settled, starting one only
-    /// while a whole attempt still fits in the budget (two source fetches:
-    /// the queue may hold an older job first). Whatever is left stays queued.
-    async fn verify_inline(&self, id: MentionId) -> Result<Verification, StoreError> {
-        let deadline = tokio::time::Instant::now() + self.fetch_timeout * 2;
-        loop {
-            let state = self
-                .store
-                .find_mention(id)
-                .await?
-                .map_or(Verification::Pending, |m| m.verification);
-            let room = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if state != Verification::Pending || room < self.fetch_timeout {
-                return Ok(state);
-            }
-            if self.verify_next().await?.is_none() {
-                // Claimed elsewhere (another worker or instance) or retrying later.
-                return Ok(state);
-            }
-        }
+    /// Whether `POST /webmention` verifies its own mention before answering.
+    pub fn verifies_inline(&self) -> bool {
+        self.config.verify_inline
     }
 
     fn initial_moderation(&self, request: &WebmentionRequest) -> Moderation {
@@ -190,63 +136,68 @@ impl Receiver {
         self.store.find_mention(id).await
     }
 
-    /// Verifies one due mention, if any.
-    pub async fn verify_next(&self) -> Result<Option<Verified>, StoreError> {
-        let Some(job) = self
-            .store
-            .claim_verification(OffsetDateTime::now_utc(), self.lease)
-            .await?
-        else {
-            return Ok(None);
+    /// The handler of a [`JobKind::VerifyMention`] job: one verification
+    /// attempt (`last` when the kind's policy allows no further one).
+    pub async fn run_verification(&self, job: &Job, last: bool) -> Outcome {
+        let payload: VerifyMention = match job.payload() {
+            Ok(payload) => payload,
+            Err(error) => return Outcome::Fail { error },
         };
-        let finding = verify::examine(&self.sources, &job.source, &job.target).await;
-        let transition = decide(&job.current, finding, job.attempts, &self.config.retry);
-        let settled = self
-            .store
-            .settle_verification(
-                &job,
-                &transition,
-                self.webhook.is_some(),
-                OffsetDateTime::now_utc(),
-            )
-            .await?;
-        if settled && matches!(transition, Transition::Verify(_) | Transition::Delete(_)) {
+        let id = MentionId(payload.mention_id);
+        let mention = match self.store.find_mention(id).await {
+            Ok(Some(mention)) => mention,
+            // The S3 store writes the job before the mention's record: look
+            // once more a minute later before taking it as removed.
+            Ok(None) if job.attempts <= 1 => {
+                return Outcome::Retry {
+                    error: format!("mention {id} is not stored (yet)"),
+                    after: Some(Duration::from_secs(60)),
+                };
+            }
+            Ok(None) => return Outcome::Done,
+            Err(error) => return Outcome::retry(error.to_string()),
+        };
+        let finding = verify::examine(&self.sources, &mention.source, &mention.target).await;
+        let transition = decide(&mention.verification, finding, job.attempts, last);
+        let now = self.clock.now();
+        match self.store.settle_mention(id, &transition, now).await {
+            Ok(true) => {}
+            // Removed meanwhile: nothing to tell anyone.
+            Ok(false) => return Outcome::Done,
+            Err(error) => return Outcome::retry(error.to_string()),
+        }
+        let event = MentionEvent::of(&mention.verification, &transition);
+        if let Some(event) = event.filter(|_| self.webhook.is_some()) {
+            // Queued after the mention is settled: should this fail, the
+            // job runs again and the event goes out then (as `updated`).
+            if let Err(error) = self
+                .queue
+                .enqueue(&NewJob::deliver_webhook(id, event, now))
+                .await
+            {
+                return Outcome::retry(format!("cannot queue the webhook delivery: {error}"));
+            }
+        }
+        if matches!(transition, Transition::Verify(_) | Transition::Delete(_)) {
             // Threads are keyed by canonical post URL; a target that is not
             // one (it passed the site check, so it parses) falls back to all.
-            match crate::domain::PostUrl::parse(job.target.as_str()) {
+            match crate::domain::PostUrl::parse(mention.target.as_str()) {
                 Ok(post) => self.changes.bump_for(post.as_str()),
                 Err(_) => self.changes.bump(),
             }
-            if self.webhook.is_some() {
-                self.deliveries.notify_one();
-            }
         }
-        tracing::info!(id = %job.mention_id, source = %job.source, outcome = ?OutcomeLabel(&transition), settled, "webmention verified");
-        metrics::counter!("backfeed_webmention_verifications_total", "outcome" => OutcomeLabel(&transition).as_str()).increment(1);
-        Ok(Some(Verified {
-            id: job.mention_id,
-            transition,
-            settled,
-        }))
+        let label = OutcomeLabel(&transition);
+        tracing::info!(%id, source = %mention.source, outcome = ?label, attempt = job.attempts, "webmention verified");
+        metrics::counter!("backfeed_webmention_verifications_total", "outcome" => label.as_str())
+            .increment(1);
+        match transition {
+            Transition::Retry(reason) => Outcome::retry(reason),
+            _ => Outcome::Done,
+        }
     }
 
     pub fn has_webhook(&self) -> bool {
         self.webhook.is_some()
-    }
-
-    /// Wakes one idle verification worker.
-    pub fn wake_a_worker(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Waits until a verification queued a webhook delivery, or `timeout`.
-    pub async fn wait_for_deliveries(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.deliveries.notified()).await;
-    }
-
-    /// Waits until a request is received or `timeout` passes (worker idling).
-    pub async fn wait_for_work(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
     }
 }
 
@@ -259,7 +210,7 @@ impl OutcomeLabel<'_> {
             Transition::Verify(_) => "verified",
             Transition::Reject(_) => "rejected",
             Transition::Delete(_) => "deleted",
-            Transition::RetryAfter(_) => "retry",
+            Transition::Retry(_) => "retry",
             Transition::Keep(_) => "kept",
         }
     }

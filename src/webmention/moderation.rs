@@ -3,8 +3,6 @@
 //! Used by the admin API and the CLI alike. Blocking a domain refuses its
 //! future webmentions (400 at the door) and hides the ones already received.
 
-use time::OffsetDateTime;
-
 use super::Receiver;
 use crate::domain::mention::{Mention, MentionId, Moderation};
 use crate::domain::webmention::DomainList;
@@ -42,7 +40,7 @@ impl Receiver {
     async fn moderate(&self, id: MentionId, moderation: Moderation) -> Result<(), ModerationError> {
         let found = self
             .store
-            .set_moderation(id, moderation, OffsetDateTime::now_utc())
+            .set_moderation(id, moderation, self.clock.now())
             .await?;
         self.changes.bump();
         found.then_some(()).ok_or(ModerationError::NotFound(id))
@@ -57,9 +55,7 @@ impl Receiver {
     /// Blocks `domain` and hides its existing mentions; returns how many.
     pub async fn block(&self, domain: &str) -> Result<u64, ModerationError> {
         let domain = normalise_domain(domain)?;
-        self.store
-            .block_domain(&domain, OffsetDateTime::now_utc())
-            .await?;
+        self.store.block_domain(&domain, self.clock.now()).await?;
         self.forget_blocks();
         let blocked = DomainList::new([domain.clone()]);
         let mut hidden = 0;
@@ -76,7 +72,7 @@ impl Receiver {
                 let host = mention.source.host_str().unwrap_or_default();
                 if blocked.matches(host) && mention.moderation != Moderation::Hidden {
                     self.store
-                        .set_moderation(mention.id, Moderation::Hidden, OffsetDateTime::now_utc())
+                        .set_moderation(mention.id, Moderation::Hidden, self.clock.now())
                         .await?;
                     hidden += 1;
                 }
@@ -112,7 +108,7 @@ impl Receiver {
         let cached = self.blocks.read().ok().and_then(|cache| {
             cache
                 .as_ref()
-                .filter(|(read_at, _)| read_at.elapsed() < BLOCKS_TTL)
+                .filter(|(read_at, _)| self.clock.now() - *read_at < BLOCKS_TTL)
                 .map(|(_, list)| list.matches(host))
         });
         if let Some(blocked) = cached {
@@ -121,7 +117,7 @@ impl Receiver {
         let list = DomainList::new(self.store.blocked_domains().await?);
         let blocked = list.matches(host);
         if let Ok(mut cache) = self.blocks.write() {
-            *cache = Some((std::time::Instant::now(), list));
+            *cache = Some((self.clock.now(), list));
         }
         Ok(blocked)
     }

@@ -1,24 +1,22 @@
 //! Webhook notifications of new, updated and deleted mentions.
 //!
-//! Deliveries are queued in the store in the same transaction that settles a
-//! verification, so no event is lost; [`Receiver::deliver_next`] is one unit
-//! of background work that sends one of them. The body is JSON with the
+//! A settled verification queues a delivery job on the one job queue;
+//! [`Receiver::run_webhook_delivery`] is that job's handler, and the
+//! queue's retry policy retries a failed delivery and, after the last
+//! attempt, keeps it as dead with the webhook's answer. The body is JSON with the
 //! event and the mention as a JF2 entry, signed with
 //! `X-Backfeed-Signature: sha256=<hex HMAC-SHA256(secret, body)>` so the
 //! receiving end can check it came from us.
 
-use std::time::Duration;
-
-use hmac::{Hmac, KeyInit, Mac};
-use reqwest::Method;
-use sha2::Sha256;
-use time::OffsetDateTime;
-
 use super::Receiver;
 use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
 use crate::config::WebhookConfig;
+use crate::domain::job::{DeliverWebhook, Job, Outcome};
+use crate::domain::mention::{MentionEvent, MentionId};
 use crate::protocol::jf2;
-use crate::storage::{Delivery, StoreError};
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::Method;
+use sha2::Sha256;
 
 pub const SIGNATURE_HEADER: &str = "X-Backfeed-Signature";
 
@@ -39,7 +37,7 @@ impl Webhook {
         Ok(Self { config, client })
     }
 
-    async fn send(&self, delivery: &Delivery, body: Vec<u8>) -> Result<(), String> {
+    async fn send(&self, event: &str, delivery: &str, body: Vec<u8>) -> Result<(), String> {
         let request = self
             .client
             .request(Method::POST, self.config.url.clone())
@@ -48,8 +46,8 @@ impl Webhook {
                 SIGNATURE_HEADER,
                 signature(self.config.secret.expose(), &body),
             )
-            .header("X-Backfeed-Event", delivery.event.label())
-            .header("X-Backfeed-Delivery", delivery.id.to_string())
+            .header("X-Backfeed-Event", event)
+            .header("X-Backfeed-Delivery", delivery)
             .body(body);
         let answer = self
             .client
@@ -75,68 +73,54 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// What one delivery attempt did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivered {
-    Sent,
-    RetryAfter(Duration),
-    GaveUp(String),
-    /// The mention was removed meanwhile; nothing to tell.
-    Dropped,
-}
-
 impl Receiver {
-    /// Sends one due webhook delivery, if webhooks are on and one is due.
-    pub async fn deliver_next(&self) -> Result<Option<Delivered>, StoreError> {
+    /// The handler of a [`JobKind::DeliverWebhook`] job: sends one event.
+    ///
+    /// [`JobKind::DeliverWebhook`]: crate::domain::job::JobKind::DeliverWebhook
+    pub async fn run_webhook_delivery(&self, job: &Job) -> Outcome {
         let Some(webhook) = &self.webhook else {
-            return Ok(None);
+            return Outcome::Fail {
+                error: "no webhook is configured (BACKFEED_WEBHOOK_URL)".into(),
+            };
         };
-        let now = OffsetDateTime::now_utc();
-        let Some(delivery) = self.store.claim_delivery(now, self.lease).await? else {
-            return Ok(None);
+        let payload: DeliverWebhook = match job.payload() {
+            Ok(payload) => payload,
+            Err(error) => return Outcome::Fail { error },
         };
-        let outcome = match self.store.find_mention(delivery.mention_id).await? {
-            None => Delivered::Dropped,
-            Some(mention) => {
-                let body = serde_json::json!({
-                    "event": delivery.event.label(),
-                    "id": mention.id.0,
-                    "source": mention.source.as_str(),
-                    "target": mention.target.as_str(),
-                    "status": mention.verification.label(),
-                    "moderation": mention.moderation.label(),
-                    "mention": jf2::entry(&mention),
-                });
-                match webhook.send(&delivery, body.to_string().into_bytes()).await {
-                    Ok(()) => Delivered::Sent,
-                    Err(reason) => match self.config.retry.0.get(delivery.attempts as usize) {
-                        Some(delay) => Delivered::RetryAfter(*delay),
-                        None => Delivered::GaveUp(reason),
-                    },
-                }
-            }
+        let Some(event) = MentionEvent::parse(&payload.event) else {
+            return Outcome::Fail {
+                error: format!("unknown event `{}`", payload.event),
+            };
         };
-        let retry = match &outcome {
-            Delivered::RetryAfter(delay) => Some(*delay),
-            Delivered::Sent | Delivered::GaveUp(_) | Delivered::Dropped => None,
+        let mention = match self.store.find_mention(MentionId(payload.mention_id)).await {
+            Ok(Some(mention)) => mention,
+            // Removed meanwhile: nothing to tell.
+            Ok(None) => return Outcome::Done,
+            Err(error) => return Outcome::retry(error.to_string()),
         };
-        if let Delivered::GaveUp(reason) = &outcome {
-            tracing::warn!(delivery = delivery.id, %reason, "webhook delivery given up after its retries");
-        }
-        metrics::counter!("backfeed_webhook_deliveries_total", "outcome" => outcome_label(&outcome)).increment(1);
-        self.store
-            .settle_delivery(&delivery, retry, OffsetDateTime::now_utc())
-            .await?;
-        Ok(Some(outcome))
-    }
-}
-
-fn outcome_label(outcome: &Delivered) -> &'static str {
-    match outcome {
-        Delivered::Sent => "sent",
-        Delivered::RetryAfter(_) => "retry",
-        Delivered::GaveUp(_) => "gave_up",
-        Delivered::Dropped => "dropped",
+        let body = serde_json::json!({
+            "event": event.label(),
+            "id": mention.id.0,
+            "source": mention.source.as_str(),
+            "target": mention.target.as_str(),
+            "status": mention.verification.label(),
+            "moderation": mention.moderation.label(),
+            "mention": jf2::entry(&mention),
+        });
+        let sent = webhook
+            .send(
+                event.label(),
+                job.id.as_str(),
+                body.to_string().into_bytes(),
+            )
+            .await;
+        let outcome = match sent {
+            Ok(()) => Outcome::Done,
+            Err(reason) => Outcome::retry(reason),
+        };
+        metrics::counter!("backfeed_webhook_deliveries_total", "outcome" => outcome.label())
+            .increment(1);
+        outcome
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use backfeed::App;
+use backfeed::clock::{Clock, ManualClock};
 use backfeed::config::{Config, Overrides};
 use tempfile::TempDir;
 
@@ -13,6 +14,8 @@ use crate::fake_mastodon::{FAKE_TOKEN, FakeMastodon};
 
 pub struct TestApp {
     pub address: String,
+    /// The app's clock when the test drives time itself.
+    pub clock: Option<ManualClock>,
     pub app: Arc<App>,
     pub mastodon: FakeMastodon,
     pub blog: FakeBlog,
@@ -56,7 +59,17 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns an app after `adjust` has changed its environment.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
-    spawn(adjust, true).await
+    spawn(adjust, true, None).await
+}
+
+/// Spawns an app whose time moves only when the test calls
+/// [`TestApp::advance`]: leases, TTLs, retry delays and rate limits then
+/// pass without waiting on the wall clock.
+pub async fn spawn_app_with_clock(
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+    workers: bool,
+) -> TestApp {
+    spawn(adjust, workers, Some(ManualClock::starting_now())).await
 }
 
 /// Spawns an app that, like a serverless function, runs no background
@@ -64,10 +77,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
 pub async fn spawn_app_without_workers(
     adjust: impl FnOnce(&mut HashMap<String, String>),
 ) -> TestApp {
-    spawn(adjust, false).await
+    spawn(adjust, false, None).await
 }
 
-async fn spawn(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool) -> TestApp {
+async fn spawn(
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+    workers: bool,
+    manual: Option<ManualClock>,
+) -> TestApp {
     let mastodon = FakeMastodon::start().await;
     let blog = FakeBlog::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -75,7 +92,12 @@ async fn spawn(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool)
     adjust(&mut env);
     let config = Config::load(None, &|var| env.get(var).cloned(), Overrides::default())
         .expect("valid test config");
-    let app = App::build(config).await.expect("app builds");
+    let clock = manual
+        .as_ref()
+        .map_or_else(Clock::system, ManualClock::clock);
+    let app = App::build_with_clock(config, clock)
+        .await
+        .expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -93,6 +115,7 @@ async fn spawn(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool)
     }
     TestApp {
         address,
+        clock: manual,
         app,
         mastodon,
         blog,
@@ -102,6 +125,16 @@ async fn spawn(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool)
 }
 
 impl TestApp {
+    /// Moves the app's manual clock forward (see [`spawn_app_with_clock`])
+    /// and wakes its idle workers, which then find what came due.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.clock
+            .as_ref()
+            .expect("this app runs on the system clock; spawn it with spawn_app_with_clock")
+            .advance(by);
+        self.app.queue.wake();
+    }
+
     /// Publishes a post page on the fake blog and returns its URL.
     pub fn publish(&self, slug: &str, title: &str) -> String {
         self.blog.publish_post(slug, title)
@@ -177,4 +210,18 @@ impl TestApp {
 pub fn md5_hex(text: &str) -> String {
     use md5::Digest;
     hex::encode(md5::Md5::digest(text.as_bytes()))
+}
+
+/// Jobs of `kind` in the queue, queued or running (not dead).
+pub async fn jobs_waiting(
+    store: &dyn backfeed::storage::Store,
+    kind: backfeed::domain::job::JobKind,
+) -> u64 {
+    store
+        .count_jobs()
+        .await
+        .expect("count jobs")
+        .into_iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(0, |(_, count)| count.queued + count.running)
 }

@@ -209,7 +209,10 @@ async fn concurrent_webmentions_get_distinct_ids_and_resends_share_one() {
     }
     assert_eq!(again.len(), 1, "one source and target, one id: {again:?}");
     assert!(ids.is_disjoint(&again));
-    assert_eq!(store.pending_verifications().await.unwrap(), 21);
+    assert_eq!(
+        crate::helpers::jobs_waiting(&*store, backfeed::domain::job::JobKind::VerifyMention).await,
+        21
+    );
 }
 
 #[tokio::test]

@@ -103,7 +103,11 @@ async fn s3_2_1_malformed_requests_get_400_with_a_reason() {
         );
     }
     assert_eq!(
-        s.app.app.store.pending_verifications().await.unwrap(),
+        crate::helpers::jobs_waiting(
+            &*s.app.app.store,
+            backfeed::domain::job::JobKind::VerifyMention
+        )
+        .await,
         0,
         "nothing was stored"
     );

@@ -1,29 +1,25 @@
 //! Conformance checks for received webmentions and their verification queue.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use url::Url;
 
 use super::posts::now;
+use crate::domain::job::{Job, JobKind, JobState, NewJob, VerifyMention};
 use crate::domain::mention::{
     Author, MentionData, MentionId, Moderation, Relation, Transition, Verification,
 };
-use crate::storage::{MentionQuery, SortDirection, Store, VerificationJob};
-
-pub(super) const LEASE: Duration = Duration::from_secs(60);
+use crate::storage::{JobFilter, MentionQuery, SortDirection, Store};
 
 pub async fn run(store: Arc<dyn Store>) {
     a_received_mention_is_pending_with_a_due_job(&*store).await;
     a_resent_mention_keeps_its_id_and_moderation(&*store).await;
-    a_claimed_job_is_not_handed_out_twice_until_its_lease_runs_out(&*store).await;
-    a_stale_claim_cannot_settle(&*store).await;
-    a_retry_reschedules_the_job_and_counts_the_attempt(&*store).await;
+    retry_and_keep_change_nothing_and_a_removed_mention_settles_nothing(&*store).await;
     verification_data_round_trips(&*store).await;
     rejection_and_deletion_keep_the_reason(&*store).await;
     queries_filter_by_target_visibility_property_and_page(&*store).await;
     moderation_and_removal_work(&*store).await;
-    concurrent_workers_never_claim_the_same_job(Arc::clone(&store)).await;
+    concurrent_receives_of_one_pair_make_one_mention_and_one_job(Arc::clone(&store)).await;
 }
 
 pub(super) fn url(text: &str) -> Url {
@@ -34,29 +30,34 @@ pub(super) fn target(name: &str) -> Url {
     url(&format!("https://conformance.example/mentions/{name}"))
 }
 
-/// Claims jobs until the one for `id` comes up (other checks' jobs may be due
-/// too); the others are settled out of the way.
-pub(super) async fn claim_job_for(store: &dyn Store, id: MentionId) -> VerificationJob {
-    for _ in 0..1000 {
-        let job = store
-            .claim_verification(now(), LEASE)
-            .await
-            .expect("claim")
-            .unwrap_or_else(|| panic!("no due job for mention {id}"));
-        if job.mention_id == id {
-            return job;
-        }
+/// The queued verification job of mention `id` (it must have one).
+pub(super) async fn queued_verification(store: &dyn Store, id: MentionId) -> Job {
+    store
+        .list_jobs(&JobFilter {
+            kind: Some(JobKind::VerifyMention),
+            state: Some(JobState::Queued),
+            limit: 10_000,
+            ..JobFilter::default()
+        })
+        .await
+        .expect("list jobs")
+        .into_iter()
+        .find(|job| {
+            job.payload::<VerifyMention>()
+                .is_ok_and(|p| p.mention_id == id.0)
+        })
+        .unwrap_or_else(|| panic!("no queued verification for mention {id}"))
+}
+
+/// Settles mention `id` as a verification worker would.
+pub(super) async fn settle(store: &dyn Store, id: MentionId, transition: &Transition) {
+    assert!(
         store
-            .settle_verification(
-                &job,
-                &Transition::Reject("cleared by the suite".into()),
-                false,
-                now(),
-            )
+            .settle_mention(id, transition, now())
             .await
-            .expect("settle");
-    }
-    panic!("job for mention {id} never came up");
+            .expect("settle"),
+        "mention {id} is there to settle"
+    );
 }
 
 pub(super) fn data(text: &str) -> MentionData {
@@ -76,7 +77,6 @@ pub(super) fn data(text: &str) -> MentionData {
 }
 
 async fn a_received_mention_is_pending_with_a_due_job(store: &dyn Store) {
-    let before = store.pending_verifications().await.unwrap();
     let id = store
         .receive_mention(
             &url("https://alice.example/1"),
@@ -87,22 +87,15 @@ async fn a_received_mention_is_pending_with_a_due_job(store: &dyn Store) {
         .await
         .unwrap();
     assert!(id.0 > 0, "ids are positive");
-    assert_eq!(store.pending_verifications().await.unwrap(), before + 1);
     let mention = store.find_mention(id).await.unwrap().expect("stored");
     assert_eq!(mention.verification, Verification::Pending);
     assert_eq!(mention.source, url("https://alice.example/1"));
     assert!(mention.data.is_none());
-    let job = claim_job_for(store, id).await;
-    assert_eq!(
-        (job.attempts, job.current.clone()),
-        (0, Verification::Pending)
-    );
-    assert!(
-        store
-            .settle_verification(&job, &Transition::Verify(data("hi")), false, now())
-            .await
-            .unwrap()
-    );
+    let job = queued_verification(store, id).await;
+    assert_eq!(job.attempts, 0);
+    assert!(job.due_at <= now(), "due at once");
+    assert_eq!(job.dedupe_key, NewJob::verify_mention(id, now()).dedupe_key);
+    settle(store, id, &Transition::Verify(data("hi"))).await;
 }
 
 async fn a_resent_mention_keeps_its_id_and_moderation(store: &dyn Store) {
@@ -111,11 +104,8 @@ async fn a_resent_mention_keeps_its_id_and_moderation(store: &dyn Store) {
         .receive_mention(&source, &target, Moderation::Pending, now())
         .await
         .unwrap();
-    let job = claim_job_for(store, id).await;
-    store
-        .settle_verification(&job, &Transition::Verify(data("v1")), false, now())
-        .await
-        .unwrap();
+    let first = queued_verification(store, id).await;
+    settle(store, id, &Transition::Verify(data("v1"))).await;
     store
         .set_moderation(id, Moderation::Hidden, now())
         .await
@@ -133,12 +123,12 @@ async fn a_resent_mention_keeps_its_id_and_moderation(store: &dyn Store) {
         Verification::Verified,
         "still verified while re-verifying"
     );
-    let job = claim_job_for(store, id).await;
-    assert_eq!(job.current, Verification::Verified);
-    store
-        .settle_verification(&job, &Transition::Verify(data("v2")), false, now())
-        .await
-        .unwrap();
+    assert_eq!(
+        queued_verification(store, id).await.id,
+        first.id,
+        "one queued verification per mention"
+    );
+    settle(store, id, &Transition::Verify(data("v2"))).await;
     let updated = store.find_mention(id).await.unwrap().unwrap();
     assert_eq!(
         updated.data.unwrap().content_text.as_deref(),
@@ -147,108 +137,30 @@ async fn a_resent_mention_keeps_its_id_and_moderation(store: &dyn Store) {
     );
 }
 
-async fn a_claimed_job_is_not_handed_out_twice_until_its_lease_runs_out(store: &dyn Store) {
+async fn retry_and_keep_change_nothing_and_a_removed_mention_settles_nothing(store: &dyn Store) {
     let id = store
         .receive_mention(
             &url("https://alice.example/3"),
-            &target("leased"),
+            &target("kept"),
             Moderation::Approved,
             now(),
         )
         .await
         .unwrap();
-    let job = claim_job_for(store, id).await;
-    while let Some(other) = store.claim_verification(now(), LEASE).await.unwrap() {
-        assert_ne!(other.mention_id, id, "a held job is not handed out again");
-        store
-            .settle_verification(&other, &Transition::Reject("cleared".into()), false, now())
-            .await
-            .unwrap();
-    }
-    let later = now() + LEASE + Duration::from_secs(1);
-    let retaken = store
-        .claim_verification(later, LEASE)
-        .await
-        .unwrap()
-        .expect("lease ran out");
-    assert_eq!(retaken.mention_id, id);
-    assert_ne!(retaken.token, job.token);
-    store
-        .settle_verification(&retaken, &Transition::Reject("done".into()), false, now())
-        .await
-        .unwrap();
-}
-
-async fn a_stale_claim_cannot_settle(store: &dyn Store) {
-    let id = store
-        .receive_mention(
-            &url("https://alice.example/4"),
-            &target("stale"),
-            Moderation::Approved,
-            now(),
-        )
-        .await
-        .unwrap();
-    let old = claim_job_for(store, id).await;
-    let new = store
-        .claim_verification(now() + LEASE + Duration::from_secs(1), LEASE)
-        .await
-        .unwrap()
-        .expect("retaken");
-    assert_eq!(new.mention_id, id);
+    settle(store, id, &Transition::Verify(data("kept"))).await;
+    let before = store.find_mention(id).await.unwrap().unwrap();
+    settle(store, id, &Transition::Retry("503".into())).await;
+    settle(store, id, &Transition::Keep("503".into())).await;
+    assert_eq!(store.find_mention(id).await.unwrap().unwrap(), before);
+    assert!(store.remove_mention(id).await.unwrap());
     assert!(
         !store
-            .settle_verification(&old, &Transition::Verify(data("late")), false, now())
+            .settle_mention(id, &Transition::Verify(data("late")), now())
             .await
-            .unwrap()
+            .unwrap(),
+        "a removed mention stays removed"
     );
-    assert_eq!(
-        store.find_mention(id).await.unwrap().unwrap().verification,
-        Verification::Pending
-    );
-    assert!(
-        store
-            .settle_verification(&new, &Transition::Reject("no".into()), false, now())
-            .await
-            .unwrap()
-    );
-}
-
-async fn a_retry_reschedules_the_job_and_counts_the_attempt(store: &dyn Store) {
-    let id = store
-        .receive_mention(
-            &url("https://alice.example/5"),
-            &target("retry"),
-            Moderation::Approved,
-            now(),
-        )
-        .await
-        .unwrap();
-    let job = claim_job_for(store, id).await;
-    let delay = Duration::from_secs(3600);
-    assert!(
-        store
-            .settle_verification(&job, &Transition::RetryAfter(delay), false, now())
-            .await
-            .unwrap()
-    );
-    while let Some(other) = store.claim_verification(now(), LEASE).await.unwrap() {
-        assert_ne!(other.mention_id, id, "not due before its delay");
-        store
-            .settle_verification(&other, &Transition::Reject("cleared".into()), false, now())
-            .await
-            .unwrap();
-    }
-    let due = store
-        .claim_verification(now() + delay + Duration::from_secs(1), LEASE)
-        .await
-        .unwrap()
-        .expect("due after the delay");
-    assert_eq!((due.mention_id, due.attempts), (id, 1));
-    store
-        .settle_verification(&due, &Transition::Reject("done".into()), false, now())
-        .await
-        .unwrap();
+    assert!(store.find_mention(id).await.unwrap().is_none());
 }
 
 async fn verification_data_round_trips(store: &dyn Store) {
@@ -261,14 +173,10 @@ async fn verification_data_round_trips(store: &dyn Store) {
         )
         .await
         .unwrap();
-    let job = claim_job_for(store, id).await;
     let mut rsvp = data("I'll be there");
     rsvp.relation = Relation::Rsvp("maybe".into());
     rsvp.name = Some("RSVP".into());
-    store
-        .settle_verification(&job, &Transition::Verify(rsvp.clone()), false, now())
-        .await
-        .unwrap();
+    settle(store, id, &Transition::Verify(rsvp.clone())).await;
     let mention = store.find_mention(id).await.unwrap().unwrap();
     assert_eq!(mention.verification, Verification::Verified);
     assert_eq!(mention.data, Some(rsvp));
@@ -301,11 +209,7 @@ async fn rejection_and_deletion_keep_the_reason(store: &dyn Store) {
             )
             .await
             .unwrap();
-        let job = claim_job_for(store, id).await;
-        store
-            .settle_verification(&job, &transition, false, now())
-            .await
-            .unwrap();
+        settle(store, id, &transition).await;
         assert_eq!(
             store.find_mention(id).await.unwrap().unwrap().verification,
             expected
@@ -326,7 +230,6 @@ async fn queries_filter_by_target_visibility_property_and_page(store: &dyn Store
             )
             .await
             .unwrap();
-        let job = claim_job_for(store, id).await;
         let mut found = data(&format!("m{i}"));
         if i == 4 {
             found.relation = Relation::Like;
@@ -336,10 +239,7 @@ async fn queries_filter_by_target_visibility_property_and_page(store: &dyn Store
         } else {
             Transition::Verify(found)
         };
-        store
-            .settle_verification(&job, &transition, false, now())
-            .await
-            .unwrap();
+        settle(store, id, &transition).await;
         ids.push(id);
     }
     let base = MentionQuery {
@@ -413,11 +313,7 @@ async fn moderation_and_removal_work(store: &dyn Store) {
         )
         .await
         .unwrap();
-    let job = claim_job_for(store, id).await;
-    store
-        .settle_verification(&job, &Transition::Verify(data("wait")), false, now())
-        .await
-        .unwrap();
+    settle(store, id, &Transition::Verify(data("wait"))).await;
     assert!(
         !store.find_mention(id).await.unwrap().unwrap().is_visible(),
         "waits for approval"
@@ -447,46 +343,39 @@ async fn moderation_and_removal_work(store: &dyn Store) {
     );
 }
 
-async fn concurrent_workers_never_claim_the_same_job(store: Arc<dyn Store>) {
-    while let Some(job) = store.claim_verification(now(), LEASE).await.unwrap() {
-        store
-            .settle_verification(&job, &Transition::Reject("cleared".into()), false, now())
-            .await
-            .unwrap();
-    }
-    for i in 0..20 {
-        store
-            .receive_mention(
-                &url(&format!("https://c.example/{i}")),
-                &target("concurrent"),
-                Moderation::Approved,
-                now(),
-            )
-            .await
-            .unwrap();
-    }
-    let workers: Vec<_> = (0..8)
+async fn concurrent_receives_of_one_pair_make_one_mention_and_one_job(store: Arc<dyn Store>) {
+    let (source, target) = (url("https://c.example/same"), target("concurrent"));
+    let receivers: Vec<_> = (0..8)
         .map(|_| {
-            let store = Arc::clone(&store);
+            let (store, source, target) = (Arc::clone(&store), source.clone(), target.clone());
             tokio::spawn(async move {
-                let mut claimed = Vec::new();
-                while let Some(job) = store.claim_verification(now(), LEASE).await.unwrap() {
-                    claimed.push(job.mention_id);
-                    store
-                        .settle_verification(&job, &Transition::Reject("done".into()), false, now())
-                        .await
-                        .unwrap();
-                }
-                claimed
+                store
+                    .receive_mention(&source, &target, Moderation::Approved, now())
+                    .await
+                    .unwrap()
             })
         })
         .collect();
-    let mut all = Vec::new();
-    for worker in workers {
-        all.extend(worker.await.expect("worker"));
+    let mut ids = Vec::new();
+    for receiver in receivers {
+        ids.push(receiver.await.expect("receiver"));
     }
-    let count = all.len();
-    all.sort();
-    all.dedup();
-    assert_eq!((count, all.len()), (20, 20), "each job exactly once");
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one mention: {ids:?}");
+    let jobs = store
+        .list_jobs(&JobFilter {
+            kind: Some(JobKind::VerifyMention),
+            state: Some(JobState::Queued),
+            limit: 10_000,
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|job| {
+            job.payload::<VerifyMention>()
+                .is_ok_and(|p| p.mention_id == ids[0].0)
+        })
+        .count();
+    assert_eq!(jobs, 1, "one queued verification");
 }

@@ -5,7 +5,8 @@
 //! This is test support compiled into the library so that the integration
 //! tests (and later backends) can share it; it panics on a broken contract.
 
-mod deliveries;
+mod blocked;
+mod jobs;
 mod mentions;
 mod migrate;
 mod posts;
@@ -20,7 +21,8 @@ pub async fn run(store: Arc<dyn Store>) {
     posts::run(Arc::clone(&store)).await;
     mentions::run(Arc::clone(&store)).await;
     threads::run(Arc::clone(&store)).await;
-    deliveries::run(Arc::clone(&store)).await;
+    blocked::run(&*store).await;
+    jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
     store.ping().await.expect("ping");
 }

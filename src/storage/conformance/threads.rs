@@ -10,7 +10,6 @@ use crate::storage::{CachedThread, Store};
 
 pub async fn run(store: Arc<dyn Store>) {
     a_saved_thread_loads_back_whole_and_is_replaced(&*store).await;
-    stale_threads_are_listed_longest_stale_first(&*store).await;
     hidden_replies_and_accounts_are_sets(&*store).await;
 }
 
@@ -69,54 +68,6 @@ async fn a_saved_thread_loads_back_whole_and_is_replaced(store: &dyn Store) {
             .replies
             .len(),
         2
-    );
-}
-
-async fn stale_threads_are_listed_longest_stale_first(store: &dyn Store) {
-    let at = now();
-    let save = |path: &str, fresh_for: i64| {
-        let url = PostUrl::parse(&format!("https://conformance.example/stale/{path}")).unwrap();
-        CachedThread {
-            url,
-            toot: TootSummary {
-                id: "9".into(),
-                url: None,
-                replies_count: 0,
-                reblogs_count: 0,
-                favourites_count: 0,
-            },
-            replies: vec![],
-            fetched_at: at - Duration::from_secs(600),
-            fresh_until: at + time::Duration::seconds(fresh_for),
-        }
-    };
-    // Other checks' threads are fresh for minutes; these are 1 to 3 hours stale.
-    let later = save("later", -3_600);
-    let first = save("first", -3 * 3_600);
-    let second = save("second", -2 * 3_600);
-    let fresh = save("fresh", 3_600);
-    for thread in [&later, &first, &second, &fresh] {
-        store.save_thread(thread).await.unwrap();
-    }
-    let stale = store.stale_threads(at, 10).await.unwrap();
-    assert_eq!(
-        stale,
-        vec![first.url.clone(), second.url.clone(), later.url]
-    );
-    let limited = store.stale_threads(at, 2).await.unwrap();
-    assert_eq!(limited, vec![first.url.clone(), second.url]);
-    let refreshed = CachedThread {
-        fresh_until: at + Duration::from_secs(300),
-        ..first
-    };
-    store.save_thread(&refreshed).await.unwrap();
-    assert!(
-        !store
-            .stale_threads(at, 10)
-            .await
-            .unwrap()
-            .contains(&refreshed.url),
-        "a refreshed thread is no longer stale"
     );
 }
 

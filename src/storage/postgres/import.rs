@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use super::mentions::{COLUMNS as MENTION_COLUMNS, raw_mention};
 use super::posts::{COLUMNS as POST_COLUMNS, raw_post};
 use super::rows::{execute, ms, opt_text, query, query_opt, text};
+use crate::domain::job::NewJob;
 use crate::domain::mention::{Mention, MentionId, Verification};
 use crate::domain::{PostRecord, PostState};
 use crate::storage::import::{PostImport, decide_post};
@@ -240,12 +241,7 @@ pub async fn import_mentions(
         };
         let id: i64 = super::rows::column(&row, 0, "mentions.id")?;
         if mention.verification == Verification::Pending {
-            execute(
-                &tx,
-                "INSERT INTO verification_jobs (mention_id, attempts, due_at) VALUES ($1, 0, $2)",
-                &[&id, &ms(now)],
-            )
-            .await?;
+            super::jobs::insert(&tx, &NewJob::verify_mention(MentionId(id), now), now).await?;
         }
         outcomes.push(Imported::Copied);
     }

@@ -1,126 +1,167 @@
-//! The `verification_jobs` table: the durable queue behind webmention
-//! verification, shared by every instance.
+//! The `jobs` table: the one durable queue (see `storage::jobs`), shared by
+//! every instance.
 //!
-//! Invariant: each due job is handed to one worker at a time. A claim picks
-//! the oldest due job with `FOR UPDATE SKIP LOCKED` (instances claiming at
-//! once each get a different job, and none waits on another) and stamps it
-//! with a fresh token and a lease; a worker that dies leaves the lease to run
-//! out, and the job is claimed again. Settling locks the mention, then checks
-//! the token under a row lock, so a holder whose lease was taken over
-//! changes nothing.
+//! Invariant: each due job is handed to one worker at a time. A claim is
+//! one statement that picks the job due first with `FOR UPDATE SKIP LOCKED`
+//! (instances claiming at once each get a different job, and none waits on
+//! another), counts the attempt and moves `due_at` to the end of the lease;
+//! a worker that dies leaves the lease to run out, and the job is claimed
+//! again. Settling checks the lease token in the same statement (or under a
+//! row lock), so a holder whose lease was taken over changes nothing.
 
-use std::time::Duration;
-
-use deadpool_postgres::{Object, Transaction};
+use deadpool_postgres::{GenericClient, Object};
 use time::OffsetDateTime;
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
 
-use super::rows::{column, count, execute, ms, opt_text, query_one, query_opt, text};
-use crate::domain::mention::{MentionData, MentionEvent, Relation, Transition};
+use super::rows::{column, execute, ms, opt_text, query, query_one, query_opt, text};
+use crate::domain::job::{ClaimedJob, Job, JobId, JobKind, JobState, NewJob, Settlement};
+use crate::storage::StoreError;
+use crate::storage::jobs::{Enqueued, JobCounts, JobFilter, new_job_id, new_lease, tally};
 use crate::storage::rows::RawJob;
-use crate::storage::{StoreError, VerificationJob};
+
+const COLUMNS: &str =
+    "id, kind, payload, dedupe_key, state, attempts, due_at, last_error, created_at, updated_at";
+
+/// A unique violation can only come from the one-queued-job-per-key index
+/// racing a concurrent enqueue; the operation is tried again, and then
+/// finds that job.
+const ATTEMPTS_ON_KEY_RACE: usize = 3;
+
+/// Inserts `job`, or merges it into the queued job with its dedupe key, in
+/// the caller's transaction (receiving a mention queues its verification
+/// atomically with it).
+pub async fn insert(
+    client: &impl GenericClient,
+    job: &NewJob,
+    now: OffsetDateTime,
+) -> Result<Enqueued, StoreError> {
+    let id = new_job_id(now);
+    let row = query_one(
+        client,
+        "INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, due_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6)
+         ON CONFLICT (dedupe_key) WHERE state = 'queued'
+         DO UPDATE SET due_at = LEAST(jobs.due_at, excluded.due_at), updated_at = excluded.updated_at
+         RETURNING id",
+        &[
+            &id.as_str(),
+            &job.kind.label(),
+            &text(&job.payload),
+            &opt_text(job.dedupe_key.as_deref()),
+            &ms(job.due_at),
+            &ms(now),
+        ],
+    )
+    .await?;
+    let stored: String = column(&row, 0, "jobs.id")?;
+    Ok(if stored == id.as_str() {
+        Enqueued::Created(id)
+    } else {
+        Enqueued::Merged(JobId::parse(&stored).unwrap_or(id))
+    })
+}
+
+pub async fn enqueue(
+    client: &mut Object,
+    job: &NewJob,
+    now: OffsetDateTime,
+) -> Result<Enqueued, StoreError> {
+    insert(&*client, job, now).await
+}
 
 pub async fn claim(
     client: &mut Object,
     now: OffsetDateTime,
-    lease: Duration,
-    token: String,
-) -> Result<Option<VerificationJob>, StoreError> {
-    let (until, now) = (ms(now + lease), ms(now));
-    let tx = client.transaction().await?;
-    let due = query_opt(
-        &tx,
-        "SELECT j.mention_id, m.source, m.target, j.attempts, m.verification, m.reason
-         FROM verification_jobs j JOIN mentions m ON m.id = j.mention_id
-         WHERE j.due_at <= $1 AND (j.claimed_until IS NULL OR j.claimed_until <= $1)
-         ORDER BY j.due_at, j.mention_id LIMIT 1
-         FOR UPDATE OF j SKIP LOCKED",
-        &[&now],
+    until: OffsetDateTime,
+) -> Result<Option<ClaimedJob>, StoreError> {
+    let lease = new_lease();
+    let row = query_opt(
+        &*client,
+        &format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease = $2, due_at = $3,
+                 updated_at = $1
+             WHERE id = (SELECT id FROM jobs WHERE state <> 'dead' AND due_at <= $1
+                         ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING {COLUMNS}"
+        ),
+        &[&ms(now), &lease.as_str(), &ms(until)],
     )
     .await?;
-    let Some(row) = due else {
-        tx.commit().await?;
-        return Ok(None);
-    };
-    const WHAT: &str = "verification job";
-    let id: i64 = column(&row, 0, WHAT)?;
-    execute(
-        &tx,
-        "UPDATE verification_jobs SET claim_token = $2, claimed_until = $3 WHERE mention_id = $1",
-        &[&id, &token, &until],
-    )
-    .await?;
-    tx.commit().await?;
-    let raw = RawJob {
-        mention_id: id,
-        source: column(&row, 1, WHAT)?,
-        target: column(&row, 2, WHAT)?,
-        attempts: i64::from(column::<i32>(&row, 3, WHAT)?),
-        verification: column(&row, 4, WHAT)?,
-        reason: column(&row, 5, WHAT)?,
-    };
-    raw.into_job(token).map(Some)
+    row.map(|row| {
+        Ok(ClaimedJob {
+            job: raw_job(&row)?.into_job()?,
+            lease: lease.clone(),
+        })
+    })
+    .transpose()
 }
 
 pub async fn settle(
     client: &mut Object,
-    job: &VerificationJob,
-    transition: &Transition,
-    notify: bool,
+    claimed: &ClaimedJob,
+    settlement: &Settlement,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
-    let now = ms(now);
-    let id = job.mention_id.0;
-    let tx = client.transaction().await?;
-    let mention = query_opt(
-        &tx,
-        "SELECT id FROM mentions WHERE id = $1 FOR UPDATE",
-        &[&id],
-    )
-    .await?;
-    let held = match mention {
-        Some(_) => query_opt(
-            &tx,
-            "SELECT mention_id FROM verification_jobs
-             WHERE mention_id = $1 AND claim_token = $2 FOR UPDATE",
-            &[&id, &job.token],
-        )
-        .await?
-        .is_some(),
-        None => false,
+    let (id, lease) = (claimed.job.id.as_str(), claimed.lease.as_str());
+    let changed = match settlement {
+        Settlement::Done => {
+            execute(
+                &*client,
+                "DELETE FROM jobs WHERE id = $1 AND lease = $2",
+                &[&id, &lease],
+            )
+            .await?
+        }
+        Settlement::Dead { error } => {
+            execute(
+                &*client,
+                "UPDATE jobs SET state = 'dead', lease = NULL, last_error = $3, updated_at = $4
+                 WHERE id = $1 AND lease = $2",
+                &[&id, &lease, &text(error), &ms(now)],
+            )
+            .await?
+        }
+        Settlement::Retry { due_at, error } => {
+            let mut tries = 0;
+            loop {
+                match requeue(client, id, lease, ms(*due_at), error, ms(now)).await {
+                    Err(e) if is_key_race(&e) && tries + 1 < ATTEMPTS_ON_KEY_RACE => tries += 1,
+                    other => break u64::from(other?),
+                }
+            }
+        }
     };
-    if !held {
+    Ok(changed > 0)
+}
+
+/// Puts a held job back in the queue, or merges it into a job with its key
+/// queued meanwhile. `false` when the lease was lost.
+async fn requeue(
+    client: &mut Object,
+    id: &str,
+    lease: &str,
+    due_at: OffsetDateTime,
+    error: &str,
+    now: OffsetDateTime,
+) -> Result<bool, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let held = tx
+        .query_opt(
+            "SELECT dedupe_key FROM jobs WHERE id = $1 AND lease = $2 FOR UPDATE",
+            &[&id, &lease],
+        )
+        .await?;
+    let Some(held) = held else {
         tx.rollback().await?;
         return Ok(false);
-    }
-    match transition {
-        Transition::Verify(data) => {
-            write_verified(&tx, id, data, now).await?;
-            finish_job(&tx, id).await?;
-        }
-        Transition::Reject(reason) => {
-            set_state(&tx, id, "rejected", reason, now).await?;
-            finish_job(&tx, id).await?;
-        }
-        Transition::Delete(reason) => {
-            set_state(&tx, id, "deleted", reason, now).await?;
-            finish_job(&tx, id).await?;
-        }
-        Transition::Keep(_) => finish_job(&tx, id).await?,
-        Transition::RetryAfter(delay) => {
-            execute(
-                &tx,
-                "UPDATE verification_jobs SET attempts = attempts + 1, due_at = $2, claim_token = NULL,
-                     claimed_until = NULL WHERE mention_id = $1",
-                &[&id, &ms(now + *delay)],
-            )
-            .await?;
-        }
-    }
-    if let Some(event) = MentionEvent::of(&job.current, transition).filter(|_| notify) {
-        execute(
-            &tx,
-            "INSERT INTO webhook_deliveries (mention_id, event, due_at) VALUES ($1, $2, $3)",
-            &[&id, &event.label(), &now],
+    };
+    let key: Option<String> = held.try_get(0)?;
+    if !merged_into_queued(&tx, id, key.as_deref(), due_at).await? {
+        tx.execute(
+            "UPDATE jobs SET state = 'queued', lease = NULL, due_at = $2, last_error = $3,
+                 updated_at = $4 WHERE id = $1",
+            &[&id, &due_at, &text(error), &now],
         )
         .await?;
     }
@@ -128,69 +169,154 @@ pub async fn settle(
     Ok(true)
 }
 
-async fn write_verified(
-    tx: &Transaction<'_>,
-    id: i64,
-    data: &MentionData,
+/// When another job with `key` is queued, it stands for job `id` (at the
+/// earlier due time) and `id` goes: at most one queued job per key.
+async fn merged_into_queued(
+    tx: &impl GenericClient,
+    id: &str,
+    key: Option<&str>,
+    due_at: OffsetDateTime,
+) -> Result<bool, tokio_postgres::Error> {
+    let Some(key) = key else { return Ok(false) };
+    let merged = tx
+        .execute(
+            "UPDATE jobs SET due_at = LEAST(due_at, $3)
+             WHERE dedupe_key = $2 AND state = 'queued' AND id <> $1",
+            &[&id, &key, &due_at],
+        )
+        .await?;
+    if merged > 0 {
+        tx.execute("DELETE FROM jobs WHERE id = $1", &[&id]).await?;
+    }
+    Ok(merged > 0)
+}
+
+fn is_key_race(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+pub async fn find(client: &mut Object, id: &JobId) -> Result<Option<Job>, StoreError> {
+    let row = query_opt(
+        &*client,
+        &format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"),
+        &[&id.as_str()],
+    )
+    .await?;
+    row.map(|row| raw_job(&row)?.into_job()).transpose()
+}
+
+pub async fn list(client: &mut Object, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
+    let kind = filter.kind.map(JobKind::label);
+    let state = filter.state.map(JobState::label);
+    let before = filter.before.as_ref().map(JobId::as_str);
+    let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+    let rows = query(
+        &*client,
+        &format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR state = $2)
+               AND ($3::text IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4"
+        ),
+        &[&kind, &state, &before, &limit],
+    )
+    .await?;
+    rows.iter().map(|row| raw_job(row)?.into_job()).collect()
+}
+
+pub async fn retry(
+    client: &mut Object,
+    id: &JobId,
     now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    let author = data.author.clone().unwrap_or_default();
-    let rsvp = match &data.relation {
-        Relation::Rsvp(value) => Some(text(value)),
-        _ => None,
+) -> Result<bool, StoreError> {
+    let mut tries = 0;
+    loop {
+        match revive(client, id.as_str(), ms(now)).await {
+            Err(e) if is_key_race(&e) && tries + 1 < ATTEMPTS_ON_KEY_RACE => tries += 1,
+            other => return Ok(other?),
+        }
+    }
+}
+
+async fn revive(
+    client: &mut Object,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<bool, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let found = tx
+        .query_opt(
+            "SELECT state, dedupe_key FROM jobs WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await?;
+    let Some(found) = found else {
+        tx.rollback().await?;
+        return Ok(false);
     };
-    execute(
-        tx,
-        "UPDATE mentions SET verification = 'verified', reason = NULL, property = $2, rsvp = $3,
-             author_name = $4, author_photo = $5, author_url = $6, content_html = $7, content_text = $8,
-             name = $9, published = $10, url = $11, updated_at = $12
-         WHERE id = $1",
-        &[
-            &id,
-            &data.relation.property(),
-            &rsvp,
-            &opt_text(author.name.as_deref()),
-            &opt_text(author.photo.as_deref()),
-            &opt_text(author.url.as_deref()),
-            &opt_text(data.content_html.as_deref()),
-            &opt_text(data.content_text.as_deref()),
-            &opt_text(data.name.as_deref()),
-            &opt_text(data.published.as_deref()),
-            &opt_text(data.url.as_deref()),
-            &now,
-        ],
-    )
-    .await?;
-    Ok(())
+    let (state, key): (String, Option<String>) = (found.try_get(0)?, found.try_get(1)?);
+    if state == JobState::Running.label() {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let merged =
+        state == JobState::Dead.label() && merged_into_queued(&tx, id, key.as_deref(), now).await?;
+    if !merged {
+        tx.execute(
+            "UPDATE jobs SET state = 'queued', attempts = 0, due_at = $2, lease = NULL,
+                 updated_at = $2 WHERE id = $1",
+            &[&id, &now],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
-async fn set_state(
-    tx: &Transaction<'_>,
-    id: i64,
-    state: &str,
-    reason: &str,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    execute(
-        tx,
-        "UPDATE mentions SET verification = $2, reason = $3, updated_at = $4 WHERE id = $1",
-        &[&id, &state, &text(reason), &now],
-    )
-    .await?;
-    Ok(())
+pub async fn drop_job(client: &mut Object, id: &JobId) -> Result<bool, StoreError> {
+    let removed = execute(&*client, "DELETE FROM jobs WHERE id = $1", &[&id.as_str()]).await?;
+    Ok(removed > 0)
 }
 
-async fn finish_job(tx: &Transaction<'_>, id: i64) -> Result<(), StoreError> {
-    execute(
-        tx,
-        "DELETE FROM verification_jobs WHERE mention_id = $1",
-        &[&id],
+pub async fn count(client: &mut Object) -> Result<JobCounts, StoreError> {
+    let rows = query(
+        &*client,
+        "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state",
+        &[],
     )
     .await?;
-    Ok(())
+    let mut counts = JobCounts::new();
+    for row in rows {
+        let kind: String = column(&row, 0, "jobs.kind")?;
+        let state: String = column(&row, 1, "jobs.state")?;
+        let n: i64 = column(&row, 2, "jobs count")?;
+        let (Some(kind), Some(state)) = (JobKind::parse(&kind), JobState::parse(&state)) else {
+            return Err(StoreError::Corrupt(format!(
+                "jobs of unknown kind `{kind}` or state `{state}`"
+            )));
+        };
+        tally(
+            &mut counts,
+            kind,
+            state,
+            u64::try_from(n).unwrap_or_default(),
+        );
+    }
+    Ok(counts)
 }
 
-pub async fn pending(client: &mut Object) -> Result<u64, StoreError> {
-    let row = query_one(&*client, "SELECT COUNT(*) FROM verification_jobs", &[]).await?;
-    count(&row, "verification_jobs count")
+fn raw_job(row: &Row) -> Result<RawJob<OffsetDateTime>, StoreError> {
+    const WHAT: &str = "job";
+    Ok(RawJob {
+        id: column(row, 0, WHAT)?,
+        kind: column(row, 1, WHAT)?,
+        payload: column(row, 2, WHAT)?,
+        dedupe_key: column(row, 3, WHAT)?,
+        state: column(row, 4, WHAT)?,
+        attempts: i64::from(column::<i32>(row, 5, WHAT)?),
+        due_at: column(row, 6, WHAT)?,
+        last_error: column(row, 7, WHAT)?,
+        created_at: column(row, 8, WHAT)?,
+        updated_at: column(row, 9, WHAT)?,
+    })
 }

@@ -1,17 +1,16 @@
 //! The `mentions` table: receiving, reading and moderating mentions.
 //!
 //! Invariant: a mention and its verification job are written in one
-//! transaction, before the sender hears 201. Transactions that touch both a
-//! mention and its job lock the mention row first (here and in `jobs`), so
-//! two instances working on the same mention queue instead of deadlocking.
+//! transaction, before the sender hears 201.
 
 use deadpool_postgres::Object;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use url::Url;
 
-use super::rows::{column, execute, ms, query_one, query_opt};
-use crate::domain::mention::{Mention, MentionId, Moderation};
+use super::rows::{column, execute, ms, opt_text, query_one, query_opt, text};
+use crate::domain::job::NewJob;
+use crate::domain::mention::{Mention, MentionData, MentionId, Moderation, Relation, Transition};
 use crate::storage::StoreError;
 use crate::storage::rows::RawMention;
 
@@ -42,18 +41,82 @@ pub async fn receive(
     )
     .await?;
     let id: i64 = column(&row, 0, "mentions.id")?;
-    // A re-sent request restarts verification; an in-flight holder of the
-    // old job loses its claim and its result is discarded.
-    execute(
-        &tx,
-        "INSERT INTO verification_jobs (mention_id, attempts, due_at) VALUES ($1, 0, $2)
-         ON CONFLICT (mention_id) DO UPDATE SET attempts = 0, due_at = excluded.due_at,
-             claim_token = NULL, claimed_until = NULL",
-        &[&id, &now],
-    )
-    .await?;
+    // A re-sent request is verified again: one queued verification per
+    // mention, so a re-send while one waits merges into it.
+    super::jobs::insert(&tx, &NewJob::verify_mention(MentionId(id), now), now).await?;
     tx.commit().await?;
     Ok(MentionId(id))
+}
+
+/// Applies a verification attempt's outcome; `false` when the mention is
+/// gone.
+pub async fn settle(
+    client: &mut Object,
+    id: MentionId,
+    transition: &Transition,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let (id, now) = (id.0, ms(now));
+    let changed = match transition {
+        Transition::Verify(data) => write_verified(&*client, id, data, now).await?,
+        Transition::Reject(reason) => set_state(&*client, id, "rejected", reason, now).await?,
+        Transition::Delete(reason) => set_state(&*client, id, "deleted", reason, now).await?,
+        Transition::Keep(_) | Transition::Retry(_) => {
+            let row = query_opt(&*client, "SELECT 1 FROM mentions WHERE id = $1", &[&id]).await?;
+            u64::from(row.is_some())
+        }
+    };
+    Ok(changed > 0)
+}
+
+async fn write_verified(
+    client: &impl deadpool_postgres::GenericClient,
+    id: i64,
+    data: &MentionData,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let author = data.author.clone().unwrap_or_default();
+    let rsvp = match &data.relation {
+        Relation::Rsvp(value) => Some(text(value)),
+        _ => None,
+    };
+    execute(
+        client,
+        "UPDATE mentions SET verification = 'verified', reason = NULL, property = $2, rsvp = $3,
+             author_name = $4, author_photo = $5, author_url = $6, content_html = $7, content_text = $8,
+             name = $9, published = $10, url = $11, updated_at = $12
+         WHERE id = $1",
+        &[
+            &id,
+            &data.relation.property(),
+            &rsvp,
+            &opt_text(author.name.as_deref()),
+            &opt_text(author.photo.as_deref()),
+            &opt_text(author.url.as_deref()),
+            &opt_text(data.content_html.as_deref()),
+            &opt_text(data.content_text.as_deref()),
+            &opt_text(data.name.as_deref()),
+            &opt_text(data.published.as_deref()),
+            &opt_text(data.url.as_deref()),
+            &now,
+        ],
+    )
+    .await
+}
+
+async fn set_state(
+    client: &impl deadpool_postgres::GenericClient,
+    id: i64,
+    state: &str,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    execute(
+        client,
+        "UPDATE mentions SET verification = $2, reason = $3, updated_at = $4 WHERE id = $1",
+        &[&id, &state, &text(reason), &now],
+    )
+    .await
 }
 
 pub async fn find(client: &mut Object, id: MentionId) -> Result<Option<Mention>, StoreError> {
@@ -81,8 +144,7 @@ pub async fn set_moderation(
     Ok(changed > 0)
 }
 
-/// Removes the mention; its job and deliveries go with it (`ON DELETE
-/// CASCADE`), in one statement that locks the mention row first.
+/// Removes the mention; a job still queued for it finds nothing and ends.
 pub async fn remove(client: &mut Object, id: MentionId) -> Result<bool, StoreError> {
     let removed = execute(&*client, "DELETE FROM mentions WHERE id = $1", &[&id.0]).await?;
     Ok(removed > 0)

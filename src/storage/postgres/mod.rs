@@ -9,7 +9,7 @@
 //! in time; a database that is down fails it with `StoreError::Unavailable`
 //! and the pool reconnects on its own once the database is back.
 
-mod deliveries;
+mod blocked;
 mod import;
 mod jobs;
 mod mentions;
@@ -28,9 +28,10 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{
-    CachedThread, Delivery, Imported, MentionQuery, MentionStore, PostStore, Store, StoreError,
-    ThreadStore, VerificationJob,
+    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
+    PostStore, Store, StoreError, ThreadStore,
 };
+use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
@@ -146,54 +147,14 @@ impl MentionStore for PostgresStore {
         bounded(mentions::receive(&mut c, source, target, moderation, now)).await
     }
 
-    async fn claim_verification(
+    async fn settle_mention(
         &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Option<VerificationJob>, StoreError> {
-        let mut c = self.db.client().await?;
-        bounded(jobs::claim(&mut c, now, lease, new_token())).await
-    }
-
-    async fn settle_verification(
-        &self,
-        job: &VerificationJob,
+        id: MentionId,
         transition: &Transition,
-        notify: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut c = self.db.client().await?;
-        bounded(jobs::settle(&mut c, job, transition, notify, now)).await
-    }
-
-    async fn claim_delivery(
-        &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Option<Delivery>, StoreError> {
-        let mut c = self.db.client().await?;
-        bounded(deliveries::claim_delivery(&mut c, now, lease, new_token())).await
-    }
-
-    async fn settle_delivery(
-        &self,
-        delivery: &Delivery,
-        retry_after: Option<Duration>,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let mut c = self.db.client().await?;
-        bounded(deliveries::settle_delivery(
-            &mut c,
-            delivery,
-            retry_after,
-            now,
-        ))
-        .await
-    }
-
-    async fn pending_verifications(&self) -> Result<u64, StoreError> {
-        let mut c = self.db.client().await?;
-        bounded(jobs::pending(&mut c)).await
+        bounded(mentions::settle(&mut c, id, transition, now)).await
     }
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
@@ -228,17 +189,17 @@ impl MentionStore for PostgresStore {
 
     async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         let mut c = self.db.client().await?;
-        bounded(deliveries::block_domain(&mut c, domain, now)).await
+        bounded(blocked::block_domain(&mut c, domain, now)).await
     }
 
     async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError> {
         let mut c = self.db.client().await?;
-        bounded(deliveries::unblock_domain(&mut c, domain)).await
+        bounded(blocked::unblock_domain(&mut c, domain)).await
     }
 
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
         let mut c = self.db.client().await?;
-        bounded(deliveries::blocked_domains(&mut c)).await
+        bounded(blocked::blocked_domains(&mut c)).await
     }
 
     async fn export_mentions(
@@ -303,17 +264,60 @@ impl ThreadStore for PostgresStore {
         bounded(threads::unhide(&mut c, Hidden::Account, &account_key(acct))).await
     }
 
-    async fn stale_threads(
-        &self,
-        now: OffsetDateTime,
-        limit: usize,
-    ) -> Result<Vec<PostUrl>, StoreError> {
-        let mut c = self.db.client().await?;
-        bounded(threads::stale(&mut c, now, limit)).await
-    }
-
     async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
         let mut c = self.db.client().await?;
         bounded(threads::hidden(&mut c)).await
+    }
+}
+
+#[async_trait]
+impl JobStore for PostgresStore {
+    async fn enqueue(&self, job: &NewJob, now: OffsetDateTime) -> Result<Enqueued, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::enqueue(&mut c, job, now)).await
+    }
+
+    async fn claim_job(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::claim(&mut c, now, now + lease)).await
+    }
+
+    async fn settle_job(
+        &self,
+        job: &ClaimedJob,
+        settlement: &Settlement,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::settle(&mut c, job, settlement, now)).await
+    }
+
+    async fn find_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::find(&mut c, id)).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::list(&mut c, filter)).await
+    }
+
+    async fn retry_job(&self, id: &JobId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::retry(&mut c, id, now)).await
+    }
+
+    async fn drop_job(&self, id: &JobId) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::drop_job(&mut c, id)).await
+    }
+
+    async fn count_jobs(&self) -> Result<JobCounts, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::count(&mut c)).await
     }
 }

@@ -92,6 +92,40 @@ const MIGRATIONS: &[&str] = &[
         acct TEXT PRIMARY KEY,
         created_at TIMESTAMPTZ NOT NULL
     );"#,
+    // 6: one durable queue for every kind of background work; the
+    // verification and webhook queues move onto it. A running job's
+    // `due_at` is the end of its lease. Ids sort bytewise (`COLLATE "C"`).
+    r#"CREATE TABLE jobs (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        dedupe_key TEXT,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TIMESTAMPTZ NOT NULL,
+        lease TEXT,
+        last_error TEXT,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX jobs_due ON jobs (due_at, id) WHERE state <> 'dead';
+    CREATE INDEX jobs_by_kind ON jobs (kind, state);
+    CREATE UNIQUE INDEX jobs_queued_key ON jobs (dedupe_key) WHERE state = 'queued';
+    INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, due_at, created_at, updated_at)
+        SELECT lpad(to_hex((extract(epoch FROM due_at) * 1000)::bigint), 12, '0')
+                   || substr(md5(random()::text || mention_id::text), 1, 12),
+               'verify-mention', json_build_object('mention_id', mention_id)::text,
+               'verify-mention:' || mention_id, 'queued', attempts, due_at, due_at, due_at
+        FROM verification_jobs;
+    INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, due_at, created_at, updated_at)
+        SELECT lpad(to_hex((extract(epoch FROM due_at) * 1000)::bigint), 12, '0')
+                   || substr(md5(random()::text || id::text), 1, 12),
+               'deliver-webhook',
+               json_build_object('mention_id', mention_id, 'event', event)::text,
+               NULL, 'queued', attempts, due_at, due_at, due_at
+        FROM webhook_deliveries;
+    DROP TABLE verification_jobs;
+    DROP TABLE webhook_deliveries;"#,
 ];
 
 /// Applies the migrations this database has not seen, one transaction each.

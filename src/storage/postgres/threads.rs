@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::rows::{column, execute, ms, query, query_opt, text};
 use crate::domain::PostUrl;
 use crate::domain::thread::HiddenReplies;
-use crate::storage::rows::{RawThread, cached_post_url, thread_payload};
+use crate::storage::rows::{RawThread, thread_payload};
 use crate::storage::{CachedThread, StoreError};
 
 /// What the owner can hide: one fixed table and key column each.
@@ -60,22 +60,6 @@ pub async fn load(client: &mut Object, url: &PostUrl) -> Result<Option<CachedThr
         fresh_until: column(&row, 2, &what)?,
     };
     raw.into_thread(url).map(Some)
-}
-
-pub async fn stale(
-    client: &mut Object,
-    now: OffsetDateTime,
-    limit: usize,
-) -> Result<Vec<PostUrl>, StoreError> {
-    let rows = query(
-        &*client,
-        "SELECT url FROM thread_cache WHERE fresh_until <= $1 ORDER BY fresh_until, url LIMIT $2",
-        &[&now, &i64::try_from(limit).unwrap_or(i64::MAX)],
-    )
-    .await?;
-    rows.iter()
-        .map(|row| cached_post_url(&column::<String>(row, 0, "a cached thread's url")?))
-        .collect()
 }
 
 pub async fn save(client: &mut Object, thread: &CachedThread) -> Result<(), StoreError> {

@@ -15,11 +15,12 @@ use time::OffsetDateTime;
 use super::S3Store;
 use super::layout::parse_id;
 use super::mention_record::MentionObject;
-use super::mentions::{PairObject, allocate_ids, is_old, take_fresh_id, write_new};
+use super::mentions::{PairObject, allocate_ids, take_fresh_id, write_new};
+use super::objects::Versioned;
+use super::objects::is_stale;
 use super::objects::{contended, contention_pause, max_attempts};
 use super::posts::{create_announced, import_announced, import_failed};
-use super::{millis, objects::Versioned};
-use crate::domain::mention::{Mention, MentionId};
+use crate::domain::mention::{Mention, MentionId, Verification};
 use crate::domain::{PostRecord, PostState, TootId};
 use crate::storage::{Imported, StoreError};
 
@@ -205,7 +206,7 @@ async fn import_mention(
         let pair = store.objects.read::<PairObject>(&pair_key).await?;
         let state = match &pair {
             None => PairState::Free,
-            Some(pair) => pair_state(store, pair).await?,
+            Some(pair) => pair_state(store, pair, now).await?,
         };
         match state {
             PairState::Live => return Ok(Imported::Present),
@@ -218,8 +219,9 @@ async fn import_mention(
                     Some(pair) => store.objects.replace(&pair_key, &mut entry, pair).await?,
                 };
                 if written {
-                    let record = MentionObject::imported(id, mention, millis(now));
-                    write_new(store, &mention.target, record).await?;
+                    let record = MentionObject::imported(id, mention);
+                    let pending = mention.verification == Verification::Pending;
+                    write_new(store, &mention.target, record, pending.then_some(now)).await?;
                     return Ok(Imported::Copied);
                 }
             }
@@ -242,6 +244,7 @@ enum PairState {
 async fn pair_state(
     store: &S3Store,
     pair: &Versioned<PairObject>,
+    now: OffsetDateTime,
 ) -> Result<PairState, StoreError> {
     let record = store
         .objects
@@ -250,7 +253,7 @@ async fn pair_state(
     Ok(match record {
         Some(record) if record.value.is_live() => PairState::Live,
         Some(_) => PairState::Free,
-        None if is_old(pair.last_modified_ms) => PairState::Free,
+        None if is_stale(pair.last_modified_ms, now) => PairState::Free,
         None => PairState::InFlight,
     })
 }

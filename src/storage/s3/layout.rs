@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::domain::PostUrl;
+use crate::domain::job::JobId;
 use crate::storage::StoreError;
 
 pub struct Layout {
@@ -76,10 +77,6 @@ impl Layout {
         self.ours(&["counters", "mentions.json"])
     }
 
-    pub fn delivery_counter(&self) -> Path {
-        self.ours(&["counters", "deliveries.json"])
-    }
-
     pub fn mention(&self, id: i64) -> Path {
         self.ours(&["mentions", "by-id", &format!("{}.json", padded_id(id))])
     }
@@ -106,26 +103,57 @@ impl Layout {
         ])
     }
 
-    pub fn verify_queue(&self) -> Path {
+    /// The old verification queue (before the one job queue); read once,
+    /// at start-up, to move what it holds.
+    pub fn legacy_verify_queue(&self) -> Path {
         self.ours(&["jobs", "verify"])
     }
 
-    /// The entry of a mention's `seq`th verification job.
-    pub fn verify_entry(&self, due_ms: i64, mention_id: i64, seq: u64) -> Path {
-        self.verify_queue()
-            .join(format!("{}-{seq}", queue_name(due_ms, mention_id)))
-    }
-
-    pub fn delivery(&self, id: i64) -> Path {
-        self.ours(&["deliveries", &format!("{}.json", padded_id(id))])
-    }
-
-    pub fn delivery_queue(&self) -> Path {
+    /// The old webhook delivery queue and its records (as above).
+    pub fn legacy_delivery_queue(&self) -> Path {
         self.ours(&["jobs", "deliver"])
     }
 
-    pub fn delivery_entry(&self, due_ms: i64, delivery_id: i64) -> Path {
-        self.delivery_queue().join(queue_name(due_ms, delivery_id))
+    pub fn legacy_delivery(&self, id: i64) -> Path {
+        self.ours(&["deliveries", &format!("{}.json", padded_id(id))])
+    }
+
+    /// Present once the old queues have been moved onto the job queue.
+    pub fn queue_format_marker(&self) -> Path {
+        self.ours(&["queue", "format-1"])
+    }
+
+    /// A job's record.
+    pub fn job(&self, id: &JobId) -> Path {
+        self.jobs().join(format!("{id}.json"))
+    }
+
+    pub fn jobs(&self) -> Path {
+        self.ours(&["queue", "jobs"])
+    }
+
+    /// The due index: one empty entry per queued or running job, named so
+    /// that key order is due order.
+    pub fn due_jobs(&self) -> Path {
+        self.ours(&["queue", "due"])
+    }
+
+    pub fn due_entry(&self, due_ms: i64, id: &JobId) -> Path {
+        self.due_jobs().join(format!("{:015}-{id}", due_ms.max(0)))
+    }
+
+    /// The dead index: one empty entry per dead job.
+    pub fn dead_jobs(&self) -> Path {
+        self.ours(&["queue", "dead"])
+    }
+
+    pub fn dead_entry(&self, id: &JobId) -> Path {
+        self.dead_jobs().join(id.as_str())
+    }
+
+    /// A dedupe key → the job that holds it.
+    pub fn job_key(&self, key: &str) -> Path {
+        self.ours(&["queue", "keys", &format!("{}.json", hash(&[key]))])
     }
 
     pub fn blocked_domains(&self) -> Path {
@@ -176,11 +204,6 @@ fn padded_id(id: i64) -> String {
     format!("{:019}", id.max(0))
 }
 
-/// `<due millis, 15 digits>-<id, 19 digits>`: key order is due order.
-fn queue_name(due_ms: i64, id: i64) -> String {
-    format!("{:015}-{}", due_ms.max(0), padded_id(id))
-}
-
 /// The id in a `by-id` or `by-target` name (`0000…42.json` or `0000…42`).
 pub fn parse_id(name: &str) -> Option<i64> {
     name.strip_suffix(".json")
@@ -190,15 +213,18 @@ pub fn parse_id(name: &str) -> Option<i64> {
         .filter(|id| *id > 0)
 }
 
-/// The due time, id and job number (0 when the name has none, as
-/// delivery entries do) in a queue entry's name.
-pub fn parse_queue_name(name: &str) -> Option<(i64, i64, u64)> {
-    let (due, rest) = name.split_once('-')?;
-    let (id, seq) = match rest.split_once('-') {
-        Some((id, seq)) => (id, seq.parse().ok()?),
-        None => (rest, 0),
-    };
-    Some((due.parse().ok()?, parse_id(id)?, seq))
+/// The due time and job id in a due entry's name (`<due>-<job id>`).
+pub fn parse_due_entry(name: &str) -> Option<(i64, JobId)> {
+    let (due, id) = name.split_once('-')?;
+    Some((due.parse().ok()?, JobId::parse(id)?))
+}
+
+/// The mention id in an old verification queue entry's name
+/// (`<due>-<id>[-<job number>]`) or an old delivery queue entry's.
+pub fn parse_legacy_entry(name: &str) -> Option<(i64, i64)> {
+    let mut parts = name.split('-');
+    let due = parts.next()?.parse().ok()?;
+    Some((due, parse_id(parts.next()?)?))
 }
 
 /// A set member's value from its listed name.
@@ -244,15 +270,18 @@ mod tests {
             layout.mention(42).as_ref(),
             "p/.backfeed/mentions/by-id/0000000000000000042.json"
         );
-        let early = layout.verify_entry(1_700_000_000_000, 900, 7);
-        let late = layout.verify_entry(1_700_000_000_001, 2, 3);
+        let (a, b) = (
+            JobId::parse("00000000000aeeeeeeeeeeee").unwrap(),
+            JobId::parse("000000000001000000000000").unwrap(),
+        );
+        let early = layout.due_entry(1_700_000_000_000, &a);
+        let late = layout.due_entry(1_700_000_000_001, &b);
         assert!(early.as_ref() < late.as_ref());
         let name = late.filename().unwrap();
-        assert_eq!(parse_queue_name(name), Some((1_700_000_000_001, 2, 3)));
-        let delivery = layout.delivery_entry(1_700_000_000_001, 5);
+        assert_eq!(parse_due_entry(name), Some((1_700_000_000_001, b)));
         assert_eq!(
-            parse_queue_name(delivery.filename().unwrap()),
-            Some((1_700_000_000_001, 5, 0))
+            parse_legacy_entry("001700000000001-0000000000000000005-2"),
+            Some((1_700_000_000_001, 5))
         );
         assert_eq!(parse_id("0000000000000000042.json"), Some(42));
     }

@@ -1,11 +1,9 @@
 //! The stored form of a mention (`.backfeed/mentions/by-id/<id>.json`) and
 //! its conversion to and from the domain.
 //!
-//! One object holds everything that must change together: the mention, its
-//! verification job (attempts, due time, claim token and lease) and its
-//! outbox of webhook events not yet turned into deliveries. So settling a
-//! job (new state + job finished or rescheduled + event queued) is one
-//! compare-and-swap, as it is one transaction on SQLite.
+//! Its verification job lives on the one job queue (`jobs.rs`); records
+//! written before that queue existed may still carry `job`, `outbox` and
+//! `jobs_made` fields, which are ignored.
 //!
 //! Invariant: a removed mention stays as a tombstone (`removed`) that no
 //! writer ever changes again; a re-sent webmention for it gets a new id.
@@ -16,11 +14,10 @@ use url::Url;
 
 use super::objects::{Record, write_id};
 use crate::domain::mention::{
-    Mention, MentionData, MentionEvent, Moderation, Relation, Transition, Verification,
+    Mention, MentionData, Moderation, Relation, Transition, Verification,
 };
 use crate::storage::StoreError;
-pub(crate) use crate::storage::rows::parse_url;
-use crate::storage::rows::{RawMention, millis, verification_state};
+use crate::storage::rows::{RawMention, millis};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MentionObject {
@@ -36,53 +33,9 @@ pub struct MentionObject {
     pub data: Option<DataObject>,
     pub received_at: i64,
     pub updated_at: i64,
-    /// The verification job, while there is one.
-    #[serde(default)]
-    pub job: Option<JobObject>,
-    /// Webhook events recorded with a settlement, until their delivery
-    /// objects exist.
-    #[serde(default)]
-    pub outbox: Vec<OutboxEntry>,
     #[serde(default)]
     pub removed: bool,
-    /// How many jobs this record has had: each new job takes the next
-    /// number, which its queue entry carries, so an entry is never reused.
-    #[serde(default)]
-    pub jobs_made: u64,
     pub write_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobObject {
-    pub attempts: u32,
-    /// When it is due; its queue entry carries the same time in its name.
-    pub due_at: i64,
-    /// Which of the record's jobs this is (see `MentionObject::jobs_made`).
-    #[serde(default)]
-    pub seq: u64,
-    #[serde(default)]
-    pub token: Option<String>,
-    #[serde(default)]
-    pub claimed_until: Option<i64>,
-}
-
-impl JobObject {
-    fn due(due_at: i64, attempts: u32, seq: u64) -> Self {
-        Self {
-            attempts,
-            due_at,
-            seq,
-            token: None,
-            claimed_until: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    pub delivery_id: i64,
-    pub event: String,
-    pub due_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,14 +68,13 @@ impl Record for MentionObject {
 }
 
 impl MentionObject {
-    /// A new pending mention with a job due at `due_at`.
+    /// A new pending mention.
     pub fn received(
         id: i64,
         source: &Url,
         target: &Url,
         moderation: Moderation,
         now: OffsetDateTime,
-        due_at: i64,
     ) -> Self {
         Self {
             id,
@@ -134,18 +86,13 @@ impl MentionObject {
             data: None,
             received_at: millis(now),
             updated_at: millis(now),
-            job: Some(JobObject::due(due_at, 0, 1)),
-            outbox: Vec::new(),
             removed: false,
-            jobs_made: 1,
             write_id: String::new(),
         }
     }
 
-    /// A mention copied from another store as it is, under a new `id`;
-    /// a pending one gets a job due at `due_at`.
-    pub fn imported(id: i64, mention: &Mention, due_at: i64) -> Self {
-        let pending = mention.verification == Verification::Pending;
+    /// A mention copied from another store as it is, under a new `id`.
+    pub fn imported(id: i64, mention: &Mention) -> Self {
         Self {
             id,
             source: mention.source.as_str().to_owned(),
@@ -156,10 +103,7 @@ impl MentionObject {
             data: mention.data.as_ref().map(DataObject::from),
             received_at: millis(mention.received_at),
             updated_at: millis(mention.updated_at),
-            job: pending.then(|| JobObject::due(due_at, 0, 1)),
-            outbox: Vec::new(),
             removed: false,
-            jobs_made: u64::from(pending),
             write_id: String::new(),
         }
     }
@@ -168,22 +112,7 @@ impl MentionObject {
         !self.removed
     }
 
-    /// The job this record would get next: due at `due_at`, with the next
-    /// number (the caller stores it with [`Self::start_job`]).
-    pub fn next_job(&self, due_at: i64, attempts: u32) -> JobObject {
-        JobObject::due(due_at, attempts, self.jobs_made + 1)
-    }
-
-    /// Gives the record `job` (from [`Self::next_job`]), or none.
-    pub fn start_job(&mut self, job: Option<JobObject>) {
-        if let Some(job) = &job {
-            self.jobs_made = self.jobs_made.max(job.seq);
-        }
-        self.job = job;
-    }
-
-    /// Applies what a verification attempt found (the job itself is the
-    /// caller's business).
+    /// Applies what a verification attempt found.
     pub fn apply(&mut self, transition: &Transition, now: OffsetDateTime) {
         match transition {
             Transition::Verify(data) => {
@@ -194,7 +123,7 @@ impl MentionObject {
             }
             Transition::Reject(reason) => self.settle_as("rejected", reason, now),
             Transition::Delete(reason) => self.settle_as("deleted", reason, now),
-            Transition::Keep(_) | Transition::RetryAfter(_) => {}
+            Transition::Keep(_) | Transition::Retry(_) => {}
         }
     }
 
@@ -202,10 +131,6 @@ impl MentionObject {
         self.verification = state.to_owned();
         self.reason = Some(reason.to_owned());
         self.updated_at = millis(now);
-    }
-
-    pub fn current(&self) -> Result<Verification, StoreError> {
-        verification_state(&self.verification, self.reason.clone())
     }
 
     /// The domain's view, converted as the SQL backends' rows are.
@@ -235,16 +160,6 @@ impl MentionObject {
             updated_at: self.updated_at,
         }
         .into_mention()
-    }
-}
-
-impl OutboxEntry {
-    pub fn new(delivery_id: i64, event: MentionEvent, due_at: i64) -> Self {
-        Self {
-            delivery_id,
-            event: event.label().to_owned(),
-            due_at,
-        }
     }
 }
 

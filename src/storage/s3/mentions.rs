@@ -8,11 +8,12 @@
 //! read API lists). Ids come from a counter object bumped by
 //! compare-and-swap.
 //!
-//! Invariants: indexes are written before the record they point at, and
-//! every reader skips an index entry whose record is missing or removed. A
-//! pair entry whose record is missing is given [`STALE_AFTER`] for its
-//! writer to finish before it counts as abandoned; only then does a re-sent
-//! webmention take a new id.
+//! Invariants: indexes, and the verification job (on the job queue), are
+//! written before the record they point at, and every reader skips an index
+//! entry whose record is missing or removed; a verification job that finds
+//! no record yet tries once more a minute later. A pair entry whose record
+//! is missing is given `objects::STALE_AFTER` for its writer to finish before it
+//! counts as abandoned; only then does a re-sent webmention take a new id.
 
 use std::collections::BTreeSet;
 
@@ -21,14 +22,15 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::S3Store;
+use super::jobs;
 use super::layout::parse_id;
 use super::mention_record::MentionObject;
 use super::millis;
 use super::objects::{
-    Record, Step, Versioned, contended, contention_pause, max_attempts, write_id,
+    Record, Step, Versioned, contended, contention_pause, is_stale, max_attempts, write_id,
 };
-use super::queue::STALE_AFTER;
-use crate::domain::mention::{Mention, MentionId, Moderation};
+use crate::domain::job::NewJob;
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::storage::StoreError;
 use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
 use object_store::path::Path;
@@ -106,9 +108,8 @@ pub async fn receive(
                 let id = take_fresh_id(store, &mut fresh_id).await?;
                 let mut pair = PairObject::new(id);
                 if store.objects.create(&pair_key, &mut pair).await? {
-                    let record =
-                        MentionObject::received(id, source, target, moderation, now, millis(now));
-                    write_new(store, target, record).await?;
+                    let record = MentionObject::received(id, source, target, moderation, now);
+                    write_new(store, target, record, Some(now)).await?;
                     return Ok(MentionId(id));
                 }
             }
@@ -126,21 +127,14 @@ pub async fn receive(
                         false
                     }
                     Some(_removed) => true,
-                    None => is_old(pair.last_modified_ms),
+                    None => is_stale(pair.last_modified_ms, now),
                 };
                 if abandoned {
                     let id = take_fresh_id(store, &mut fresh_id).await?;
                     let mut next = PairObject::new(id);
                     if store.objects.replace(&pair_key, &mut next, &pair).await? {
-                        let record = MentionObject::received(
-                            id,
-                            source,
-                            target,
-                            moderation,
-                            now,
-                            millis(now),
-                        );
-                        write_new(store, target, record).await?;
+                        let record = MentionObject::received(id, source, target, moderation, now);
+                        write_new(store, target, record, Some(now)).await?;
                         return Ok(MentionId(id));
                     }
                 }
@@ -160,28 +154,22 @@ pub async fn take_fresh_id(store: &S3Store, fresh: &mut Option<i64>) -> Result<i
     Ok(id)
 }
 
-pub fn is_old(last_modified_ms: i64) -> bool {
-    let age = millis(OffsetDateTime::now_utc()) - last_modified_ms;
-    age > i64::try_from(STALE_AFTER.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// Writes a new record (its id just taken, its `by-pair` entry written):
-/// indexes first, record last.
+/// its `by-target` entry and, with `verify_at`, its verification job first,
+/// the record last.
 pub async fn write_new(
     store: &S3Store,
     target: &Url,
     mut record: MentionObject,
+    verify_at: Option<OffsetDateTime>,
 ) -> Result<(), StoreError> {
     let id = record.id;
     store
         .objects
         .touch(&store.layout.target_entry(target, id))
         .await?;
-    if let Some(job) = &record.job {
-        store
-            .objects
-            .touch(&store.layout.verify_entry(job.due_at, id, job.seq))
-            .await?;
+    if let Some(at) = verify_at {
+        jobs::enqueue(store, &NewJob::verify_mention(MentionId(id), at), at).await?;
     }
     // Ids are handed out once, so nothing can be there yet.
     store
@@ -191,41 +179,49 @@ pub async fn write_new(
         .map(|_| ())
 }
 
-/// A re-sent webmention: verify again from scratch, now. The holder of the
-/// old job loses its claim (its token is gone). `false` when the record
-/// changed meanwhile (the caller starts over).
+/// A re-sent webmention: verify it again (one queued verification per
+/// mention, so a re-send while one waits merges into it), then mark the
+/// record received again. `false` when the record changed meanwhile (the
+/// caller starts over).
 async fn requeue(
     store: &S3Store,
     record: &Versioned<MentionObject>,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
-    let id = record.value.id;
-    let old_job = record.value.job.clone();
-    // The new job has the record's next number, so its entry is new too and
-    // deleting the old one (below, or by a writer still finishing) never
-    // deletes it.
-    let job = record.value.next_job(millis(now), 0);
+    let id = MentionId(record.value.id);
+    jobs::enqueue(store, &NewJob::verify_mention(id, now), now).await?;
+    let mut next = record.value.clone();
+    next.updated_at = millis(now);
     store
         .objects
-        .touch(&store.layout.verify_entry(job.due_at, id, job.seq))
-        .await?;
-    let mut next = record.value.clone();
-    next.start_job(Some(job));
-    next.updated_at = millis(now);
-    if !store
+        .replace(&store.layout.mention(id.0), &mut next, record)
+        .await
+}
+
+/// Applies a verification attempt's outcome; `false` when the mention is
+/// gone.
+pub async fn settle(
+    store: &S3Store,
+    id: MentionId,
+    transition: &Transition,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    store
         .objects
-        .replace(&store.layout.mention(id), &mut next, record)
-        .await?
-    {
-        return Ok(false);
-    }
-    if let Some(old) = old_job {
-        store
-            .objects
-            .delete(&store.layout.verify_entry(old.due_at, id, old.seq))
-            .await?;
-    }
-    Ok(true)
+        .modify::<MentionObject, _>(&store.layout.mention(id.0), |current| {
+            Ok(match current {
+                Some(record) if record.is_live() => match transition {
+                    Transition::Keep(_) | Transition::Retry(_) => Step::Done(true),
+                    _ => {
+                        let mut next = record.clone();
+                        next.apply(transition, now);
+                        Step::Write(next, true)
+                    }
+                },
+                _ => Step::Done(false),
+            })
+        })
+        .await
 }
 
 pub async fn find(store: &S3Store, id: MentionId) -> Result<Option<Mention>, StoreError> {
@@ -358,8 +354,6 @@ pub async fn remove(store: &S3Store, id: MentionId) -> Result<bool, StoreError> 
                     let mut tombstone = record.clone();
                     tombstone.removed = true;
                     tombstone.data = None;
-                    tombstone.job = None;
-                    tombstone.outbox.clear();
                     Step::Write(tombstone, Some(record.clone()))
                 }
                 _ => Step::Done(None),
@@ -369,12 +363,6 @@ pub async fn remove(store: &S3Store, id: MentionId) -> Result<bool, StoreError> 
     let Some(record) = removed else {
         return Ok(false);
     };
-    if let Some(job) = &record.job {
-        store
-            .objects
-            .delete(&store.layout.verify_entry(job.due_at, id.0, job.seq))
-            .await?;
-    }
     if let Ok(target) = Url::parse(&record.target) {
         store
             .objects

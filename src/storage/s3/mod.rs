@@ -16,19 +16,18 @@
 //! that does not honour conditional writes, start-up logs a warning: there,
 //! concurrent first requests may post twice.
 
-mod deliveries;
 mod import;
+mod jobs;
 mod layout;
+mod legacy;
 mod mention_record;
 mod mentions;
 mod objects;
 mod posts;
 mod probe;
-mod queue;
 mod seed;
 mod sets;
 mod threads;
-mod verify;
 
 use std::time::Duration;
 
@@ -40,9 +39,10 @@ use url::Url;
 
 use super::rows::{from_millis, millis};
 use super::{
-    CachedThread, Delivery, Imported, MentionQuery, MentionStore, PostStore, Store, StoreError,
-    ThreadStore, VerificationJob,
+    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
+    PostStore, Store, StoreError, ThreadStore,
 };
+use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
@@ -136,12 +136,14 @@ impl S3Store {
         }
         let send_conditions = !matches!(conditional, Conditional::Refused(_));
         let seed = SeedObjects::new(&s3, bucket_url, region, send_conditions)?;
-        Ok(Self {
+        let store = Self {
             objects: Objects::new(s3, send_conditions),
             seed,
             layout,
             conditional,
-        })
+        };
+        legacy::move_old_queues(&store, OffsetDateTime::now_utc()).await?;
+        Ok(store)
     }
 
     /// Whether the start-up probe found conditional writes honoured.
@@ -250,43 +252,13 @@ impl MentionStore for S3Store {
         mentions::receive(self, source, target, moderation, now).await
     }
 
-    async fn claim_verification(
+    async fn settle_mention(
         &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Option<VerificationJob>, StoreError> {
-        verify::claim(self, now, lease).await
-    }
-
-    async fn settle_verification(
-        &self,
-        job: &VerificationJob,
+        id: MentionId,
         transition: &Transition,
-        notify: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        verify::settle(self, job, transition, notify, now).await
-    }
-
-    async fn claim_delivery(
-        &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Option<Delivery>, StoreError> {
-        deliveries::claim(self, now, lease).await
-    }
-
-    async fn settle_delivery(
-        &self,
-        delivery: &Delivery,
-        retry_after: Option<Duration>,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        deliveries::settle(self, delivery, retry_after, now).await
-    }
-
-    async fn pending_verifications(&self) -> Result<u64, StoreError> {
-        verify::pending(self).await
+        mentions::settle(self, id, transition, now).await
     }
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
@@ -358,14 +330,6 @@ impl ThreadStore for S3Store {
         threads::save(self, thread).await
     }
 
-    async fn stale_threads(
-        &self,
-        now: OffsetDateTime,
-        limit: usize,
-    ) -> Result<Vec<PostUrl>, StoreError> {
-        threads::stale(self, now, limit).await
-    }
-
     async fn hide_reply(&self, status_id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         sets::add(self, &self.layout.hidden_replies(), status_id, now).await
     }
@@ -409,5 +373,49 @@ impl Store for S3Store {
             .exists(&self.layout.probe("ping"))
             .await
             .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl JobStore for S3Store {
+    async fn enqueue(&self, job: &NewJob, now: OffsetDateTime) -> Result<Enqueued, StoreError> {
+        jobs::enqueue(self, job, now).await
+    }
+
+    async fn claim_job(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        jobs::claim(self, now, lease).await
+    }
+
+    async fn settle_job(
+        &self,
+        job: &ClaimedJob,
+        settlement: &Settlement,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        jobs::settle(self, job, settlement, now).await
+    }
+
+    async fn find_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        jobs::find(self, id).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
+        jobs::list(self, filter).await
+    }
+
+    async fn retry_job(&self, id: &JobId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        jobs::retry(self, id, now).await
+    }
+
+    async fn drop_job(&self, id: &JobId) -> Result<bool, StoreError> {
+        jobs::drop_job(self, id).await
+    }
+
+    async fn count_jobs(&self) -> Result<JobCounts, StoreError> {
+        jobs::count(self).await
     }
 }

@@ -26,6 +26,18 @@ use serde::de::DeserializeOwned;
 
 use crate::storage::StoreError;
 
+/// Far longer than any writer takes between creating an index entry and
+/// writing the record it serves: an entry (or pair object) whose record is
+/// still missing or different after this is left over from a crash.
+pub const STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// Whether an object last written at `last_modified_ms` (the provider's
+/// clock) is older than [`STALE_AFTER`] at `now`.
+pub fn is_stale(last_modified_ms: i64, now: time::OffsetDateTime) -> bool {
+    let age = super::millis(now) - last_modified_ms;
+    age > i64::try_from(STALE_AFTER.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// How often a compare-and-swap is retried before the operation gives up
 /// with `Unavailable` (the caller may retry it later).
 const MAX_ATTEMPTS: u32 = 60;
@@ -210,6 +222,41 @@ impl Objects {
             });
         }
         listed.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listed)
+    }
+
+    /// The objects under `dir` in key order, up to (not including) the
+    /// first one `wanted` refuses, and at most `limit`: S3 lists in key
+    /// order, a page of up to 1,000 keys per request, and the next page is
+    /// asked for only when this one is used up, so stopping early saves
+    /// requests (a queue with nothing due costs one).
+    pub async fn list_while(
+        &self,
+        dir: &Path,
+        limit: usize,
+        wanted: impl Fn(&Listed) -> bool,
+    ) -> Result<Vec<Listed>, StoreError> {
+        let mut stream = self.store.list(Some(dir));
+        let mut listed = Vec::new();
+        while listed.len() < limit {
+            let Some(meta) = stream.next().await else {
+                break;
+            };
+            let meta = meta.map_err(|e| unavailable("list", dir, e))?;
+            let item = Listed {
+                name: meta
+                    .location
+                    .filename()
+                    .map(str::to_owned)
+                    .unwrap_or_default(),
+                location: meta.location,
+                last_modified_ms: meta.last_modified.timestamp_millis(),
+            };
+            if !wanted(&item) {
+                break;
+            }
+            listed.push(item);
+        }
         Ok(listed)
     }
 

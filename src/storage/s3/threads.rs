@@ -5,13 +5,11 @@
 //! report, never a reason to guess, and losing it costs one fetch.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use super::objects::{Record, write_id};
 use super::{S3Store, from_millis, millis};
 use crate::domain::PostUrl;
 use crate::domain::thread::{Reply, TootSummary};
-use crate::storage::rows::cached_post_url;
 use crate::storage::{CachedThread, StoreError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,37 +48,6 @@ pub async fn load(store: &S3Store, url: &PostUrl) -> Result<Option<CachedThread>
         fetched_at: from_millis(thread.fetched_at).ok_or_else(|| corrupt("bad fetched_at"))?,
         fresh_until: from_millis(thread.fresh_until).ok_or_else(|| corrupt("bad fresh_until"))?,
     }))
-}
-
-/// Lists the threads directory and reads every cached thread: one GET per
-/// thread someone has viewed, once per scheduled run.
-pub async fn stale(
-    store: &S3Store,
-    now: OffsetDateTime,
-    limit: usize,
-) -> Result<Vec<PostUrl>, StoreError> {
-    let keys = store
-        .objects
-        .list(&store.layout.threads())
-        .await?
-        .into_iter()
-        .map(|listed| listed.location)
-        .collect();
-    let now = millis(now);
-    let mut stale: Vec<(i64, String)> = store
-        .objects
-        .read_many::<ThreadObject>(keys)
-        .await?
-        .into_iter()
-        .filter(|thread| thread.fresh_until <= now)
-        .map(|thread| (thread.fresh_until, thread.url))
-        .collect();
-    stale.sort();
-    stale
-        .iter()
-        .take(limit)
-        .map(|(_, url)| cached_post_url(url))
-        .collect()
 }
 
 pub async fn save(store: &S3Store, thread: &CachedThread) -> Result<(), StoreError> {

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::mentions::{COLUMNS, raw_mention};
 use super::posts::find_in;
 use super::{exec, millis, row};
+use crate::domain::job::NewJob;
 use crate::domain::mention::{Mention, MentionId, Verification};
 use crate::domain::{PostRecord, PostState};
 use crate::storage::import::{PostImport, decide_post};
@@ -127,11 +128,7 @@ pub fn import_mentions(
             continue;
         };
         if mention.verification == Verification::Pending {
-            exec(
-                &tx,
-                "INSERT INTO verification_jobs (mention_id, attempts, due_at) VALUES (?1, 0, ?2)",
-                params![id, millis(now)],
-            )?;
+            super::jobs::insert(&tx, &NewJob::verify_mention(MentionId(id), now), now)?;
         }
         outcomes.push(Imported::Copied);
     }

@@ -1,4 +1,4 @@
-//! The `mentions` and `verification_jobs` tables.
+//! The `mentions` table.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
@@ -6,12 +6,11 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{exec, millis, row};
-use crate::domain::mention::{
-    Mention, MentionData, MentionEvent, MentionId, Moderation, Relation, Transition,
-};
+use crate::domain::job::NewJob;
+use crate::domain::mention::{Mention, MentionData, MentionId, Moderation, Relation, Transition};
 use crate::storage::StoreError;
-use crate::storage::mentions::{MentionQuery, SortDirection, SortField, VerificationJob};
-use crate::storage::rows::{RawJob, RawMention};
+use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
+use crate::storage::rows::RawMention;
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
 
@@ -40,107 +39,33 @@ pub fn receive(
         ],
         |row| row.get(0),
     )?;
-    // A re-sent request restarts verification; an in-flight holder of the
-    // old job loses its claim and its result is discarded.
-    exec(
-        &tx,
-        "INSERT INTO verification_jobs (mention_id, attempts, due_at) VALUES (?1, 0, ?2)
-         ON CONFLICT (mention_id) DO UPDATE SET attempts = 0, due_at = excluded.due_at,
-             claim_token = NULL, claimed_until = NULL",
-        params![id, millis(now)],
-    )?;
+    // A re-sent request is verified again: one queued verification per
+    // mention, so a re-send while one waits merges into it.
+    super::jobs::insert(&tx, &NewJob::verify_mention(MentionId(id), now), now)?;
     tx.commit()?;
     Ok(MentionId(id))
 }
 
-pub fn claim(
-    conn: &mut Connection,
-    now: OffsetDateTime,
-    until: OffsetDateTime,
-    token: String,
-) -> Outcome<Option<VerificationJob>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let due = row(
-        &tx,
-        "SELECT j.mention_id, m.source, m.target, j.attempts, m.verification, m.reason
-             FROM verification_jobs j JOIN mentions m ON m.id = j.mention_id
-             WHERE j.due_at <= ?1 AND (j.claimed_until IS NULL OR j.claimed_until <= ?1)
-             ORDER BY j.due_at, j.mention_id LIMIT 1",
-        [millis(now)],
-        |row| {
-            Ok(RawJob {
-                mention_id: row.get(0)?,
-                source: row.get(1)?,
-                target: row.get(2)?,
-                attempts: row.get(3)?,
-                verification: row.get(4)?,
-                reason: row.get(5)?,
-            })
-        },
-    )
-    .optional()?;
-    let Some(job) = due else {
-        return Ok(Ok(None));
-    };
-    exec(
-        &tx,
-        "UPDATE verification_jobs SET claim_token = ?2, claimed_until = ?3 WHERE mention_id = ?1",
-        params![job.mention_id, token, millis(until)],
-    )?;
-    tx.commit()?;
-    Ok(job.into_job(token).map(Some))
-}
-
 pub fn settle(
     conn: &mut Connection,
-    job: &VerificationJob,
+    id: MentionId,
     transition: &Transition,
-    notify: bool,
     now: OffsetDateTime,
 ) -> rusqlite::Result<bool> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let held: Option<i64> = row(
-        &tx,
-        "SELECT mention_id FROM verification_jobs WHERE mention_id = ?1 AND claim_token = ?2",
-        params![job.mention_id.0, job.token],
-        |row| row.get(0),
-    )
-    .optional()?;
-    if held.is_none() {
-        return Ok(false);
-    }
-    let id = job.mention_id.0;
-    match transition {
-        Transition::Verify(data) => {
-            write_verified(&tx, id, data, now)?;
-            finish_job(&tx, id)?;
-        }
-        Transition::Reject(reason) => {
-            set_state(&tx, id, "rejected", reason, now)?;
-            finish_job(&tx, id)?;
-        }
-        Transition::Delete(reason) => {
-            set_state(&tx, id, "deleted", reason, now)?;
-            finish_job(&tx, id)?;
-        }
-        Transition::Keep(_) => finish_job(&tx, id)?,
-        Transition::RetryAfter(delay) => {
-            exec(&tx,
-                "UPDATE verification_jobs SET attempts = attempts + 1, due_at = ?2, claim_token = NULL,
-                     claimed_until = NULL WHERE mention_id = ?1",
-                params![id, millis(now + *delay)],
-            )?;
-        }
-    }
-    if let Some(event) = MentionEvent::of(&job.current, transition).filter(|_| notify) {
-        exec(
-            &tx,
-            "INSERT INTO webhook_deliveries (mention_id, event, due_at) VALUES (?1, ?2, ?3)",
-            params![id, event.label(), millis(now)],
-        )?;
-    }
-    tx.commit()?;
-    Ok(true)
+    let id = id.0;
+    let changed = match transition {
+        Transition::Verify(data) => write_verified(conn, id, data, now)?,
+        Transition::Reject(reason) => set_state(conn, id, "rejected", reason, now)?,
+        Transition::Delete(reason) => set_state(conn, id, "deleted", reason, now)?,
+        Transition::Keep(_) | Transition::Retry(_) => row(
+            conn,
+            "SELECT COUNT(*) FROM mentions WHERE id = ?1",
+            [id],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|n| usize::try_from(n).unwrap_or_default())?,
+    };
+    Ok(changed > 0)
 }
 
 fn write_verified(
@@ -148,7 +73,7 @@ fn write_verified(
     id: i64,
     data: &MentionData,
     now: OffsetDateTime,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<usize> {
     let author = data.author.clone().unwrap_or_default();
     let rsvp = match &data.relation {
         Relation::Rsvp(value) => Some(value.as_str()),
@@ -173,8 +98,7 @@ fn write_verified(
             data.url,
             millis(now)
         ],
-    )?;
-    Ok(())
+    )
 }
 
 fn set_state(
@@ -183,29 +107,12 @@ fn set_state(
     state: &str,
     reason: &str,
     now: OffsetDateTime,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<usize> {
     exec(
         tx,
         "UPDATE mentions SET verification = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, state, reason, millis(now)],
-    )?;
-    Ok(())
-}
-
-fn finish_job(tx: &Connection, id: i64) -> rusqlite::Result<()> {
-    exec(
-        tx,
-        "DELETE FROM verification_jobs WHERE mention_id = ?1",
-        [id],
-    )?;
-    Ok(())
-}
-
-pub fn pending_jobs(conn: &mut Connection) -> rusqlite::Result<u64> {
-    let count: i64 = row(conn, "SELECT COUNT(*) FROM verification_jobs", [], |row| {
-        row.get(0)
-    })?;
-    Ok(u64::try_from(count).unwrap_or_default())
+    )
 }
 
 pub fn find(conn: &mut Connection, id: MentionId) -> Outcome<Option<Mention>> {
@@ -301,15 +208,8 @@ pub fn set_moderation(
 }
 
 pub fn remove(conn: &mut Connection, id: MentionId) -> rusqlite::Result<bool> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    exec(
-        &tx,
-        "DELETE FROM verification_jobs WHERE mention_id = ?1",
-        [id.0],
-    )?;
-    let removed = exec(&tx, "DELETE FROM mentions WHERE id = ?1", [id.0])?;
-    tx.commit()?;
-    Ok(removed > 0)
+    // Its verification job, if one waits, finds no mention and ends.
+    Ok(exec(conn, "DELETE FROM mentions WHERE id = ?1", [id.0])? > 0)
 }
 
 /// Reads one row of `COLUMNS`; `rows` converts it.

@@ -4,8 +4,9 @@
 //! runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
 //! before reading, so check-then-write is atomic across processes.
 
-mod deliveries;
+mod blocked;
 mod import;
+mod jobs;
 mod mentions;
 mod pool;
 mod posts;
@@ -22,9 +23,10 @@ use url::Url;
 
 use super::rows::millis;
 use super::{
-    CachedThread, Delivery, Imported, MentionQuery, MentionStore, PostStore, Store, StoreError,
-    ThreadStore, VerificationJob,
+    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
+    PostStore, Store, StoreError, ThreadStore,
 };
+use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
@@ -169,55 +171,16 @@ impl MentionStore for SqliteStore {
             .await
     }
 
-    async fn claim_verification(
+    async fn settle_mention(
         &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Option<VerificationJob>, StoreError> {
-        let token = uuid::Uuid::new_v4().to_string();
-        self.pool
-            .write(move |conn| mentions::claim(conn, now, now + lease, token))
-            .await?
-    }
-
-    async fn settle_verification(
-        &self,
-        job: &VerificationJob,
+        id: MentionId,
         transition: &Transition,
-        notify: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let (job, transition) = (job.clone(), transition.clone());
+        let transition = transition.clone();
         self.pool
-            .write(move |conn| mentions::settle(conn, &job, &transition, notify, now))
+            .write(move |conn| mentions::settle(conn, id, &transition, now))
             .await
-    }
-
-    async fn claim_delivery(
-        &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Option<Delivery>, StoreError> {
-        let token = uuid::Uuid::new_v4().to_string();
-        self.pool
-            .write(move |conn| deliveries::claim_delivery(conn, now, now + lease, token))
-            .await?
-    }
-
-    async fn settle_delivery(
-        &self,
-        delivery: &Delivery,
-        retry_after: Option<Duration>,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let delivery = delivery.clone();
-        self.pool
-            .write(move |conn| deliveries::settle_delivery(conn, &delivery, retry_after, now))
-            .await
-    }
-
-    async fn pending_verifications(&self) -> Result<u64, StoreError> {
-        self.pool.read(mentions::pending_jobs).await
     }
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
@@ -258,19 +221,19 @@ impl MentionStore for SqliteStore {
     async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         let domain = domain.to_owned();
         self.pool
-            .write(move |conn| deliveries::block_domain(conn, &domain, now))
+            .write(move |conn| blocked::block_domain(conn, &domain, now))
             .await
     }
 
     async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError> {
         let domain = domain.to_owned();
         self.pool
-            .write(move |conn| deliveries::unblock_domain(conn, &domain))
+            .write(move |conn| blocked::unblock_domain(conn, &domain))
             .await
     }
 
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
-        self.pool.read(deliveries::blocked_domains).await
+        self.pool.read(blocked::blocked_domains).await
     }
 
     async fn export_mentions(
@@ -339,17 +302,67 @@ impl ThreadStore for SqliteStore {
             .await
     }
 
-    async fn stale_threads(
+    async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
+        self.pool.read(threads::hidden).await
+    }
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn enqueue(&self, job: &NewJob, now: OffsetDateTime) -> Result<Enqueued, StoreError> {
+        let job = job.clone();
+        self.pool
+            .write(move |conn| jobs::enqueue(conn, &job, now))
+            .await
+    }
+
+    async fn claim_job(
         &self,
         now: OffsetDateTime,
-        limit: usize,
-    ) -> Result<Vec<PostUrl>, StoreError> {
+        lease: Duration,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
         self.pool
-            .read(move |conn| threads::stale(conn, now, limit))
+            .write(move |conn| jobs::claim(conn, now, now + lease))
             .await?
     }
 
-    async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
-        self.pool.read(threads::hidden).await
+    async fn settle_job(
+        &self,
+        job: &ClaimedJob,
+        settlement: &Settlement,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (job, settlement) = (job.clone(), settlement.clone());
+        self.pool
+            .write(move |conn| jobs::settle(conn, &job, &settlement, now))
+            .await
+    }
+
+    async fn find_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        let id = id.clone();
+        self.pool.read(move |conn| jobs::find(conn, &id)).await?
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
+        let filter = filter.clone();
+        self.pool
+            .read(move |conn| jobs::list(conn, &filter))
+            .await?
+    }
+
+    async fn retry_job(&self, id: &JobId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.pool
+            .write(move |conn| jobs::retry(conn, &id, now))
+            .await
+    }
+
+    async fn drop_job(&self, id: &JobId) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.pool.write(move |conn| jobs::drop_job(conn, &id)).await
+    }
+
+    async fn count_jobs(&self) -> Result<JobCounts, StoreError> {
+        self.pool.read(jobs::count).await?
     }
 }

@@ -79,6 +79,37 @@ const MIGRATIONS: &[&str] = &[
         acct TEXT PRIMARY KEY,
         created_at INTEGER NOT NULL
     ) STRICT;",
+    // 6: one durable queue for every kind of background work; the
+    // verification and webhook queues move onto it. A running job's
+    // `due_at` is the end of its lease.
+    "CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        dedupe_key TEXT,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER NOT NULL,
+        lease TEXT,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX jobs_due ON jobs (due_at, id) WHERE state <> 'dead';
+    CREATE INDEX jobs_by_kind ON jobs (kind, state);
+    CREATE UNIQUE INDEX jobs_queued_key ON jobs (dedupe_key) WHERE state = 'queued';
+    INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, due_at, created_at, updated_at)
+        SELECT printf('%012x', due_at) || lower(hex(randomblob(6))), 'verify-mention',
+               json_object('mention_id', mention_id), 'verify-mention:' || mention_id, 'queued',
+               attempts, due_at, due_at, due_at
+        FROM verification_jobs;
+    INSERT INTO jobs (id, kind, payload, dedupe_key, state, attempts, due_at, created_at, updated_at)
+        SELECT printf('%012x', due_at) || lower(hex(randomblob(6))), 'deliver-webhook',
+               json_object('mention_id', mention_id, 'event', event), NULL, 'queued',
+               attempts, due_at, due_at, due_at
+        FROM webhook_deliveries;
+    DROP TABLE verification_jobs;
+    DROP TABLE webhook_deliveries;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::{exec, millis, row};
 use crate::domain::PostUrl;
 use crate::domain::thread::HiddenReplies;
-use crate::storage::rows::{RawThread, cached_post_url, thread_payload};
+use crate::storage::rows::{RawThread, thread_payload};
 use crate::storage::{CachedThread, StoreError};
 
 pub fn load(
@@ -39,23 +39,6 @@ pub fn save(conn: &mut Connection, thread: &CachedThread) -> rusqlite::Result<()
         params![thread.url.as_str(), payload, millis(thread.fetched_at), millis(thread.fresh_until)],
     )?;
     Ok(())
-}
-
-pub fn stale(
-    conn: &mut Connection,
-    now: OffsetDateTime,
-    limit: usize,
-) -> rusqlite::Result<Result<Vec<PostUrl>, StoreError>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT url FROM thread_cache WHERE fresh_until <= ?1 ORDER BY fresh_until, url LIMIT ?2",
-    )?;
-    let urls = statement
-        .query_map(
-            params![millis(now), i64::try_from(limit).unwrap_or(i64::MAX)],
-            |row| row.get::<_, String>(0),
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(urls.iter().map(|url| cached_post_url(url)).collect())
 }
 
 /// `table` and `column` are one of two fixed pairs, never user input.

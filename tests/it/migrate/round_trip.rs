@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backfeed::config::DatabaseUrl;
+use backfeed::domain::job::{JobKind, JobState, Settlement, VerifyMention};
 use backfeed::domain::mention::{
     Author, Mention, MentionData, MentionId, Moderation, Relation, Transition,
 };
 use backfeed::domain::thread::{Reply, ReplyAuthor, TootSummary};
 use backfeed::domain::{ClaimOutcome, PostRecord, PostState, PostUrl, TootId};
-use backfeed::storage::{self, CachedThread, Store};
+use backfeed::storage::{self, CachedThread, JobFilter, Store};
 use url::Url;
 
 use super::{counts, migrated, now_ms, sqlite_url};
@@ -127,13 +128,15 @@ async fn fill(store: &dyn Store) {
     let hidden = receive("https://dave.example/like").await;
     for _ in 0..3 {
         let job = store
-            .claim_verification(now_ms(), LEASE)
+            .claim_job(now_ms(), LEASE)
             .await
             .unwrap()
             .expect("a due job");
-        let transition = if job.mention_id == rejected {
+        let payload: VerifyMention = job.job.payload().unwrap();
+        let mention_id = MentionId(payload.mention_id);
+        let transition = if mention_id == rejected {
             Transition::Reject("the source does not link to the target".into())
-        } else if job.mention_id == verified {
+        } else if mention_id == verified {
             Transition::Verify(reply_data())
         } else {
             Transition::Verify(MentionData {
@@ -143,10 +146,14 @@ async fn fill(store: &dyn Store) {
         };
         assert!(
             store
-                .settle_verification(&job, &transition, false, now_ms())
+                .settle_mention(mention_id, &transition, now_ms())
                 .await
                 .unwrap()
         );
+        store
+            .settle_job(&job, &Settlement::Done, now_ms())
+            .await
+            .unwrap();
     }
     store
         .set_moderation(hidden, Moderation::Hidden, now_ms())
@@ -172,7 +179,7 @@ struct Snapshot {
     posts: Vec<PostRecord>,
     /// Ids are each store's own.
     mentions: Vec<Mention>,
-    pending_jobs: u64,
+    pending_jobs: usize,
     blocked: Vec<String>,
     hidden_replies: Vec<String>,
     hidden_accounts: Vec<String>,
@@ -208,7 +215,7 @@ async fn snapshot(store: &dyn Store) -> Snapshot {
     Snapshot {
         posts,
         mentions,
-        pending_jobs: store.pending_verifications().await.unwrap(),
+        pending_jobs: queued_verifications(store).await,
         blocked: store.blocked_domains().await.unwrap(),
         hidden_replies: sorted(hidden.statuses),
         hidden_accounts: sorted(hidden.accounts),
@@ -274,9 +281,28 @@ async fn sqlite_to_postgres_to_s3_to_sqlite_keeps_everything_and_reruns_copy_not
 
     // The pending mention is verified in its new home.
     let job = copy
-        .claim_verification(now_ms(), LEASE)
+        .claim_job(now_ms(), LEASE)
         .await
         .unwrap()
         .expect("the pending mention has a job");
-    assert_eq!(job.source.as_str(), "https://carol.example/pending");
+    let payload: VerifyMention = job.job.payload().unwrap();
+    let mention = copy
+        .find_mention(MentionId(payload.mention_id))
+        .await
+        .unwrap()
+        .expect("its mention");
+    assert_eq!(mention.source.as_str(), "https://carol.example/pending");
+}
+
+async fn queued_verifications(store: &dyn Store) -> usize {
+    store
+        .list_jobs(&JobFilter {
+            kind: Some(JobKind::VerifyMention),
+            state: Some(JobState::Queued),
+            limit: 10_000,
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap()
+        .len()
 }
