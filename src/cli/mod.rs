@@ -4,6 +4,7 @@
 //! Results go to standard output, logs and errors to standard error; a
 //! configuration error exits with 2, any other failure with 1.
 
+mod jobs;
 mod mentions;
 mod migrate;
 mod posts;
@@ -70,6 +71,12 @@ enum Command {
     Mentions {
         #[command(subcommand)]
         command: mentions::MentionsCommand,
+    },
+    /// See the background job queue (webmention verification, webhook
+    /// deliveries, thread refreshes): list jobs, retry or drop dead ones.
+    Jobs {
+        #[command(subcommand)]
+        command: jobs::JobsCommand,
     },
     /// Hide Mastodon replies (or whole accounts) from comment threads.
     Replies {
@@ -222,6 +229,7 @@ async fn run(runtime: Runtime, config: Config) -> Result<(), String> {
         } => posts::retry(&app, &url).await,
         Command::Mentions { command } => mentions::run(&app, command).await,
         Command::Replies { command } => replies::run(&app, command).await,
+        Command::Jobs { command } => jobs::run(&app, command).await,
         Command::Serve { .. } | Command::Openwhisk { .. } | Command::Migrate(_) => {
             Err("not a one-off command".to_owned())
         }

@@ -47,6 +47,32 @@ impl Verification {
     }
 }
 
+/// A verification state without its reason: what the admin tools filter by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationState {
+    Pending,
+    Verified,
+    Rejected,
+    Deleted,
+}
+
+impl VerificationState {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Verified, Self::Rejected, Self::Deleted];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Verified => "verified",
+            Self::Rejected => "rejected",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.label() == label)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Moderation {
     #[default]

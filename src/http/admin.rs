@@ -9,8 +9,7 @@
 //! in constant time.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,8 +19,9 @@ use url::Url;
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::{FormOrJson, Query};
 use super::webmention::StatusBody;
-use crate::domain::mention::{Mention, MentionId, Moderation};
+use crate::domain::mention::{Mention, MentionId, Moderation, VerificationState};
 use crate::protocol::jf2;
 use crate::storage::MentionQuery;
 use crate::webmention::{ReceiveError, Receiver};
@@ -79,57 +79,48 @@ impl From<&Mention> for AdminMention {
     }
 }
 
-pub async fn list(
-    State(app): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+pub async fn list(State(app): State<AppState>, Query(params): Query) -> Result<Response, ApiError> {
     let receiver = receiver(&app)?;
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-    };
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
-    let moderation = get("moderation")
+    let moderation = params
+        .get("moderation")
         .map(|m| {
             Moderation::parse(m).ok_or_else(|| {
-                bad(format!(
+                ApiError::bad_request(format!(
                     "`moderation` must be approved, pending or hidden, not `{m}`"
                 ))
             })
         })
         .transpose()?;
-    let targets = get("target")
-        .map(|t| Url::parse(t).map_err(|e| bad(format!("`target` is not a valid URL: {e}"))))
+    let verification = params
+        .get("status")
+        .map(|s| {
+            VerificationState::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "`status` must be pending, verified, rejected or deleted, not `{s}`"
+                ))
+            })
+        })
+        .transpose()?;
+    let targets = params
+        .get("target")
+        .map(|t| {
+            Url::parse(t)
+                .map_err(|e| ApiError::bad_request(format!("`target` is not a valid URL: {e}")))
+        })
         .transpose()?
         .into_iter()
         .collect();
-    let number = |name: &str, default: u32| {
-        get(name).map_or(Ok(default), |v| {
-            v.parse()
-                .map_err(|_| bad(format!("`{name}` must be a whole number")))
-        })
-    };
     let query = MentionQuery {
         targets,
         visible_only: false,
         moderation,
-        page: number("page", 0)?,
-        per_page: number("per-page", 50)?.clamp(1, 1000),
+        verification,
+        page: params.number("page", 0)?,
+        per_page: params.number("per-page", 50u32)?.clamp(1, 1000),
         ..MentionQuery::default()
     };
-    let status = get("status");
     let mentions = receiver.list(&query).await?;
-    let rows: Vec<AdminMention> = mentions
-        .iter()
-        .filter(|m| status.is_none_or(|s| m.verification.label() == s))
-        .map(AdminMention::from)
-        .collect();
+    let rows: Vec<AdminMention> = mentions.iter().map(AdminMention::from).collect();
     Ok(Json(serde_json::json!({ "mentions": rows })).into_response())
 }
 
@@ -166,17 +157,14 @@ pub async fn blocks(State(app): State<AppState>) -> Result<Response, ApiError> {
     Ok(Json(serde_json::json!({ "domains": domains })).into_response())
 }
 
-pub async fn block(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let domain = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(json) => json
-            .get("domain")
-            .and_then(|d| d.as_str())
-            .map(str::to_owned),
-        Err(_) => url::form_urlencoded::parse(&body)
-            .find(|(k, _)| k == "domain")
-            .map(|(_, v)| v.into_owned()),
-    }
-    .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "the `domain` field is missing"))?;
+pub async fn block(
+    State(app): State<AppState>,
+    FormOrJson(fields): FormOrJson,
+) -> Result<Response, ApiError> {
+    let domain = fields
+        .get("domain")
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::bad_request("the `domain` field is missing"))?;
     let hidden = receiver(&app)?.block(&domain).await?;
     Ok(
         Json(

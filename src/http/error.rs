@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::announce::AnnounceError;
 use crate::clients::mastodon::MastodonError;
+use crate::jobs::operator::JobsError;
 use crate::storage::StoreError;
 use crate::threads::ThreadError;
 use crate::webmention::{ModerationError, ReceiveError};
@@ -38,6 +39,11 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// A client mistake, said in `message`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
     }
 
     pub fn not_found() -> Self {
@@ -162,6 +168,20 @@ impl From<ThreadError> for ApiError {
         match error {
             ThreadError::Url(e) => e.into(),
             ThreadError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<JobsError> for ApiError {
+    fn from(error: JobsError) -> Self {
+        match error {
+            JobsError::UnknownKind(_)
+            | JobsError::UnknownState(_)
+            | JobsError::InvalidId(_)
+            | JobsError::InvalidLimit(_) => Self::bad_request(error.to_string()),
+            JobsError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
+            JobsError::Running(_) => Self::new(StatusCode::CONFLICT, error.to_string()),
+            JobsError::Store(e) => e.into(),
         }
     }
 }

@@ -6,8 +6,10 @@
 //! connection), metrics, tracing.
 
 mod admin;
+mod admin_jobs;
 mod comments;
 pub mod error;
+mod extract;
 mod lookup;
 mod mentions_api;
 mod metrics;
@@ -65,6 +67,9 @@ fn admin_routes(app: &AppState) -> Router<AppState> {
         .route("/mentions/{id}", delete(admin::delete))
         .route("/blocks", get(admin::blocks).post(admin::block))
         .route("/blocks/{domain}", delete(admin::unblock))
+        .route("/jobs", get(admin_jobs::list))
+        .route("/jobs/{id}/retry", post(admin_jobs::retry))
+        .route("/jobs/{id}", delete(admin_jobs::drop))
         .route(
             "/replies/{id}/hide",
             post(admin::hide_reply).delete(admin::unhide_reply),

@@ -2,45 +2,36 @@
 //! the seed receiver's routes as aliases (`/web-mentions`, …).
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::Form;
 use super::rate_limit::client_ip;
 use crate::domain::mention::{Mention, MentionId, Verification};
 use crate::webmention::{ReceiveError, Receiver};
 
-/// Form bodies larger than this are refused; two URLs never need more.
-const MAX_FORM_BYTES: usize = 16 * 1024;
-
-/// `POST /webmention` (and `/web-mentions`): 201 with `Location`.
-pub async fn receive(State(app): State<AppState>, request: Request) -> Result<Response, ApiError> {
+/// `POST /webmention` (and `/web-mentions`): 201 with `Location`. The
+/// body is `application/x-www-form-urlencoded` (§3.1.2; a `charset`
+/// parameter is fine).
+pub async fn receive(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    Form(form): Form,
+) -> Result<Response, ApiError> {
     let receiver = receiver(&app)?;
-    let (parts, body) = request.into_parts();
-    let client = client_ip(
-        &parts.headers,
-        &parts.extensions,
-        app.config.trust_x_forwarded_for,
-    );
+    let client = client_ip(&headers, &extensions, app.config.trust_x_forwarded_for);
     app.rate_limits.check_client(client).map_err(too_many)?;
-    let body = axum::body::to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large",
-            )
-        })?;
-    let form = form_fields(&parts.headers, &body)?;
-    if let Some(domain) = field(&form, "source").and_then(source_domain) {
+    if let Some(domain) = form.get("source").and_then(source_domain) {
         app.rate_limits.check_domain(&domain).map_err(too_many)?;
     }
     let id = receiver
-        .receive(field(&form, "source"), field(&form, "target"))
+        .receive(form.get("source"), form.get("target"))
         .await?;
     let state = if receiver.verifies_inline() {
         // Stored already: a failure here leaves it queued. Two fetches fit
@@ -141,34 +132,4 @@ fn receiver(app: &AppState) -> Result<&Receiver, ApiError> {
     app.receiver
         .as_deref()
         .ok_or_else(|| ReceiveError::NotConfigured.into())
-}
-
-/// Webmention requests are `application/x-www-form-urlencoded` (§3.1.2);
-/// a `charset` parameter is fine.
-fn form_fields(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "the request body must be application/x-www-form-urlencoded with `source` and `target`, not `{}`",
-                if essence.is_empty() {
-                    "(none)"
-                } else {
-                    essence
-                }
-            ),
-        ));
-    }
-    Ok(url::form_urlencoded::parse(body).into_owned().collect())
-}
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
 }

@@ -14,6 +14,7 @@
 //! never silently dropped; a job that kills its worker every time runs out
 //! of attempts too, because attempts are counted when claimed.
 
+pub mod operator;
 mod queue;
 
 pub use queue::Queue;
@@ -90,7 +91,7 @@ pub fn lease(app: &App) -> Duration {
         .announce
         .as_ref()
         .map_or(Duration::ZERO, |a| a.mastodon.timeout);
-    app.config.fetch.total_timeout.max(mastodon) * 2 + Duration::from_secs(10)
+    app.config.fetch.total_timeout.max(mastodon) * 2 + Duration::from_secs(2)
 }
 
 /// The retry policy of each kind.

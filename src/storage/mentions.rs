@@ -11,7 +11,17 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{Imported, StoreError};
-use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
+use crate::domain::mention::{Mention, MentionId, Moderation, Transition, VerificationState};
+
+/// What [`MentionStore::settle_mention`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Settled,
+    /// The mention changed since the attempt read it: nothing was written.
+    Changed,
+    /// The mention was removed meanwhile.
+    Gone,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortField {
@@ -38,6 +48,8 @@ pub struct MentionQuery {
     /// `wm-property` values to keep; empty keeps all.
     pub properties: Vec<String>,
     pub moderation: Option<Moderation>,
+    /// Only mentions in this verification state.
+    pub verification: Option<VerificationState>,
     /// Received strictly after this time.
     pub since: Option<OffsetDateTime>,
     /// Ids strictly greater than this.
@@ -56,6 +68,7 @@ impl Default for MentionQuery {
             visible_only: true,
             properties: Vec::new(),
             moderation: None,
+            verification: None,
             since: None,
             since_id: None,
             sort: SortField::default(),
@@ -81,14 +94,17 @@ pub trait MentionStore: Send + Sync {
     ) -> Result<MentionId, StoreError>;
 
     /// Applies the outcome of a verification attempt to the mention
-    /// (`Retry` and `Keep` change nothing). `false` when the mention is no
-    /// longer there (removed meanwhile).
+    /// (`Retry` and `Keep` change nothing), unless it changed since the
+    /// attempt read it (`seen` is the `updated_at` it read): a re-sent
+    /// webmention, or a moderation, makes the attempt's result stale, and a
+    /// slow attempt must not overwrite a newer one's.
     async fn settle_mention(
         &self,
         id: MentionId,
         transition: &Transition,
+        seen: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Settled, StoreError>;
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError>;
 

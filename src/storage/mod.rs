@@ -45,7 +45,7 @@ pub trait Store: PostStore + MentionStore + ThreadStore + JobStore + Send + Sync
 
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
-pub use mentions::{MentionQuery, MentionStore, SortDirection, SortField};
+pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};
 pub use threads::{CachedThread, ThreadStore};
 
 /// The URL → toot mapping and its claims.

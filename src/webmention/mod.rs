@@ -28,7 +28,7 @@ use crate::domain::job::{Job, NewJob, Outcome, VerifyMention};
 use crate::domain::mention::{Mention, MentionEvent, MentionId, Moderation, Transition, decide};
 use crate::domain::webmention::{DomainList, RequestError, WebmentionRequest};
 use crate::jobs::Queue;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Settled, Store, StoreError};
 
 /// Webmention sources may redirect more than blog pages do (§3.2.2: follow
 /// redirects, with a limit).
@@ -160,10 +160,20 @@ impl Receiver {
         let finding = verify::examine(&self.sources, &mention.source, &mention.target).await;
         let transition = decide(&mention.verification, finding, job.attempts, last);
         let now = self.clock.now();
-        match self.store.settle_mention(id, &transition, now).await {
-            Ok(true) => {}
+        match self
+            .store
+            .settle_mention(id, &transition, mention.updated_at, now)
+            .await
+        {
+            Ok(Settled::Settled) => {}
             // Removed meanwhile: nothing to tell anyone.
-            Ok(false) => return Outcome::Done,
+            Ok(Settled::Gone) => return Outcome::Done,
+            // Re-sent or moderated while this attempt ran: its finding may
+            // be stale, so it does not count; verify again (a verification
+            // queued by the re-send meanwhile stands for this one).
+            Ok(Settled::Changed) => {
+                return Outcome::retry(format!("mention {id} changed during verification"));
+            }
             Err(error) => return Outcome::retry(error.to_string()),
         }
         let event = MentionEvent::of(&mention.verification, &transition);

@@ -227,11 +227,13 @@ async fn postgres_resent_mentions_racing_their_verification_never_deadlock() {
                     ..MentionData::default()
                 };
                 let id = MentionId(payload.mention_id);
-                if store
-                    .settle_mention(id, &Transition::Verify(data), now())
-                    .await?
-                {
-                    settled += 1;
+                if let Some(mention) = store.find_mention(id).await? {
+                    let outcome = store
+                        .settle_mention(id, &Transition::Verify(data), mention.updated_at, now())
+                        .await?;
+                    if outcome == backfeed::storage::Settled::Settled {
+                        settled += 1;
+                    }
                 }
                 store.settle_job(&job, &Settlement::Done, now()).await?;
             }

@@ -8,8 +8,9 @@ use super::posts::now;
 use crate::domain::job::{Job, JobKind, JobState, NewJob, VerifyMention};
 use crate::domain::mention::{
     Author, MentionData, MentionId, Moderation, Relation, Transition, Verification,
+    VerificationState,
 };
-use crate::storage::{JobFilter, MentionQuery, SortDirection, Store};
+use crate::storage::{JobFilter, MentionQuery, Settled, SortDirection, Store};
 
 pub async fn run(store: Arc<dyn Store>) {
     a_received_mention_is_pending_with_a_due_job(&*store).await;
@@ -49,14 +50,21 @@ pub(super) async fn queued_verification(store: &dyn Store, id: MentionId) -> Job
         .unwrap_or_else(|| panic!("no queued verification for mention {id}"))
 }
 
-/// Settles mention `id` as a verification worker would.
+/// Settles mention `id` as a verification worker would: reading it, then
+/// settling what it read.
 pub(super) async fn settle(store: &dyn Store, id: MentionId, transition: &Transition) {
-    assert!(
+    let seen = store
+        .find_mention(id)
+        .await
+        .expect("find")
+        .unwrap_or_else(|| panic!("mention {id} is there to settle"))
+        .updated_at;
+    assert_eq!(
         store
-            .settle_mention(id, transition, now())
+            .settle_mention(id, transition, seen, now())
             .await
             .expect("settle"),
-        "mention {id} is there to settle"
+        Settled::Settled
     );
 }
 
@@ -152,12 +160,35 @@ async fn retry_and_keep_change_nothing_and_a_removed_mention_settles_nothing(sto
     settle(store, id, &Transition::Retry("503".into())).await;
     settle(store, id, &Transition::Keep("503".into())).await;
     assert_eq!(store.find_mention(id).await.unwrap().unwrap(), before);
-    assert!(store.remove_mention(id).await.unwrap());
-    assert!(
-        !store
-            .settle_mention(id, &Transition::Verify(data("late")), now())
+
+    // An attempt that read the mention before it changed (a re-send, a
+    // moderation) settles nothing: its finding may be stale.
+    let seen = before.updated_at;
+    let later = now() + std::time::Duration::from_secs(5);
+    store
+        .set_moderation(id, Moderation::Hidden, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .settle_mention(id, &Transition::Delete("stale".into()), seen, later)
             .await
             .unwrap(),
+        Settled::Changed
+    );
+    assert_eq!(
+        store.find_mention(id).await.unwrap().unwrap().verification,
+        Verification::Verified,
+        "nothing written"
+    );
+
+    assert!(store.remove_mention(id).await.unwrap());
+    assert_eq!(
+        store
+            .settle_mention(id, &Transition::Verify(data("late")), seen, now())
+            .await
+            .unwrap(),
+        Settled::Gone,
         "a removed mention stays removed"
     );
     assert!(store.find_mention(id).await.unwrap().is_none());
@@ -296,6 +327,23 @@ async fn queries_filter_by_target_visibility_property_and_page(store: &dyn Store
         ..base.clone()
     };
     assert_eq!(store.count_mentions(&everything).await.unwrap(), 5);
+    let rejected = MentionQuery {
+        verification: Some(VerificationState::Rejected),
+        per_page: 1,
+        ..everything.clone()
+    };
+    assert_eq!(
+        store
+            .query_mentions(&rejected)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        vec![ids[3]],
+        "filtered by the store, before paging"
+    );
+    assert_eq!(store.count_mentions(&rejected).await.unwrap(), 1);
     let elsewhere = MentionQuery {
         targets: vec![target("nothing-here")],
         ..base

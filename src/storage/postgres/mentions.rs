@@ -11,8 +11,8 @@ use url::Url;
 use super::rows::{column, execute, ms, opt_text, query_one, query_opt, text};
 use crate::domain::job::NewJob;
 use crate::domain::mention::{Mention, MentionData, MentionId, Moderation, Relation, Transition};
-use crate::storage::StoreError;
 use crate::storage::rows::RawMention;
+use crate::storage::{Settled, StoreError};
 
 pub const COLUMNS: &str = "id, source, target, verification, reason, moderation, property, rsvp, author_name, \
      author_photo, author_url, content_html, content_text, name, published, url, received_at, updated_at";
@@ -48,25 +48,43 @@ pub async fn receive(
     Ok(MentionId(id))
 }
 
-/// Applies a verification attempt's outcome; `false` when the mention is
-/// gone.
+/// Applies a verification attempt's outcome unless the mention changed
+/// since `seen` (its row is locked meanwhile).
 pub async fn settle(
     client: &mut Object,
     id: MentionId,
     transition: &Transition,
+    seen: OffsetDateTime,
     now: OffsetDateTime,
-) -> Result<bool, StoreError> {
+) -> Result<Settled, StoreError> {
     let (id, now) = (id.0, ms(now));
-    let changed = match transition {
-        Transition::Verify(data) => write_verified(&*client, id, data, now).await?,
-        Transition::Reject(reason) => set_state(&*client, id, "rejected", reason, now).await?,
-        Transition::Delete(reason) => set_state(&*client, id, "deleted", reason, now).await?,
-        Transition::Keep(_) | Transition::Retry(_) => {
-            let row = query_opt(&*client, "SELECT 1 FROM mentions WHERE id = $1", &[&id]).await?;
-            u64::from(row.is_some())
+    let tx = client.transaction().await?;
+    let current = query_opt(
+        &tx,
+        "SELECT updated_at FROM mentions WHERE id = $1 FOR UPDATE",
+        &[&id],
+    )
+    .await?;
+    let outcome = match current {
+        None => Settled::Gone,
+        Some(_) if matches!(transition, Transition::Keep(_) | Transition::Retry(_)) => {
+            Settled::Settled
+        }
+        Some(row) if column::<OffsetDateTime>(&row, 0, "mentions.updated_at")? != ms(seen) => {
+            Settled::Changed
+        }
+        Some(_) => {
+            match transition {
+                Transition::Verify(data) => write_verified(&tx, id, data, now).await?,
+                Transition::Reject(reason) => set_state(&tx, id, "rejected", reason, now).await?,
+                Transition::Delete(reason) => set_state(&tx, id, "deleted", reason, now).await?,
+                Transition::Keep(_) | Transition::Retry(_) => 0,
+            };
+            Settled::Settled
         }
     };
-    Ok(changed > 0)
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 async fn write_verified(

@@ -29,7 +29,7 @@ use url::Url;
 
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, Store, StoreError, ThreadStore,
+    PostStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -151,10 +151,11 @@ impl MentionStore for PostgresStore {
         &self,
         id: MentionId,
         transition: &Transition,
+        seen: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Settled, StoreError> {
         let mut c = self.db.client().await?;
-        bounded(mentions::settle(&mut c, id, transition, now)).await
+        bounded(mentions::settle(&mut c, id, transition, seen, now)).await
     }
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {

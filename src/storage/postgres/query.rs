@@ -81,6 +81,10 @@ impl Filter {
             let at = filter.bind(moderation.label());
             filter.conditions.push(format!("moderation = {at}"));
         }
+        if let Some(state) = request.verification {
+            let at = filter.bind(state.label());
+            filter.conditions.push(format!("verification = {at}"));
+        }
         if let Some(since) = request.since {
             let at = filter.bind::<OffsetDateTime>(ms(since));
             filter.conditions.push(format!("received_at > {at}"));

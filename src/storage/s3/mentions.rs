@@ -31,8 +31,8 @@ use super::objects::{
 };
 use crate::domain::job::NewJob;
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
-use crate::storage::StoreError;
 use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
+use crate::storage::{Settled, StoreError};
 use object_store::path::Path;
 
 /// `mentions/by-pair/…`: which id a source and target have.
@@ -198,27 +198,29 @@ async fn requeue(
         .await
 }
 
-/// Applies a verification attempt's outcome; `false` when the mention is
-/// gone.
+/// Applies a verification attempt's outcome unless the record changed
+/// since `seen` (one compare-and-swap).
 pub async fn settle(
     store: &S3Store,
     id: MentionId,
     transition: &Transition,
+    seen: OffsetDateTime,
     now: OffsetDateTime,
-) -> Result<bool, StoreError> {
+) -> Result<Settled, StoreError> {
     store
         .objects
         .modify::<MentionObject, _>(&store.layout.mention(id.0), |current| {
             Ok(match current {
                 Some(record) if record.is_live() => match transition {
-                    Transition::Keep(_) | Transition::Retry(_) => Step::Done(true),
+                    Transition::Keep(_) | Transition::Retry(_) => Step::Done(Settled::Settled),
+                    _ if record.updated_at != millis(seen) => Step::Done(Settled::Changed),
                     _ => {
                         let mut next = record.clone();
                         next.apply(transition, now);
-                        Step::Write(next, true)
+                        Step::Write(next, Settled::Settled)
                     }
                 },
-                _ => Step::Done(false),
+                _ => Step::Done(Settled::Gone),
             })
         })
         .await
@@ -292,6 +294,11 @@ async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionOb
             query
                 .moderation
                 .is_none_or(|wanted| m.moderation == wanted.label())
+        })
+        .filter(|m| {
+            query
+                .verification
+                .is_none_or(|wanted| m.verification == wanted.label())
         })
         .filter(|m| since.is_none_or(|since| m.received_at > since))
         .filter(|m| query.since_id.is_none_or(|since| m.id > since.0))

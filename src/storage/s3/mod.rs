@@ -40,7 +40,7 @@ use url::Url;
 use super::rows::{from_millis, millis};
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, Store, StoreError, ThreadStore,
+    PostStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -256,9 +256,10 @@ impl MentionStore for S3Store {
         &self,
         id: MentionId,
         transition: &Transition,
+        seen: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        mentions::settle(self, id, transition, now).await
+    ) -> Result<Settled, StoreError> {
+        mentions::settle(self, id, transition, seen, now).await
     }
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {

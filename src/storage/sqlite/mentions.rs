@@ -9,7 +9,7 @@ use super::{exec, millis, row};
 use crate::domain::job::NewJob;
 use crate::domain::mention::{Mention, MentionData, MentionId, Moderation, Relation, Transition};
 use crate::storage::StoreError;
-use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
+use crate::storage::mentions::{MentionQuery, Settled, SortDirection, SortField};
 use crate::storage::rows::RawMention;
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
@@ -50,22 +50,35 @@ pub fn settle(
     conn: &mut Connection,
     id: MentionId,
     transition: &Transition,
+    seen: OffsetDateTime,
     now: OffsetDateTime,
-) -> rusqlite::Result<bool> {
-    let id = id.0;
-    let changed = match transition {
-        Transition::Verify(data) => write_verified(conn, id, data, now)?,
-        Transition::Reject(reason) => set_state(conn, id, "rejected", reason, now)?,
-        Transition::Delete(reason) => set_state(conn, id, "deleted", reason, now)?,
-        Transition::Keep(_) | Transition::Retry(_) => row(
-            conn,
-            "SELECT COUNT(*) FROM mentions WHERE id = ?1",
-            [id],
-            |row| row.get::<_, i64>(0),
-        )
-        .map(|n| usize::try_from(n).unwrap_or_default())?,
+) -> rusqlite::Result<Settled> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: Option<i64> = row(
+        &tx,
+        "SELECT updated_at FROM mentions WHERE id = ?1",
+        [id.0],
+        |row| row.get(0),
+    )
+    .optional()?;
+    let outcome = match current {
+        None => Settled::Gone,
+        Some(_) if matches!(transition, Transition::Keep(_) | Transition::Retry(_)) => {
+            Settled::Settled
+        }
+        Some(updated_at) if updated_at != millis(seen) => Settled::Changed,
+        Some(_) => {
+            match transition {
+                Transition::Verify(data) => write_verified(&tx, id.0, data, now)?,
+                Transition::Reject(reason) => set_state(&tx, id.0, "rejected", reason, now)?,
+                Transition::Delete(reason) => set_state(&tx, id.0, "deleted", reason, now)?,
+                Transition::Keep(_) | Transition::Retry(_) => 0,
+            };
+            Settled::Settled
+        }
     };
-    Ok(changed > 0)
+    tx.commit()?;
+    Ok(outcome)
 }
 
 fn write_verified(
@@ -176,6 +189,10 @@ fn where_clause(query: &MentionQuery) -> (String, Vec<Value>) {
     if let Some(moderation) = query.moderation {
         conditions.push("moderation = ?".to_owned());
         values.push(Value::Text(moderation.label().to_owned()));
+    }
+    if let Some(state) = query.verification {
+        conditions.push("verification = ?".to_owned());
+        values.push(Value::Text(state.label().to_owned()));
     }
     if let Some(since) = query.since {
         conditions.push("received_at > ?".to_owned());

@@ -24,7 +24,7 @@ use url::Url;
 use super::rows::millis;
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, Store, StoreError, ThreadStore,
+    PostStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -175,11 +175,12 @@ impl MentionStore for SqliteStore {
         &self,
         id: MentionId,
         transition: &Transition,
+        seen: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Settled, StoreError> {
         let transition = transition.clone();
         self.pool
-            .write(move |conn| mentions::settle(conn, id, &transition, now))
+            .write(move |conn| mentions::settle(conn, id, &transition, seen, now))
             .await
     }
 

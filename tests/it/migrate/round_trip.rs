@@ -144,11 +144,18 @@ async fn fill(store: &dyn Store) {
                 ..MentionData::default()
             })
         };
-        assert!(
+        let seen = store
+            .find_mention(mention_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .updated_at;
+        assert_eq!(
             store
-                .settle_mention(mention_id, &transition, now_ms())
+                .settle_mention(mention_id, &transition, seen, now_ms())
                 .await
-                .unwrap()
+                .unwrap(),
+            storage::Settled::Settled
         );
         store
             .settle_job(&job, &Settlement::Done, now_ms())
