@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod comments;
 mod concurrency;
+mod deep_thread;
 mod durability;
 mod hostile_sources;
 mod lambda;
