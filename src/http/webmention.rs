@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::error::ApiError;
+use super::limits;
 use super::rate_limit::client_ip;
 use crate::domain::mention::{Mention, MentionId};
 use crate::webmention::{ReceiveError, Receiver};
@@ -29,12 +30,7 @@ pub async fn receive(State(app): State<AppState>, request: Request) -> Result<Re
     app.rate_limits.check_client(client).map_err(too_many)?;
     let body = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large",
-            )
-        })?;
+        .map_err(|e| ApiError::from(limits::body_error(&e)))?;
     let form = form_fields(&parts.headers, &body)?;
     if let Some(domain) = field(&form, "source").and_then(source_domain) {
         app.rate_limits.check_domain(&domain).map_err(too_many)?;
