@@ -26,6 +26,7 @@ mod postgres;
 mod real_senders;
 mod s3;
 mod scheduled;
+mod server_limits;
 mod storage;
 mod support_install;
 mod support_npm;
