@@ -10,6 +10,7 @@ const CLASSES = new Set(['invisible', 'ellipsis']);
 const MEDIA = { image: 'Image', video: 'Video', gifv: 'GIF', audio: 'Audio' };
 const SOURCES = { mastodon: 'Mastodon', webmention: 'Webmention' };
 const SHORTCODE = /:([\w-]+):/g;
+const MAX_DEPTH = 16;
 
 export function httpUrl(value) {
   try {
@@ -104,7 +105,7 @@ function renderMedia(list) {
   return items.length ? h('ul.media', items) : null;
 }
 
-function renderComment(c, fmt, depth) {
+function renderComment(c, fmt) {
   const [a = {}] = arr([c.author]);
   const [name, plain] = names(a);
   const map = emojiMap(a.emojis);
@@ -113,9 +114,7 @@ function renderComment(c, fmt, depth) {
   content.append(str(c.content_html) ? safeContent(c.content_html, map) : h('p', str(c.content_text)));
   const body = [content, renderMedia(c.media)];
   const cw = str(c.content_warning);
-  const replies = depth < 64 ? arr(c.replies) : [];
-  return [
-    h('article.comment', { 'data-id': str(c.id), 'data-source': badge ? c.source : 'other' },
+  return h('article.comment', { 'data-id': str(c.id), 'data-source': badge ? c.source : 'other' },
       h('header.head',
         avatar(a, 'avatar', plain),
         h('span.who',
@@ -125,9 +124,33 @@ function renderComment(c, fmt, depth) {
       cw ? h('details.cw', h('summary', h('span.cw-label', 'Content warning: '), cw), body) : body,
       h('footer.meta',
         link(httpUrl(c.url), { class: 'permalink' }, time(c.created_at, fmt) || 'Link'),
-        c.edited_at && h('span.edited', 'edited ', time(c.edited_at, fmt)))),
-    replies.length && h('ol.replies', replies.map((r) => h('li', renderComment(r, fmt, depth + 1)))),
-  ];
+        c.edited_at && h('span.edited', 'edited ', time(c.edited_at, fmt))));
+}
+
+// Replies nest at most MAX_DEPTH levels (a top-level comment is level 1), as
+// backfeed sends them (docs/comments-api.md); a deeper reply from any other
+// answer is listed at that level, right after the one it follows in reading
+// order. An explicit stack instead of recursion: no thread is too deep.
+function renderThread(comments, fmt) {
+  const thread = h('ol.thread');
+  const stack = [{ list: thread, items: comments, next: 0, level: 1 }];
+  while (stack.length) {
+    const frame = stack[stack.length - 1];
+    if (frame.next >= frame.items.length) { stack.pop(); continue; }
+    const c = frame.items[frame.next++];
+    const item = h('li', renderComment(c, fmt));
+    frame.list.append(item);
+    const replies = arr(c.replies);
+    if (!replies.length) continue;
+    if (frame.level < MAX_DEPTH) {
+      const list = h('ol.replies');
+      item.append(list);
+      stack.push({ list, items: replies, next: 0, level: frame.level + 1 });
+    } else {
+      stack.push({ list: frame.list, items: replies, next: 0, level: frame.level });
+    }
+  }
+  return thread;
 }
 
 function renderReactions(r) {
@@ -266,7 +289,7 @@ class BackfeedComments extends HTMLElement {
           .map(([key, one, many]) => h('span', { 'data-count': many }, count(toot[`${key}_count`], one, many)))),
         url && this.actions(url)),
       renderReactions(data.reactions),
-      comments.length && h('ol.thread', comments.map((c) => h('li', renderComment(c, fmt, 0)))),
+      comments.length && renderThread(comments, fmt),
     ].filter(Boolean));
     if (comments.length) this.show('loaded', count(num(data.comment_count) || comments.length, 'comment', 'comments'));
     else this.show('empty', url ? 'No comments yet. Be the first to reply on Mastodon.' : 'No comments yet.');

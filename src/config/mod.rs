@@ -76,6 +76,13 @@ pub struct Config {
     /// Take the client address from the last `X-Forwarded-For` entry (only
     /// behind a proxy that sets it; clients can forge the header otherwise).
     pub trust_x_forwarded_for: bool,
+    /// Every request is answered within this (the Router's own limit, in
+    /// every runtime): a JSON 503 when the handler takes longer.
+    pub request_timeout: Duration,
+    /// A request body must have arrived within this of the head: 408 if not.
+    pub body_timeout: Duration,
+    /// The socket server's limits on connections (`backfeed serve` only).
+    pub server: ServerConfig,
     /// Bearer token for the admin API; `None` turns the admin API off.
     pub admin_token: Option<Secret>,
     pub fetch: FetchPolicy,
@@ -99,6 +106,34 @@ pub struct ThreadsConfig {
     pub ttl: Duration,
     /// Show `unlisted` replies too (never followers-only or direct ones).
     pub include_unlisted: bool,
+}
+
+/// How the socket server treats connections, so that slow or idle clients
+/// cannot hold it (or its shutdown) forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// A request head must be complete within this: counted from the
+    /// connection's start, or on a kept-alive connection from the first byte
+    /// of the next request.
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection may wait this long for its next request.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// After SIGTERM, how long in-flight requests may still take before the
+    /// process exits anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Receiving webmentions.
@@ -182,6 +217,13 @@ impl Config {
                     .parsed("threads.include_unlisted", values::parse_bool)?
                     .unwrap_or(false),
             },
+            request_timeout: r
+                .parsed("http.request_timeout", values::parse_duration)?
+                .unwrap_or(Duration::from_secs(60)),
+            body_timeout: r
+                .parsed("http.body_timeout", values::parse_duration)?
+                .unwrap_or(Duration::from_secs(30)),
+            server: server_config(r)?,
             admin_token: r.parsed("admin.token", values::parse_admin_token)?,
             trust_x_forwarded_for: r
                 .parsed("http.trust_x_forwarded_for", values::parse_bool)?
@@ -239,6 +281,24 @@ impl Config {
         }
         off
     }
+}
+
+fn server_config(r: &Reader<'_>) -> Result<ServerConfig, ConfigError> {
+    let defaults = ServerConfig::default();
+    Ok(ServerConfig {
+        header_read_timeout: r
+            .parsed("server.header_read_timeout", values::parse_duration)?
+            .unwrap_or(defaults.header_read_timeout),
+        idle_timeout: r
+            .parsed("server.idle_timeout", values::parse_duration)?
+            .unwrap_or(defaults.idle_timeout),
+        max_connections: r
+            .parsed("server.max_connections", values::parse_positive)?
+            .unwrap_or(defaults.max_connections),
+        shutdown_grace: r
+            .parsed("server.shutdown_grace", values::parse_duration)?
+            .unwrap_or(defaults.shutdown_grace),
+    })
 }
 
 /// `DATABASE_URL`; else the seed's `DATABASE_NAME`/`HOST`/`USER`/`PASSWORD`/

@@ -67,6 +67,12 @@ pub const SETTINGS: &[Setting] = settings![
     "webmention.verify_inline" => ["BACKFEED_VERIFY_INLINE"],
     "webmention.rate_limit" => ["BACKFEED_RATE_LIMIT"],
     "http.trust_x_forwarded_for" => ["BACKFEED_TRUST_X_FORWARDED_FOR"],
+    "http.request_timeout" => ["BACKFEED_REQUEST_TIMEOUT"],
+    "http.body_timeout" => ["BACKFEED_BODY_TIMEOUT"],
+    "server.header_read_timeout" => ["BACKFEED_HEADER_READ_TIMEOUT"],
+    "server.idle_timeout" => ["BACKFEED_IDLE_TIMEOUT"],
+    "server.max_connections" => ["BACKFEED_MAX_CONNECTIONS"],
+    "server.shutdown_grace" => ["BACKFEED_SHUTDOWN_GRACE"],
 ];
 
 /// Where a raw value came from, for error messages.

@@ -315,3 +315,43 @@ fn s3_database_urls_name_bucket_prefix_endpoint_and_region() {
         assert!(DatabaseUrl::parse(bad).is_err(), "{bad} must be refused");
     }
 }
+
+#[test]
+fn server_limits_have_defaults_and_come_from_the_environment() {
+    let config = load_env(&[]).unwrap();
+    assert_eq!(config.server, ServerConfig::default());
+    assert_eq!(config.server.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(config.server.idle_timeout, Duration::from_secs(60));
+    assert_eq!(config.server.max_connections, 1024);
+    assert_eq!(config.server.shutdown_grace, Duration::from_secs(10));
+    assert_eq!(config.request_timeout, Duration::from_secs(60));
+    assert_eq!(config.body_timeout, Duration::from_secs(30));
+
+    let config = load_env(&[
+        ("BACKFEED_HEADER_READ_TIMEOUT", "2s"),
+        ("BACKFEED_IDLE_TIMEOUT", "500ms"),
+        ("BACKFEED_MAX_CONNECTIONS", "8"),
+        ("BACKFEED_SHUTDOWN_GRACE", "1m"),
+        ("BACKFEED_REQUEST_TIMEOUT", "5s"),
+        ("BACKFEED_BODY_TIMEOUT", "3"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.server,
+        ServerConfig {
+            header_read_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_millis(500),
+            max_connections: 8,
+            shutdown_grace: Duration::from_secs(60),
+        }
+    );
+    assert_eq!(config.request_timeout, Duration::from_secs(5));
+    assert_eq!(config.body_timeout, Duration::from_secs(3));
+
+    let error = load_env(&[("BACKFEED_MAX_CONNECTIONS", "0")]).unwrap_err();
+    assert!(
+        error.to_string().contains("server.max_connections")
+            && error.to_string().contains("BACKFEED_MAX_CONNECTIONS"),
+        "{error}"
+    );
+}

@@ -5,6 +5,14 @@
 //! operator says so) may ever be shown, and a reply whose parent was dropped
 //! (not visible, hidden by the owner, deleted) is dropped with it, so no
 //! private conversation leaks through its public answers.
+//!
+//! Anyone can answer the last reply of a thread, so a chain of replies is as
+//! deep as it is long (Mastodon returns up to 4,096 descendants). The tree is
+//! therefore built with explicit stacks, never recursion, and nests at most
+//! [`MAX_DEPTH`] levels: a deeper reply is listed at that level, in reading
+//! order (docs/comments-api.md). That bound is an invariant of [`ReplyNode`]
+//! (only [`visible_tree`] makes one), so whatever walks or serialises the
+//! tree recursively afterwards, drops included, recurses at most that deep.
 
 use std::collections::{HashMap, HashSet};
 
@@ -78,14 +86,32 @@ impl HiddenReplies {
     }
 }
 
-/// A reply with the replies to it, oldest first.
+/// How many levels replies nest: a reply to the toot is at level 1. Past a
+/// few levels the widget stops indenting, so deeper nesting shows nothing
+/// more, and 16 keeps every JSON consumer's nesting limit far away.
+pub const MAX_DEPTH: usize = 16;
+
+/// A reply with the replies to it, oldest first; never more than
+/// [`MAX_DEPTH`] levels deep, counting this one as level 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyNode {
-    pub reply: Reply,
-    pub children: Vec<ReplyNode>,
+    reply: Reply,
+    children: Vec<ReplyNode>,
 }
 
-/// The replies that may be shown, as a tree under the root toot.
+impl ReplyNode {
+    pub fn reply(&self) -> &Reply {
+        &self.reply
+    }
+
+    pub fn children(&self) -> &[ReplyNode] {
+        &self.children
+    }
+}
+
+/// The replies that may be shown, as a tree under the root toot, nested at
+/// most [`MAX_DEPTH`] levels. A reply deeper than that is listed at level
+/// `MAX_DEPTH`, right after the reply it follows in reading order.
 pub fn visible_tree(
     root_id: &str,
     replies: &[Reply],
@@ -103,42 +129,79 @@ pub fn visible_tree(
             children.entry(parent).or_default().push(reply);
         }
     }
-    // Walk from the root only: a reply whose parent was dropped is never reached.
-    let mut seen = HashSet::new();
-    build(root_id, &children, &mut seen)
+    for kids in children.values_mut() {
+        kids.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+    }
+    assemble(reading_order(root_id, &children))
 }
 
-fn build<'a>(
-    parent: &str,
+/// Every reply reachable from the root, each once, in reading order (depth
+/// first, siblings oldest first), with its level capped at [`MAX_DEPTH`].
+/// Walking from the root only, a reply whose parent was dropped is never
+/// reached.
+fn reading_order<'a>(
+    root_id: &str,
     children: &HashMap<&str, Vec<&'a Reply>>,
-    seen: &mut HashSet<&'a str>,
-) -> Vec<ReplyNode> {
-    let mut nodes: Vec<ReplyNode> = Vec::new();
-    let Some(kids) = children.get(parent) else {
-        return nodes;
-    };
-    let mut kids = kids.clone();
-    kids.sort_by(|a, b| {
-        a.created_at
-            .cmp(&b.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    for reply in kids {
+) -> Vec<(usize, &'a Reply)> {
+    let kids = |id: &str| children.get(id).into_iter().flatten().rev().copied();
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    // Pushed in reverse so that the oldest sibling is popped first.
+    let mut stack: Vec<(usize, &Reply)> = kids(root_id).map(|r| (1, r)).collect();
+    while let Some((level, reply)) = stack.pop() {
         // Ids are unique, but a hostile server could send a cycle.
         if !seen.insert(reply.id.as_str()) {
             continue;
         }
-        nodes.push(ReplyNode {
+        order.push((level, reply));
+        let below = (level + 1).min(MAX_DEPTH);
+        stack.extend(kids(&reply.id).map(|r| (below, r)));
+    }
+    order
+}
+
+/// Builds the tree from replies in reading order with their levels. Each
+/// level is at most one more than the one before it, so the open path from a
+/// top-level reply down to the last one read is all that needs keeping.
+fn assemble(order: Vec<(usize, &Reply)>) -> Vec<ReplyNode> {
+    fn close(path: &mut Vec<ReplyNode>, top: &mut Vec<ReplyNode>) {
+        if let Some(node) = path.pop() {
+            match path.last_mut() {
+                Some(parent) => parent.children.push(node),
+                None => top.push(node),
+            }
+        }
+    }
+    let mut top = Vec::new();
+    let mut path: Vec<ReplyNode> = Vec::with_capacity(MAX_DEPTH);
+    for (level, reply) in order {
+        while path.len() >= level {
+            close(&mut path, &mut top);
+        }
+        path.push(ReplyNode {
             reply: reply.clone(),
-            children: build(&reply.id, children, seen),
+            children: Vec::new(),
         });
     }
-    nodes
+    while !path.is_empty() {
+        close(&mut path, &mut top);
+    }
+    top
 }
 
 /// Every node in the forest, counted.
 pub fn count(nodes: &[ReplyNode]) -> usize {
-    nodes.iter().map(|n| 1 + count(&n.children)).sum()
+    let mut total = 0;
+    let mut stack: Vec<&[ReplyNode]> = vec![nodes];
+    while let Some(level) = stack.pop() {
+        total += level.len();
+        stack.extend(level.iter().map(|n| n.children.as_slice()));
+    }
+    total
 }
 
 #[cfg(test)]
@@ -250,6 +313,74 @@ mod tests {
             ids(&visible_tree("root", &replies, false, &hidden)),
             vec!["4"]
         );
+    }
+
+    /// The depth of the deepest node, walked with an explicit stack.
+    fn depth(nodes: &[ReplyNode]) -> usize {
+        let mut deepest = 0;
+        let mut stack: Vec<(usize, &ReplyNode)> = nodes.iter().map(|n| (1, n)).collect();
+        while let Some((level, node)) = stack.pop() {
+            deepest = deepest.max(level);
+            stack.extend(node.children.iter().map(|c| (level + 1, c)));
+        }
+        deepest
+    }
+
+    /// Every node's id in reading order (depth first), walked with a stack.
+    fn reading_order(nodes: &[ReplyNode]) -> Vec<&str> {
+        let mut order = Vec::new();
+        let mut stack: Vec<&ReplyNode> = nodes.iter().rev().collect();
+        while let Some(node) = stack.pop() {
+            order.push(node.reply.id.as_str());
+            stack.extend(node.children.iter().rev());
+        }
+        order
+    }
+
+    #[test]
+    fn a_reply_chain_100_000_deep_is_built_without_overflowing_and_nested_16_deep() {
+        // Anyone can answer the last reply: a chain is as deep as it is long.
+        let ids: Vec<String> = (0..100_000).map(|i| format!("r{i}")).collect();
+        let replies: Vec<Reply> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let parent = if i == 0 { "root" } else { ids[i - 1].as_str() };
+                reply(id, parent, "public", "a@x")
+            })
+            .collect();
+        let tree = visible_tree("root", &replies, false, &HiddenReplies::default());
+        assert_eq!(count(&tree), 100_000);
+        assert_eq!(depth(&tree), MAX_DEPTH);
+        assert_eq!(reading_order(&tree), ids, "the chain keeps its order");
+    }
+
+    #[test]
+    fn replies_deeper_than_16_levels_are_listed_at_level_16_in_reading_order() {
+        let mut replies: Vec<Reply> = (1..=16)
+            .map(|i| {
+                let parent = if i == 1 {
+                    "root".to_owned()
+                } else {
+                    format!("{}", i - 1)
+                };
+                reply(&i.to_string(), &parent, "public", "a@x")
+            })
+            .collect();
+        // Two answers to the level-16 reply, the older with an answer of its own.
+        replies.extend([
+            reply("20", "16", "public", "b@x"),
+            reply("22", "20", "public", "c@x"),
+            reply("21", "16", "public", "d@x"),
+        ]);
+        let tree = visible_tree("root", &replies, false, &HiddenReplies::default());
+        assert_eq!(depth(&tree), MAX_DEPTH);
+        assert_eq!(count(&tree), 19);
+        let mut level_15 = &tree[0];
+        while level_15.reply.id != "15" {
+            level_15 = &level_15.children[0];
+        }
+        assert_eq!(ids(&level_15.children), vec!["16", "20", "22", "21"]);
     }
 
     #[test]

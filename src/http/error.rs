@@ -18,6 +18,8 @@ use crate::storage::StoreError;
 use crate::threads::ThreadError;
 use crate::webmention::{ModerationError, ReceiveError};
 
+use super::limits::LimitError;
+
 /// An error on its way to becoming an HTTP answer.
 #[derive(Debug)]
 pub struct ApiError {
@@ -160,6 +162,18 @@ impl From<ModerationError> for ApiError {
             }
             ModerationError::Store(e) => e.into(),
         }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(error: LimitError) -> Self {
+        let status = match error {
+            // The server was slow (or what it waits on was): worth a retry.
+            LimitError::TooSlow => StatusCode::SERVICE_UNAVAILABLE,
+            LimitError::BodyTooSlow => StatusCode::REQUEST_TIMEOUT,
+            LimitError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        };
+        Self::new(status, error.to_string())
     }
 }
 

@@ -8,8 +8,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 
 use super::error::ApiError;
 
@@ -125,15 +125,5 @@ fn content_type(request: &Request) -> String {
 async fn read_body(request: Request) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
         .await
-        .map_err(|error| {
-            let chain = format!("{error:?}");
-            if chain.contains("LengthLimit") {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the request body is larger than {MAX_FORM_BYTES} bytes"),
-                )
-            } else {
-                ApiError::bad_request(format!("the request body could not be read: {error}"))
-            }
-        })
+        .map_err(|error| ApiError::from(super::limits::body_error(&error)))
 }

@@ -4,11 +4,18 @@
 //!
 //! The recorder is process-global (the `metrics` facade is), so it is
 //! installed once and every `App` in the process shares its handle.
+//!
+//! Invariant: every label takes one of a fixed, small set of values, because
+//! each distinct value is a series kept in memory for the life of the
+//! process. Clients choose methods and paths, so neither is ever a label as
+//! sent: the route is the matched route template (or `unmatched`), the method
+//! one of the standard ones (or `other`), the status a number below 1000.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -79,13 +86,13 @@ fn spawn_upkeep(handle: PrometheusHandle) {
     }
 }
 
-/// Records one request: counted by route and status, timed by route.
+/// Records one request: counted by route, method and status, timed by route.
 pub async fn record(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
@@ -93,4 +100,38 @@ pub async fn record(request: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The method as a label: the standard ones (RFC 9110 §9 and PATCH) by name,
+/// any extension method a client makes up as `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_are_labels_and_made_up_ones_are_other() {
+        for method in ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] {
+            let parsed = Method::from_bytes(method.as_bytes()).unwrap();
+            assert_eq!(method_label(&parsed), method);
+        }
+        for made_up in ["PROPFIND", "get", "X".repeat(1000).as_str()] {
+            let parsed = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&parsed), "other", "{made_up}");
+        }
+    }
 }

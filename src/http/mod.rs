@@ -3,13 +3,14 @@
 //! Handlers are thin: extract, call one use case, map the result. Layers, from
 //! the outside in: CORS (so every answer, errors and panics included, carries
 //! `Access-Control-Allow-Origin`), panic catching (a JSON 500, never a dropped
-//! connection), metrics, tracing.
+//! connection), metrics, the request and body time limits (`limits.rs`).
 
 mod admin;
 mod admin_jobs;
 mod comments;
 pub mod error;
 mod extract;
+mod limits;
 mod lookup;
 mod mentions_api;
 mod metrics;
@@ -27,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::App;
 use crate::config::CorsOrigins;
@@ -56,7 +58,18 @@ pub fn router(app: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     let cors = (!app.config.platform_cors).then_some(&app.config.cors_origins);
-    with_layers(routes, cors).with_state(app)
+    let limits = Limits {
+        request: app.config.request_timeout,
+        body: app.config.body_timeout,
+    };
+    with_layers(routes, cors, limits).with_state(app)
+}
+
+/// The time limits of `limits.rs`.
+#[derive(Clone, Copy)]
+struct Limits {
+    request: Duration,
+    body: Duration,
 }
 
 fn admin_routes(app: &AppState) -> Router<AppState> {
@@ -85,12 +98,19 @@ fn admin_routes(app: &AppState) -> Router<AppState> {
 }
 
 /// The layers every route gets; CORS outermost so nothing escapes it
-/// (none when the platform in front adds the CORS headers).
+/// (none when the platform in front adds the CORS headers), metrics outside
+/// the time limits so that requests cut short are counted too.
 fn with_layers<S: Clone + Send + Sync + 'static>(
     routes: Router<S>,
     cors: Option<&CorsOrigins>,
+    limits: Limits,
 ) -> Router<S> {
     let routes = routes
+        .layer(RequestBodyDeadlineLayer::new(limits.body))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.request,
+            limits::answer_within,
+        ))
         .layer(axum::middleware::from_fn(metrics::record))
         .layer(CatchPanicLayer::custom(panic_response));
     match cors {
@@ -147,7 +167,11 @@ mod tests {
             panic!("boom")
         }
         let routes: Router = Router::new().route("/boom", get(boom));
-        let response = with_layers(routes, Some(&CorsOrigins::Any))
+        let limits = Limits {
+            request: Duration::from_secs(60),
+            body: Duration::from_secs(30),
+        };
+        let response = with_layers(routes, Some(&CorsOrigins::Any), limits)
             .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
             .await
             .unwrap();

@@ -6,6 +6,12 @@
 //! when a cached copy exists, and only one refresh per thread runs at a time.
 //! Rendered answers are kept in memory and reused until the thread is
 //! refreshed or anything it shows changes ([`Changes`]).
+//!
+//! Invariant: rendering cannot fail and its cost is bounded by the thread's
+//! size, whatever shape strangers gave it (`domain::thread` builds the tree
+//! without recursion and nests it at most `MAX_DEPTH` levels), so a thread
+//! saved to the cache before it is rendered can always be rendered later;
+//! the cache can never hold something that fails every view.
 
 mod moderation;
 mod wire;

@@ -106,9 +106,11 @@ impl ReactionGroup {
     }
 }
 
-/// A Mastodon reply and its subtree.
+/// A Mastodon reply and its subtree. Recursive, which is safe: a
+/// [`ReplyNode`] nests at most `domain::thread::MAX_DEPTH` levels, so the
+/// `CommentBody` (and serialising it) does too.
 pub fn from_reply(node: &ReplyNode) -> CommentBody {
-    let reply = &node.reply;
+    let reply = node.reply();
     let mut all_emojis = emojis(&reply.emojis);
     all_emojis.extend(emojis(&reply.author.emojis));
     CommentBody {
@@ -137,7 +139,7 @@ pub fn from_reply(node: &ReplyNode) -> CommentBody {
                 description: m.description.clone(),
             })
             .collect(),
-        replies: node.children.iter().map(from_reply).collect(),
+        replies: node.children().iter().map(from_reply).collect(),
     }
 }
 
@@ -199,5 +201,65 @@ pub fn merge_mentions(
 
 /// Every comment in the forest.
 pub fn count(comments: &[CommentBody]) -> usize {
-    comments.iter().map(|c| 1 + count(&c.replies)).sum()
+    let mut total = 0;
+    let mut stack: Vec<&[CommentBody]> = vec![comments];
+    while let Some(level) = stack.pop() {
+        total += level.len();
+        stack.extend(level.iter().map(|c| c.replies.as_slice()));
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::thread::{HiddenReplies, MAX_DEPTH, Reply, ReplyAuthor, visible_tree};
+
+    fn chain(length: usize) -> Vec<Reply> {
+        (0..length)
+            .map(|i| Reply {
+                id: format!("{i}"),
+                in_reply_to_id: Some(if i == 0 {
+                    "root".into()
+                } else {
+                    format!("{}", i - 1)
+                }),
+                visibility: "public".into(),
+                author: ReplyAuthor {
+                    display_name: "A".into(),
+                    acct: "a@x.example".into(),
+                    avatar: None,
+                    url: None,
+                    emojis: vec![],
+                },
+                content_html: format!("<p>{i}</p>"),
+                content_text: format!("{i}"),
+                spoiler_text: None,
+                created_at: "2026-11-22T10:00:00Z".into(),
+                edited_at: None,
+                url: None,
+                media: vec![],
+                emojis: vec![],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_very_deep_chain_renders_to_json_any_parser_reads() {
+        let tree = visible_tree("root", &chain(20_000), false, &HiddenReplies::default());
+        let comments: Vec<CommentBody> = tree.iter().map(from_reply).collect();
+        assert_eq!(count(&comments), 20_000);
+        let json = serde_json::to_vec(&comments).unwrap();
+        // serde_json refuses nesting past 128 levels; ours stays far below.
+        let back: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let mut deepest = 0;
+        let mut stack = vec![(1, &back[0])];
+        while let Some((level, comment)) = stack.pop() {
+            deepest = deepest.max(level);
+            if let Some(replies) = comment["replies"].as_array() {
+                stack.extend(replies.iter().map(|c| (level + 1, c)));
+            }
+        }
+        assert_eq!(deepest, MAX_DEPTH);
+    }
 }

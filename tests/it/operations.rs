@@ -47,6 +47,32 @@ async fn metrics_count_requests_by_route_and_status_and_toots_created() {
 }
 
 #[tokio::test]
+async fn made_up_methods_and_paths_share_one_metrics_series_instead_of_one_each() {
+    let app = spawn_app().await;
+    for i in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let response = app
+            .http
+            .request(method, format!("{}/status", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405);
+        let response = app.get(&format!("/madeup-path-{i}")).await;
+        assert_eq!(response.status(), 404);
+    }
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(!text.contains("MADEUP"), "a series per method:\n{text}");
+    assert!(!text.contains("madeup-path"), "a series per path:\n{text}");
+    for expected in [
+        r#"http_requests_total{route="/status",method="other",status="405"}"#,
+        r#"http_requests_total{route="unmatched",method="GET",status="404"}"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+}
+
+#[tokio::test]
 async fn without_mastodon_settings_the_server_starts_and_says_once_what_is_off() {
     let dir = tempfile::tempdir().unwrap();
     let env: HashMap<String, String> = [(

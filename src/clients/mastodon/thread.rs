@@ -241,6 +241,19 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_json_in_a_context_is_skipped_without_recursing() {
+        // The wire types are flat (a context is a list, not a tree), so deep
+        // nesting can only sit in fields we skip, and serde_json skips
+        // values with a loop, not recursion.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let context: ContextWire = serde_json::from_str(&format!(
+            r#"{{"descendants":[{{"id":"1","card":{deep},"account":{{"acct":"a","x":{deep}}}}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(context.descendants.len(), 1);
+    }
+
+    #[test]
     fn reply_content_is_sanitised_and_urls_checked() {
         let wire: StatusWire = serde_json::from_str(
             r#"{"id":"2","in_reply_to_id":"1","visibility":"public","created_at":"2026-11-22T10:00:00.000Z",
