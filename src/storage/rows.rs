@@ -265,7 +265,7 @@ impl<T: StoredTime> RawPost<T> {
             other => return Err(corrupt(&format!("unknown state `{other}`"))),
         };
         Ok(PostRecord {
-            url: PostUrl::parse(&self.url).map_err(|e| corrupt(&e.to_string()))?,
+            url: PostUrl::from_stored(&self.url).map_err(|e| corrupt(&e.to_string()))?,
             state,
             created_at: self
                 .created_at
@@ -332,6 +332,6 @@ impl<T: StoredTime> RawThread<T> {
 /// The post URL a cached thread is stored under (every backend keys the
 /// cache by the canonical URL it was given).
 pub(crate) fn cached_post_url(stored: &str) -> Result<PostUrl, StoreError> {
-    PostUrl::parse(stored)
+    PostUrl::from_stored(stored)
         .map_err(|e| StoreError::Corrupt(format!("cached thread of `{stored}`: {e}")))
 }
