@@ -7,6 +7,7 @@
 
 pub mod mention;
 pub mod post;
+pub mod post_identity;
 pub mod post_url;
 pub mod thread;
 pub mod toot;

@@ -83,7 +83,12 @@ impl From<AnnounceError> for ApiError {
             AnnounceError::MissingUrl
             | AnnounceError::InvalidUrl(_)
             | AnnounceError::NotHandled
-            | AnnounceError::PostMissing { .. } => Self::new(StatusCode::BAD_REQUEST, message),
+            | AnnounceError::PostMissing { .. }
+            | AnnounceError::NotThisBlog(_)
+            | AnnounceError::CanonicalMissing { .. }
+            | AnnounceError::CanonicalDisagrees { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, message)
+            }
             AnnounceError::NotConfigured => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
             AnnounceError::PageUnreachable(_) | AnnounceError::Failed { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, message)

@@ -6,6 +6,7 @@ mod fake_mastodon;
 mod helpers;
 mod process;
 
+mod aliases;
 mod browser;
 mod cli;
 mod comments;
