@@ -12,7 +12,10 @@
 //! alias's claim back, announces the named URL (whose own page must name
 //! itself; no chains), then records the alias in the store with that post's
 //! toot. From then on the store answers the alias like any announced post,
-//! fetching nothing and never posting.
+//! fetching nothing and never posting. New toots are rate-limited per
+//! process (`rate`); answers from the store never are.
+
+mod rate;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -23,6 +26,7 @@ use time::OffsetDateTime;
 
 use crate::clients::http::{FetchError, HttpClient};
 use crate::clients::mastodon::{MastodonClient, MastodonError, NewStatus};
+use crate::clock::Clock;
 use crate::config::AnnounceConfig;
 use crate::domain::post_identity::{self, IdentityError, PageIdentity};
 use crate::domain::{
@@ -30,6 +34,8 @@ use crate::domain::{
 };
 use crate::protocol::page_meta::parse_page_meta;
 use crate::storage::{Store, StoreError};
+
+use rate::AnnounceRate;
 
 /// Announced mappings never change, so they are kept in memory up to this
 /// many posts (far more than most blogs have).
@@ -69,6 +75,8 @@ pub enum AnnounceError {
     CanonicalMissing { named: String, status: u16 },
     #[error("The post page names `{named}` as its canonical URL, but that page names `{names}`")]
     CanonicalDisagrees { named: String, names: String },
+    #[error("Too many new posts were announced recently; try again later")]
+    RateLimited { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -117,6 +125,7 @@ pub struct Announcer {
     announced: RwLock<HashMap<PostUrl, TootId>>,
     /// How long a claim holder may take before others may take over.
     lease: Duration,
+    rate: AnnounceRate,
 }
 
 impl Announcer {
@@ -125,9 +134,11 @@ impl Announcer {
         mastodon: Arc<MastodonClient>,
         pages: HttpClient,
         store: Arc<dyn Store>,
+        clock: Clock,
     ) -> Self {
         let lease =
             pages.policy().total_timeout + config.mastodon.timeout * 2 + Duration::from_secs(10);
+        let rate = AnnounceRate::new(config.announce_rate, clock);
         Self {
             config,
             mastodon,
@@ -135,6 +146,7 @@ impl Announcer {
             store,
             announced: RwLock::new(HashMap::new()),
             lease,
+            rate,
         }
     }
 
@@ -317,6 +329,9 @@ impl Announcer {
             return Ok(Resolved::AliasOf(page.identity));
         }
         let status = self.compose_page(url, &page.meta).await?;
+        self.rate
+            .take()
+            .map_err(|retry_after| AnnounceError::RateLimited { retry_after })?;
         let toot_id = self.post_status(url, &status).await?;
         Ok(Resolved::Toot {
             toot_id,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use backfeed::App;
+use backfeed::clock::Clock;
 use backfeed::config::{Config, Overrides};
 use tempfile::TempDir;
 
@@ -44,6 +45,8 @@ pub fn test_env(
         ("BACKFEED_SITES", format!("{}/", blog.base_url)),
         ("BACKFEED_VERIFY_RETRY_DELAYS", "50ms,100ms".to_owned()),
         ("BACKFEED_RATE_LIMIT", "off".to_owned()),
+        // Tests announce many posts quickly; the limit has its own tests.
+        ("BACKFEED_ANNOUNCE_RATE", "off".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -56,7 +59,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns an app after `adjust` has changed its environment.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
-    spawn(adjust, true).await
+    spawn(adjust, true, Clock::system()).await
+}
+
+/// Spawns an app whose time is `clock` (a test's `ManualClock`).
+pub async fn spawn_app_with_clock(
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+    clock: Clock,
+) -> TestApp {
+    spawn(adjust, true, clock).await
 }
 
 /// Spawns an app that, like a serverless function, runs no background
@@ -64,10 +75,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
 pub async fn spawn_app_without_workers(
     adjust: impl FnOnce(&mut HashMap<String, String>),
 ) -> TestApp {
-    spawn(adjust, false).await
+    spawn(adjust, false, Clock::system()).await
 }
 
-async fn spawn(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool) -> TestApp {
+async fn spawn(
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+    workers: bool,
+    clock: Clock,
+) -> TestApp {
     let mastodon = FakeMastodon::start().await;
     let blog = FakeBlog::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -75,7 +90,9 @@ async fn spawn(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool)
     adjust(&mut env);
     let config = Config::load(None, &|var| env.get(var).cloned(), Overrides::default())
         .expect("valid test config");
-    let app = App::build(config).await.expect("app builds");
+    let app = App::build_with_clock(config, clock)
+        .await
+        .expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -7,6 +7,7 @@ mod helpers;
 mod process;
 
 mod aliases;
+mod announce_rate;
 mod browser;
 mod cli;
 mod comments;
