@@ -95,6 +95,7 @@ impl App {
                 Arc::clone(mastodon),
                 HttpClient::new(config.fetch.clone())?,
                 Arc::clone(&store),
+                clock.clone(),
             ))),
             _ => None,
         };

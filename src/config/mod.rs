@@ -97,6 +97,9 @@ pub struct AnnounceConfig {
     pub post_pattern: PostPattern,
     pub postfix: Option<String>,
     pub title_pattern: Option<TitlePattern>,
+    /// New toots per process (a bucket of `requests`, refilled over `per`);
+    /// `None` is no limit.
+    pub announce_rate: Option<RateLimit>,
 }
 
 /// Serving comment threads.
@@ -342,6 +345,13 @@ fn listen_address(r: &Reader<'_>) -> Result<SocketAddr, ConfigError> {
     Ok(SocketAddr::from(([127, 0, 0, 1], 8080)))
 }
 
+/// Ten new toots at once, then one every six minutes: more than a blog
+/// publishes, few enough that abuse stays small and visible.
+const DEFAULT_ANNOUNCE_RATE: RateLimit = RateLimit {
+    requests: 10,
+    per: Duration::from_secs(3600),
+};
+
 /// Announcing needs the Mastodon host, user and token and the post pattern.
 /// None of them set: off. Some set: a configuration mistake, named.
 fn announce_config(r: &Reader<'_>) -> Result<Option<AnnounceConfig>, ConfigError> {
@@ -375,6 +385,9 @@ fn announce_config(r: &Reader<'_>) -> Result<Option<AnnounceConfig>, ConfigError
         title_pattern: r.parsed("blog.title_pattern", |v| {
             TitlePattern::new(v).map_err(|e| e.to_string())
         })?,
+        announce_rate: r
+            .parsed("mastodon.announce_rate", values::parse_rate_limit)?
+            .unwrap_or(Some(DEFAULT_ANNOUNCE_RATE)),
     }))
 }
 

@@ -42,6 +42,7 @@ pub const SETTINGS: &[Setting] = settings![
     "mastodon.token" => ["MASTODON_OAUTH_TOKEN"],
     "mastodon.visibility" => ["BACKFEED_MASTODON_VISIBILITY"],
     "mastodon.timeout" => ["BACKFEED_MASTODON_TIMEOUT"],
+    "mastodon.announce_rate" => ["BACKFEED_ANNOUNCE_RATE"],
     "blog.post_pattern" => ["BLOG_POST_PATTERN"],
     "blog.postfix" => ["BLOG_POST_POSTFIX"],
     "blog.title_pattern" => ["BLOG_TITLE_PATTERN"],

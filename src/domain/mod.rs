@@ -8,6 +8,7 @@
 pub mod job;
 pub mod mention;
 pub mod post;
+pub mod post_identity;
 pub mod post_url;
 pub mod thread;
 pub mod toot;

@@ -3,9 +3,19 @@
 //! The canonical form is what is matched against `BLOG_POST_PATTERN`, stored
 //! and hashed into the `Idempotency-Key`, so two spellings of one post can
 //! never produce two toots. Canonical means: http(s) only, no userinfo, no
-//! query, no fragment, lower-case scheme and host, default port dropped.
+//! query, no fragment, and RFC 3986 §6.2.2's syntax-based normalisation
+//! (what the `url` crate's WHATWG parser already does: lower-case scheme,
+//! IDNA-mapped lower-case host, default port dropped, dot segments removed;
+//! what we add: percent-encoded unreserved characters decoded, other escapes
+//! in upper-case hex) plus what web servers fold together: runs of slashes
+//! in the path, and the DNS root's trailing dot on the host.
 //! (The seed's loader strips query, userinfo and fragment the same way before
 //! calling us; doing it here as well protects against other callers.)
+//!
+//! Invariant: a URL that was already in this form keeps exactly its string,
+//! so posts stored and keyed by earlier versions keep their key. `/hello`,
+//! `/hello/` and `/hello/index.html` stay three URLs: no string rule can know
+//! that they are one page; the page's own identity (`post_identity`) does.
 
 use std::fmt;
 
@@ -33,29 +43,36 @@ pub enum PostUrlError {
 pub const MAX_URL_LENGTH: usize = 2048;
 
 impl PostUrl {
-    /// Parses and canonicalises a URL given by a client.
+    /// Parses and canonicalises a URL given by a client or a page.
     pub fn parse(input: &str) -> Result<Self, PostUrlError> {
-        if input.len() > MAX_URL_LENGTH {
-            return Err(PostUrlError::TooLong);
+        let mut url = parse_as_given(input)?;
+        if let Some(url::Host::Domain(domain)) = url.host() {
+            let bare = domain.trim_end_matches('.');
+            if bare.is_empty() {
+                return Err(PostUrlError::MissingHost(input.to_owned()));
+            }
+            if bare.len() != domain.len() {
+                let bare = bare.to_owned();
+                url.set_host(Some(&bare))
+                    .map_err(|e| PostUrlError::Unparseable {
+                        input: input.to_owned(),
+                        reason: e.to_string(),
+                    })?;
+            }
         }
-        let mut url = Url::parse(input.trim()).map_err(|e| PostUrlError::Unparseable {
-            input: input.to_owned(),
-            reason: e.to_string(),
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(PostUrlError::UnsupportedScheme(input.to_owned()));
+        let path = normalise_path(url.path());
+        if path != url.path() {
+            // Setting the path also removes dot segments that decoding uncovered.
+            url.set_path(&path);
         }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(PostUrlError::MissingHost(input.to_owned()));
-        }
-        // `Url` already lower-cases scheme and host and drops a default port.
-        // Userinfo setters only fail for URLs that cannot have a host, which
-        // http(s) URLs always have, so the results can be ignored.
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
-        url.set_query(None);
-        url.set_fragment(None);
         Ok(Self(url))
+    }
+
+    /// A key read back from a store, as it was stored: earlier versions did
+    /// not normalise escapes, slashes or a trailing dot, and a record must be
+    /// found again under its own key. Never for input from outside.
+    pub fn from_stored(stored: &str) -> Result<Self, PostUrlError> {
+        parse_as_given(stored).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,6 +93,111 @@ impl PostUrl {
     pub fn idempotency_key(&self) -> String {
         hex::encode(Md5::digest(self.as_str().as_bytes()))
     }
+
+    /// The key under which earlier versions, which kept escapes as given,
+    /// may have stored this post: its escapes in lower-case hex (as
+    /// WordPress writes them). A key to look up, never one to claim or post
+    /// under; `None` when it is the canonical form itself.
+    pub fn earlier_spelling(&self) -> Option<PostUrl> {
+        let path = self.0.path();
+        if !path.contains('%') {
+            return None;
+        }
+        let mut lower = String::with_capacity(path.len());
+        let mut escape_left = 0;
+        for c in path.chars() {
+            if c == '%' {
+                escape_left = 2;
+                lower.push(c);
+            } else if escape_left > 0 {
+                escape_left -= 1;
+                lower.push(c.to_ascii_lowercase());
+            } else {
+                lower.push(c);
+            }
+        }
+        if lower == path {
+            return None;
+        }
+        let mut earlier = self.0.clone();
+        earlier.set_path(&lower);
+        Some(Self(earlier))
+    }
+}
+
+/// RFC 3986 §6.2.2.1–2 on a serialised path: an escape of an unreserved
+/// character becomes the character, any other escape gets upper-case hex;
+/// a `%` that starts no escape is left alone. Runs of slashes become one.
+/// Works on bytes: everything it writes is ASCII or copied as it was, so
+/// the result is UTF-8 whenever the input is.
+fn normalise_path(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if out.last() == Some(&b'/') => i += 1,
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
+                let value = (hex_value(bytes[i + 1]) << 4) | hex_value(bytes[i + 2]);
+                if is_unreserved(value) {
+                    out.push(value);
+                } else {
+                    out.extend([
+                        b'%',
+                        bytes[i + 1].to_ascii_uppercase(),
+                        bytes[i + 2].to_ascii_uppercase(),
+                    ]);
+                }
+                i += 3;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| path.to_owned())
+}
+
+/// RFC 3986 §2.3: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
+    }
+}
+
+/// The checks and the canonicalisation every version did: http(s) with a
+/// host; userinfo, query and fragment dropped; what `Url` itself normalises.
+fn parse_as_given(input: &str) -> Result<Url, PostUrlError> {
+    if input.len() > MAX_URL_LENGTH {
+        return Err(PostUrlError::TooLong);
+    }
+    let mut url = Url::parse(input.trim()).map_err(|e| PostUrlError::Unparseable {
+        input: input.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(PostUrlError::UnsupportedScheme(input.to_owned()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(PostUrlError::MissingHost(input.to_owned()));
+    }
+    // Userinfo setters only fail for URLs that cannot have a host, which
+    // http(s) URLs always have, so the results can be ignored.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
 }
 
 impl fmt::Display for PostUrl {
@@ -110,6 +232,170 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(canonical(input), expected, "canonical form of {input}");
         }
+    }
+
+    /// RFC 3986 §6.2.2 syntax-based normalisation, plus what every static
+    /// web server folds together (duplicate slashes, a host's trailing dot).
+    const SPELLINGS_OF_ONE_POST: &[(&str, &str)] = &[
+        // §6.2.2.2: percent-encoded unreserved characters are decoded…
+        (
+            "https://blog.example/posts/%68ello/",
+            "https://blog.example/posts/hello/",
+        ),
+        (
+            "https://blog.example/posts/hell%6f/",
+            "https://blog.example/posts/hello/",
+        ),
+        (
+            "https://blog.example/%7Euser/p",
+            "https://blog.example/~user/p",
+        ),
+        (
+            "https://blog.example/a%2Db%5Fc%2Ed%7E",
+            "https://blog.example/a-b_c.d~",
+        ),
+        // …§6.2.2.1: and the hex digits of the others are upper-case.
+        (
+            "https://blog.example/caf%c3%a9/",
+            "https://blog.example/caf%C3%A9/",
+        ),
+        (
+            "https://blog.example/café/",
+            "https://blog.example/caf%C3%A9/",
+        ),
+        ("https://blog.example/a%2fb", "https://blog.example/a%2Fb"),
+        ("https://blog.example/100%", "https://blog.example/100%"),
+        ("https://blog.example/%zz", "https://blog.example/%zz"),
+        // §6.2.2.3: dot segments, also percent-encoded ones.
+        (
+            "https://blog.example/posts/./hello/",
+            "https://blog.example/posts/hello/",
+        ),
+        (
+            "https://blog.example/posts/x/../hello/",
+            "https://blog.example/posts/hello/",
+        ),
+        (
+            "https://blog.example/posts/x/%2E%2e/hello/",
+            "https://blog.example/posts/hello/",
+        ),
+        (
+            "https://blog.example/posts/hello/.",
+            "https://blog.example/posts/hello/",
+        ),
+        (
+            "https://blog.example/posts\\hello/",
+            "https://blog.example/posts/hello/",
+        ),
+        // Duplicate slashes: servers merge them (nginx's merge_slashes).
+        (
+            "https://blog.example//posts/hello/",
+            "https://blog.example/posts/hello/",
+        ),
+        (
+            "https://blog.example/posts//hello//",
+            "https://blog.example/posts/hello/",
+        ),
+        // Hosts: case, IDNA, percent-encoding, the DNS root's trailing dot.
+        (
+            "https://blog.example./posts/hello/",
+            "https://blog.example/posts/hello/",
+        ),
+        ("https://BLOG.Example..:443/p", "https://blog.example/p"),
+        (
+            "https://bücher.example/p",
+            "https://xn--bcher-kva.example/p",
+        ),
+        (
+            "https://BÜCHER.example/p",
+            "https://xn--bcher-kva.example/p",
+        ),
+        (
+            "https://\u{ff42}\u{ff4c}\u{ff4f}\u{ff47}.example/p",
+            "https://blog.example/p",
+        ),
+        ("https://bl%6Fg.example/p", "https://blog.example/p"),
+        ("http://127.0.0.1./p", "http://127.0.0.1/p"),
+    ];
+
+    #[test]
+    fn spellings_of_one_post_normalise_to_one_canonical_form() {
+        let wrong: Vec<String> = SPELLINGS_OF_ONE_POST
+            .iter()
+            .filter(|(input, expected)| canonical(input) != *expected)
+            .map(|(input, expected)| format!("{input} gave {}, not {expected}", canonical(input)))
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn the_canonical_form_is_its_own_canonical_form() {
+        for (_, expected) in SPELLINGS_OF_ONE_POST {
+            assert_eq!(canonical(expected), *expected, "{expected} is stable");
+        }
+    }
+
+    #[test]
+    fn urls_that_were_already_canonical_keep_their_string_and_their_key() {
+        // Stored keys and Idempotency-Keys of migrated posts: never changed.
+        let stable = [
+            "https://blog.example/posts/hello/",
+            "https://blog.example/posts/hello",
+            "https://blog.example/posts/hello/index.html",
+            "https://claassen.net/geek/blog/2024/02/x.html",
+            "https://blog.example/",
+            "http://blog.example:8080/p",
+            "http://127.0.0.1:8080/posts/1",
+            "https://blog.example/Posts/CamelCase",
+            "https://blog.example/posts/caf%C3%A9/",
+            "https://blog.example/~user/post",
+            "https://blog.example/posts/a-b_c.d~e/",
+            "https://blog.example/p%2Fq",
+            "https://blog.example/p%20q",
+            "https://blog.example/p;x=1/@:!$&'()*+,=",
+            "https://xn--bcher-kva.example/p",
+        ];
+        for url in stable {
+            let parsed = PostUrl::parse(url).unwrap();
+            assert_eq!(parsed.as_str(), url, "{url} keeps its canonical string");
+            assert_eq!(
+                parsed.idempotency_key(),
+                hex::encode(Md5::digest(url.as_bytes())),
+                "{url} keeps its key"
+            );
+        }
+    }
+
+    #[test]
+    fn a_trailing_slash_and_index_html_are_left_to_the_page_to_decide() {
+        // Different resources as far as strings go; the page's canonical
+        // link or a redirect merges them (see `domain::post_identity`).
+        let spellings = [
+            "https://blog.example/posts/hello",
+            "https://blog.example/posts/hello/",
+            "https://blog.example/posts/hello/index.html",
+        ];
+        for url in spellings {
+            assert_eq!(canonical(url), url);
+        }
+    }
+
+    #[test]
+    fn a_stored_key_reads_back_exactly_as_it_was_stored() {
+        let stored = "https://blog.example//caf%c3%a9/";
+        assert_eq!(PostUrl::from_stored(stored).unwrap().as_str(), stored);
+        assert!(PostUrl::from_stored("ftp://blog.example/").is_err());
+    }
+
+    #[test]
+    fn the_earlier_spelling_is_the_one_with_lower_case_escapes() {
+        let url = PostUrl::parse("https://blog.example/caf%C3%A9/").unwrap();
+        assert_eq!(
+            url.earlier_spelling().map(|u| u.as_str().to_owned()),
+            Some("https://blog.example/caf%c3%a9/".to_owned())
+        );
+        let plain = PostUrl::parse("https://blog.example/posts/hello/").unwrap();
+        assert_eq!(plain.earlier_spelling(), None);
     }
 
     #[test]

@@ -14,7 +14,8 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use super::PostUrl;
 
-/// What a post page says about itself in its `<meta>` tags and `<html lang>`.
+/// What a post page says about itself in its `<meta>` tags, `<html lang>`
+/// and canonical link.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageMeta {
     /// `mastodon:title`, used as it is.
@@ -24,6 +25,10 @@ pub struct PageMeta {
     pub description: Option<String>,
     pub tags: Option<String>,
     pub lang: Option<String>,
+    /// `<link rel="canonical" href>` in `<head>`, as written (maybe relative).
+    pub canonical_link: Option<String>,
+    /// `og:url` in `<head>`, as written.
+    pub og_url: Option<String>,
 }
 
 /// `BLOG_TITLE_PATTERN`: a regex whose named group `title` extracts the post

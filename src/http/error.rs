@@ -91,7 +91,15 @@ impl From<AnnounceError> for ApiError {
             AnnounceError::MissingUrl
             | AnnounceError::InvalidUrl(_)
             | AnnounceError::NotHandled
-            | AnnounceError::PostMissing { .. } => Self::new(StatusCode::BAD_REQUEST, message),
+            | AnnounceError::PostMissing { .. }
+            | AnnounceError::NotThisBlog(_)
+            | AnnounceError::CanonicalMissing { .. }
+            | AnnounceError::CanonicalDisagrees { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, message)
+            }
+            AnnounceError::RateLimited { retry_after } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(retry_after)
+            }
             AnnounceError::NotConfigured => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
             AnnounceError::PageUnreachable(_) | AnnounceError::Failed { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, message)

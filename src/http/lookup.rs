@@ -1,7 +1,9 @@
 //! `GET /?url=<post url>`: the seed's contract, byte for byte.
 //!
 //! 200 `{"host":…,"user":…,"toot_id":"…"}`; 400 `{"code":400,"error":"…"}`
-//! for a missing or unhandled URL or a post page that is not there yet.
+//! for a missing or unhandled URL, a post page that is not there yet, or a
+//! page that says it is not a post of this blog; 429 with `Retry-After`
+//! when new toots are over the rate (see `announce`).
 
 use axum::Json;
 use axum::extract::{RawQuery, State};

@@ -1,10 +1,13 @@
-//! Reads what a blog post page says about itself: `<meta>` tags and `<html lang>`.
+//! Reads what a blog post page says about itself: `<meta>` tags, `<html lang>`
+//! and which URL it is (`<link rel="canonical">`, RFC 6596, and `og:url`).
 //!
 //! Titles come from `mastodon:title`, else `og:title`, else `twitter:title`;
 //! descriptions from `mastodon:description`, `og:description`,
 //! `twitter:description`; tags from `mastodon:tags`. A tag may name itself
 //! with `property=` (Open Graph) or `name=` (Twitter cards); the first
 //! occurrence of a name wins. Values are entity-decoded by the HTML parser.
+//! The page's identity is read from `<head>` only, where a page's author puts
+//! it, never from the body, where comments and quoted pages live.
 
 use std::collections::HashMap;
 
@@ -34,7 +37,44 @@ pub fn parse_page_meta(html: &str) -> PageMeta {
         ]),
         tags: first(&["mastodon:tags"]),
         lang: document_language(&document),
+        canonical_link: canonical_link(&document),
+        og_url: head_meta(&document, "og:url"),
     }
+}
+
+/// The first `<link>` in `<head>` whose `rel` has the `canonical` token.
+fn canonical_link(document: &Html) -> Option<String> {
+    let selector = Selector::parse("head link[rel][href]").expect("static selector is valid");
+    document
+        .select(&selector)
+        .find(|link| {
+            link.value().attr("rel").is_some_and(|rel| {
+                rel.split_ascii_whitespace()
+                    .any(|token| token.eq_ignore_ascii_case("canonical"))
+            })
+        })
+        .and_then(|link| link.value().attr("href"))
+        .map(str::trim)
+        .filter(|href| !href.is_empty())
+        .map(str::to_owned)
+}
+
+/// The first non-empty `<meta property|name=… content>` in `<head>`.
+fn head_meta(document: &Html, name: &str) -> Option<String> {
+    let selector = Selector::parse("head meta[content]").expect("static selector is valid");
+    document
+        .select(&selector)
+        .find(|meta| {
+            let attrs = meta.value();
+            [attrs.attr("property"), attrs.attr("name")]
+                .into_iter()
+                .flatten()
+                .any(|n| n.trim().eq_ignore_ascii_case(name))
+        })
+        .and_then(|meta| meta.value().attr("content"))
+        .map(str::trim)
+        .filter(|content| !content.is_empty())
+        .map(str::to_owned)
 }
 
 fn meta_tags(document: &Html) -> HashMap<String, String> {
@@ -135,6 +175,39 @@ mod tests {
         );
         assert_eq!(meta.page_title.as_deref(), Some("first"));
         assert_eq!(meta.description, None);
+    }
+
+    #[test]
+    fn the_canonical_link_and_og_url_are_read_from_the_head_only() {
+        let meta = parse_page_meta(
+            r#"<html><head>
+            <link rel="stylesheet" href="/style.css">
+            <link rel="Canonical  alternate" href=" /posts/hello/ ">
+            <link rel="canonical" href="/second/">
+            <meta property="og:url" content="https://blog.example/posts/hello/">
+            </head><body>
+            <link rel="canonical" href="https://spam.example/">
+            </body></html>"#,
+        );
+        assert_eq!(meta.canonical_link.as_deref(), Some("/posts/hello/"));
+        assert_eq!(
+            meta.og_url.as_deref(),
+            Some("https://blog.example/posts/hello/")
+        );
+
+        let in_body = parse_page_meta(
+            r#"<html><head><title>t</title></head><body>
+            <p>A comment quoting a page:</p>
+            <link rel="canonical" href="https://spam.example/">
+            <meta property="og:url" content="https://spam.example/">
+            </body></html>"#,
+        );
+        assert_eq!(in_body.canonical_link, None);
+        assert_eq!(in_body.og_url, None);
+        assert_eq!(
+            parse_page_meta(r#"<link rel="canonical" href="">"#).canonical_link,
+            None
+        );
     }
 
     #[test]

@@ -255,7 +255,7 @@ impl<T: StoredTime> RawPost<T> {
             other => return Err(corrupt(&format!("unknown state `{other}`"))),
         };
         Ok(PostRecord {
-            url: PostUrl::parse(&self.url).map_err(|e| corrupt(&e.to_string()))?,
+            url: PostUrl::from_stored(&self.url).map_err(|e| corrupt(&e.to_string()))?,
             state,
             created_at: self
                 .created_at

@@ -217,9 +217,14 @@ impl Threads {
         };
         match announcer.announce(url.clone()).await {
             Ok(announcement) => Ok(Some(announcement.toot_id.to_string())),
-            Err(error @ (AnnounceError::PostMissing { .. } | AnnounceError::NotHandled)) => {
-                Err(ThreadError::Url(error))
-            }
+            // Not a post of this blog: the same 400 as `GET /?url=`.
+            Err(
+                error @ (AnnounceError::PostMissing { .. }
+                | AnnounceError::NotHandled
+                | AnnounceError::NotThisBlog(_)
+                | AnnounceError::CanonicalMissing { .. }
+                | AnnounceError::CanonicalDisagrees { .. }),
+            ) => Err(ThreadError::Url(error)),
             Err(error) => {
                 tracing::warn!(%url, %error, "no toot for this thread yet");
                 Ok(None)

@@ -163,6 +163,12 @@ pub fn post_html(
     )
 }
 
+/// `html` with `extra` (e.g. a `<link rel="canonical">`) added at the end
+/// of its `<head>`.
+pub fn with_head(html: &str, extra: &str) -> String {
+    html.replacen("</head>", &format!("  {extra}\n</head>"), 1)
+}
+
 fn meta(attribute: &str, name: &str, content: &str) -> String {
     format!(
         r#"<meta {attribute}="{name}" content="{}">"#,

@@ -47,6 +47,8 @@ pub fn test_env(
         ("BACKFEED_SITES", format!("{}/", blog.base_url)),
         ("BACKFEED_VERIFY_RETRY_DELAYS", "50ms,100ms".to_owned()),
         ("BACKFEED_RATE_LIMIT", "off".to_owned()),
+        // Tests announce many posts quickly; the limit has its own tests.
+        ("BACKFEED_ANNOUNCE_RATE", "off".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

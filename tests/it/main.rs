@@ -6,6 +6,8 @@ mod fake_mastodon;
 mod helpers;
 mod process;
 
+mod aliases;
+mod announce_rate;
 mod browser;
 mod cli;
 mod comments;
