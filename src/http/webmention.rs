@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Form;
-use super::rate_limit::client_ip;
+use super::rate_limit::client_key;
 use crate::domain::mention::{Mention, MentionId, Verification};
 use crate::webmention::{ReceiveError, Receiver};
 
@@ -25,7 +25,7 @@ pub async fn receive(
     Form(form): Form,
 ) -> Result<Response, ApiError> {
     let receiver = receiver(&app)?;
-    let client = client_ip(&headers, &extensions, app.config.trust_x_forwarded_for);
+    let client = client_key(&headers, &extensions, app.config.trust_x_forwarded_for);
     app.rate_limits.check_client(client).map_err(too_many)?;
     if let Some(domain) = form.get("source").and_then(source_domain) {
         app.rate_limits.check_domain(&domain).map_err(too_many)?;

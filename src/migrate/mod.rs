@@ -107,7 +107,7 @@ impl Progress for Silent {
 /// destination is opened, so a missing source creates nothing.
 pub async fn run(plan: &Plan, progress: &dyn Progress) -> Result<Summary, MigrateError> {
     let started = Instant::now();
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::Clock::system().now();
     let (from, to) = (plan.from.describe(), source::describe(&plan.to));
     let mut summary = Summary::new(from.clone(), to.clone(), plan.dry_run);
     let opened = match &plan.from {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::MigrateError;
+use crate::clock::Clock;
 use crate::config::DatabaseUrl;
 use crate::storage::postgres::{self, Contents};
 use crate::storage::s3::S3Store;
@@ -121,13 +122,13 @@ pub async fn open_source(url: &DatabaseUrl) -> Result<Opened, MigrateError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
             require_file(path, &what)?;
-            let store = storage::open(url).await.map_err(cannot)?;
+            let store = storage::open(url, &Clock::system()).await.map_err(cannot)?;
             Ok(Opened::Store { store, s3: None })
         }
         DatabaseUrl::Postgres(secret) => {
             match postgres::inspect(secret.expose()).await.map_err(cannot)? {
                 Contents::Backfeed => Ok(Opened::Store {
-                    store: storage::open(url).await.map_err(cannot)?,
+                    store: storage::open(url, &Clock::system()).await.map_err(cannot)?,
                     s3: None,
                 }),
                 Contents::Seed => Ok(Opened::SeedPostgres(secret.expose().to_owned())),
@@ -143,9 +144,15 @@ pub async fn open_source(url: &DatabaseUrl) -> Result<Opened, MigrateError> {
             endpoint,
             region,
         } => {
-            let s3 = S3Store::open(bucket, prefix, endpoint.as_ref(), region.as_deref())
-                .await
-                .map_err(cannot)?;
+            let s3 = S3Store::open(
+                bucket,
+                prefix,
+                endpoint.as_ref(),
+                region.as_deref(),
+                Clock::system().now(),
+            )
+            .await
+            .map_err(cannot)?;
             let s3 = Arc::new(s3);
             Ok(Opened::Store {
                 store: Arc::clone(&s3) as Arc<dyn Store>,
@@ -174,7 +181,7 @@ pub async fn open_destination(url: &DatabaseUrl) -> Result<Arc<dyn Store>, Migra
             Contents::Unknown(columns) => return Err(unknown_posts_table(&what, &columns)),
         }
     }
-    storage::open(url).await.map_err(cannot)
+    storage::open(url, &Clock::system()).await.map_err(cannot)
 }
 
 fn require_file(path: &Path, what: &str) -> Result<(), MigrateError> {

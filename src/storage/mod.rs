@@ -22,6 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::clock::Clock;
 use crate::config::DatabaseUrl;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 
@@ -99,8 +100,9 @@ pub trait PostStore: Send + Sync {
     async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError>;
 }
 
-/// Opens the store a `DATABASE_URL` names, running migrations.
-pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+/// Opens the store a `DATABASE_URL` names, running migrations (`clock`
+/// dates what a migration writes).
+pub async fn open(url: &DatabaseUrl, clock: &Clock) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
         DatabaseUrl::Postgres(url) => Ok(Arc::new(
@@ -112,7 +114,14 @@ pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
             endpoint,
             region,
         } => Ok(Arc::new(
-            s3::S3Store::open(bucket, prefix, endpoint.as_ref(), region.as_deref()).await?,
+            s3::S3Store::open(
+                bucket,
+                prefix,
+                endpoint.as_ref(),
+                region.as_deref(),
+                clock.now(),
+            )
+            .await?,
         )),
     }
 }

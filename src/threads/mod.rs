@@ -312,7 +312,11 @@ impl Threads {
         if recently {
             return;
         }
-        if let Err(error) = self.queue.enqueue(&NewJob::refresh_thread(url, now)).await {
+        // While Mastodon has asked us to wait, the refresh is due when the
+        // wait ends, not before (a queued one is never brought forward into
+        // the wait).
+        let due = now + self.backoff_left().unwrap_or_default();
+        if let Err(error) = self.queue.enqueue(&NewJob::refresh_thread(url, due)).await {
             tracing::warn!(%url, %error, "cannot queue a thread refresh");
         }
     }
@@ -333,7 +337,11 @@ impl Threads {
             Ok(outcome) => outcome,
             Err(error) => Outcome::retry(error.to_string()),
         };
-        if let Ok(mut queued) = self.refresh_queued.lock() {
+        // A refresh that will be retried is still queued: views need not
+        // queue it again.
+        if !matches!(outcome, Outcome::Retry { .. })
+            && let Ok(mut queued) = self.refresh_queued.lock()
+        {
             queued.remove(&url);
         }
         outcome

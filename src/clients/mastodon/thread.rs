@@ -67,7 +67,7 @@ impl MastodonClient {
             .execute(request)
             .await
             .map_err(MastodonError::from_fetch)?;
-        let value = parse_success(&response)?;
+        let value = parse_success(&response, self.clock.now())?;
         Ok((value, response.headers))
     }
 }

@@ -231,9 +231,12 @@ async fn snapshot(store: &dyn Store) -> Snapshot {
 }
 
 async fn open(url: &str) -> Arc<dyn Store> {
-    storage::open(&DatabaseUrl::parse(url).unwrap())
-        .await
-        .unwrap_or_else(|e| panic!("opening {url}: {e}"))
+    storage::open(
+        &DatabaseUrl::parse(url).unwrap(),
+        &backfeed::clock::Clock::system(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("opening {url}: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

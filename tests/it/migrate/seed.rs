@@ -19,9 +19,12 @@ async fn toot_of(store: &dyn Store, url: &str) -> Option<String> {
 }
 
 async fn open_sqlite(url: &str) -> std::sync::Arc<dyn Store> {
-    storage::open(&DatabaseUrl::parse(url).unwrap())
-        .await
-        .unwrap()
+    storage::open(
+        &DatabaseUrl::parse(url).unwrap(),
+        &backfeed::clock::Clock::system(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn sql(database: &str, statements: &str) {
