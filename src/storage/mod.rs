@@ -14,6 +14,7 @@ pub mod postgres;
 mod rows;
 pub mod s3;
 pub mod sqlite;
+pub mod thread_record;
 pub mod threads;
 
 use std::sync::Arc;

@@ -37,7 +37,7 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use time::OffsetDateTime;
 use url::Url;
 
-use super::rows::{from_millis, millis};
+use super::rows::millis;
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
     PostStore, Settled, Store, StoreError, ThreadStore,
