@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, RequestProblem};
 use super::extract::Form;
 use super::rate_limit::client_key;
 use crate::domain::mention::{Mention, MentionId, Verification};
@@ -121,11 +121,11 @@ fn source_domain(source: &str) -> Option<String> {
 }
 
 fn too_many(wait: std::time::Duration) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too many webmentions; try again later",
-    )
-    .with_retry_after(wait)
+    RequestProblem::TooMany {
+        what: "webmentions",
+        wait,
+    }
+    .into()
 }
 
 fn receiver(app: &AppState) -> Result<&Receiver, ApiError> {
