@@ -1,5 +1,5 @@
 //! `backfeed migrate`: copying everything from one store to another, or
-//! importing the seed's stores and a webmention.io export.
+//! importing mastodon_post_blog's stores and a webmention.io export.
 //!
 //! What is copied: posts (announced, failed with their reason; claims in
 //! flight are left behind), mentions in every state with their data,
@@ -40,7 +40,7 @@ pub use summary::{Kind, Summary, Tally};
 pub struct Plan {
     pub from: Source,
     pub to: DatabaseUrl,
-    /// The blog's origin, for the seed's S3 keys (which hold only paths).
+    /// The blog's origin, for mastodon_post_blog's S3 keys (which hold only paths).
     pub site: Option<Url>,
     /// Read and compare only; write nothing.
     pub dry_run: bool,

@@ -98,7 +98,7 @@ async fn the_seeds_postgres_table_is_recognised_and_imported() {
     let (code, _, stderr) = migrate(&["--from", &to, "--to", &seed]).await;
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("holds the seed's `posts` table"),
+        stderr.contains("holds mastodon_post_blog's `posts` table"),
         "{stderr}"
     );
 }
