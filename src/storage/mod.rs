@@ -2,10 +2,13 @@
 //!
 //! [`Store`] speaks in domain operations (`claim_post`, `record_toot`, …), not
 //! SQL shapes, so that an object store can implement it too. Every backend
-//! passes the same [`conformance`] suite. Invariant: a backend never
+//! passes the same `conformance` suite (test code, compiled only with the
+//! `test-support` feature, which the tests turn on). Invariant: a backend never
 //! half-writes: each operation is atomic, and `claim_post` is the one place
 //! that decides who may post a post's toot, across threads and processes.
 
+// Panicking test code: never in the production library.
+#[cfg(feature = "test-support")]
 pub mod conformance;
 pub mod import;
 pub mod jobs;
