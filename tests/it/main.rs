@@ -15,6 +15,7 @@ mod concurrency;
 mod deep_thread;
 mod durability;
 mod hostile_sources;
+mod jobs;
 mod lambda;
 mod lookup;
 mod mastodon_failures;
