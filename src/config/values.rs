@@ -493,6 +493,16 @@ pub fn parse_http_url(value: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// Comma-separated http(s) URLs (TOML: a list).
+pub fn parse_http_urls(value: &str) -> Result<Vec<Url>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_http_url)
+        .collect()
+}
+
 /// The seed's `DATABASE_NAME/HOST/USER/PASSWORD/PORT` as a PostgreSQL URL.
 pub fn postgres_url_from_parts(
     name: &str,
