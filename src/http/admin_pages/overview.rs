@@ -79,7 +79,7 @@ pub async fn page(State(pages): State<PagesState>, signed_in: SignedIn) -> Resul
                     dt { "store" } dd { (store_kind(&app.config.database)) }
                     dt { "store reachable" } dd { @if store_ok { "yes" } @else { "no" } }
                 }
-                p.hint { (describe_store(&app.config.database)) }
+                p.hint { (app.config.database.redacted()) }
             }
         }
         h2 { "Comments in the last " (DAYS) " days" }
@@ -270,45 +270,5 @@ fn store_kind(url: &DatabaseUrl) -> &'static str {
         DatabaseUrl::Sqlite(_) => "SQLite",
         DatabaseUrl::Postgres(_) => "PostgreSQL",
         DatabaseUrl::S3 { .. } => "S3",
-    }
-}
-
-/// Where the store is, without its password.
-pub fn describe_store(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(secret) => match url::Url::parse(secret.expose()) {
-            Ok(mut url) => {
-                let _ = url.set_password(None);
-                url.to_string()
-            }
-            Err(_) => "postgres://…".to_owned(),
-        },
-        DatabaseUrl::S3 {
-            bucket,
-            prefix,
-            endpoint,
-            ..
-        } => {
-            let at = endpoint
-                .as_ref()
-                .map(|e| format!(" at {e}"))
-                .unwrap_or_default();
-            format!("s3://{bucket}/{prefix}{at}")
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Secret;
-
-    #[test]
-    fn the_store_is_described_without_its_password() {
-        let url = DatabaseUrl::Postgres(Secret::new("postgres://bf:hunter2@db.example:5432/bf"));
-        let shown = describe_store(&url);
-        assert_eq!(shown, "postgres://bf@db.example:5432/bf");
-        assert!(!shown.contains("hunter2"));
     }
 }
