@@ -45,6 +45,7 @@ pub struct LoginArgs {
     /// The application registered by an earlier run (skips registering).
     #[arg(long, requires = "client_secret", value_name = "ID")]
     client_id: Option<String>,
+    /// That application's secret.
     #[arg(long, requires = "client_id", value_name = "SECRET")]
     client_secret: Option<String>,
     /// Write the settings into this file of KEY=value lines (created with
