@@ -6,6 +6,7 @@ mod fake_mastodon;
 mod helpers;
 mod process;
 
+mod admin_browser;
 mod admin_pages;
 mod aliases;
 mod announce_rate;
