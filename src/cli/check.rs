@@ -82,13 +82,21 @@ pub async fn run(config: Config) -> ExitCode {
         let at = at.map_or_else(|| "/admin/".to_owned(), |u| u.to_string());
         report.line(Status::Ok, "admin pages", format!("on, at {at}"));
     } else {
-        report.line(Status::Skip, "admin pages", "off (set BACKFEED_ADMIN_TOKEN to turn them on)");
+        report.line(
+            Status::Skip,
+            "admin pages",
+            "off (set BACKFEED_ADMIN_TOKEN to turn them on)",
+        );
     }
     println!();
     if report.failed == 0 {
         println!(
             "Everything needed for the enabled features is in order{}.",
-            if report.warned > 0 { " (see the warnings)" } else { "" }
+            if report.warned > 0 {
+                " (see the warnings)"
+            } else {
+                ""
+            }
         );
         ExitCode::SUCCESS
     } else {
@@ -103,7 +111,9 @@ async fn check_store(report: &mut Report, config: &Config) {
         Ok(app) => app,
         Err(error) => {
             report.line(Status::Fail, "store", format!("{shown}: {error}"));
-            report.fix("check DATABASE_URL, and that the database is running and reachable from here");
+            report.fix(
+                "check DATABASE_URL, and that the database is running and reachable from here",
+            );
             return;
         }
     };
@@ -250,7 +260,9 @@ async fn check_feeds(report: &mut Report, config: &Config, fetcher: &HttpClient)
                             examples.join(", ")
                         ),
                     );
-                    report.fix("change BLOG_POST_PATTERN so that it matches the start of every post's URL");
+                    report.fix(
+                        "change BLOG_POST_PATTERN so that it matches the start of every post's URL",
+                    );
                 }
             }
         }
@@ -270,7 +282,11 @@ async fn check_endpoint(
 ) -> Option<Url> {
     let mut base = config.public_url.clone();
     let Some(webmention) = &config.webmention else {
-        report.line(Status::Skip, "webmention endpoint", "receiving webmentions is off (set BACKFEED_SITES)");
+        report.line(
+            Status::Skip,
+            "webmention endpoint",
+            "receiving webmentions is off (set BACKFEED_SITES)",
+        );
         return base;
     };
     let expected: Vec<Url> = config
@@ -298,10 +314,13 @@ async fn check_endpoint(
             .collect();
         let Some(found) = endpoint::find(&links, &fetched.text_lossy(), &fetched.final_url) else {
             report.line(Status::Fail, &what, "advertises no webmention endpoint");
-            let href = expected
-                .first()
-                .map_or_else(|| "https://<this service>/webmention".to_owned(), Url::to_string);
-            report.fix(format!(r#"add <link rel="webmention" href="{href}"> to the blog's pages"#));
+            let href = expected.first().map_or_else(
+                || "https://<this service>/webmention".to_owned(),
+                Url::to_string,
+            );
+            report.fix(format!(
+                r#"add <link rel="webmention" href="{href}"> to the blog's pages"#
+            ));
             continue;
         };
         if !expected.is_empty() {
@@ -313,25 +332,43 @@ async fn check_endpoint(
                     &what,
                     format!("advertises {found}, not this service ({})", expected[0]),
                 );
-                report.fix(format!(r#"point the blog's <link rel="webmention"> at {}"#, expected[0]));
+                report.fix(format!(
+                    r#"point the blog's <link rel="webmention"> at {}"#,
+                    expected[0]
+                ));
             }
             continue;
         }
         // Without BACKFEED_PUBLIC_URL: is a backfeed of this version there?
-        let Ok(there) = found.join("./") else { continue };
+        let Ok(there) = found.join("./") else {
+            continue;
+        };
         match status_rev(fetcher, &there).await {
             Some(rev) if rev == config.version => {
-                report.line(Status::Ok, &what, format!("advertises {found}, a backfeed of this version"));
+                report.line(
+                    Status::Ok,
+                    &what,
+                    format!("advertises {found}, a backfeed of this version"),
+                );
                 base.get_or_insert(there);
             }
             Some(rev) => report.line(
                 Status::Warn,
                 &what,
-                format!("advertises {found}, a backfeed of version {rev} (this one is {})", config.version),
+                format!(
+                    "advertises {found}, a backfeed of version {rev} (this one is {})",
+                    config.version
+                ),
             ),
             None => {
-                report.line(Status::Fail, &what, format!("advertises {found}, where no backfeed answers"));
-                report.fix("point the blog's <link rel=\"webmention\"> at this service's /webmention");
+                report.line(
+                    Status::Fail,
+                    &what,
+                    format!("advertises {found}, where no backfeed answers"),
+                );
+                report.fix(
+                    "point the blog's <link rel=\"webmention\"> at this service's /webmention",
+                );
             }
         }
     }
@@ -346,7 +383,12 @@ async fn status_rev(fetcher: &HttpClient, base: &Url) -> Option<String> {
     body["rev"].as_str().map(str::to_owned)
 }
 
-async fn check_widget(report: &mut Report, config: &Config, fetcher: &HttpClient, base: Option<&Url>) {
+async fn check_widget(
+    report: &mut Report,
+    config: &Config,
+    fetcher: &HttpClient,
+    base: Option<&Url>,
+) {
     let Some(base) = base else {
         report.line(
             Status::Warn,
@@ -355,16 +397,23 @@ async fn check_widget(report: &mut Report, config: &Config, fetcher: &HttpClient
         );
         return;
     };
-    let Ok(url) = base.join("widget.js") else { return };
+    let Ok(url) = base.join("widget.js") else {
+        return;
+    };
     let what = format!("widget {url}");
     match fetch(fetcher, &url, "text/javascript").await {
         Ok(page) => {
             let javascript = page
                 .content_type()
                 .is_some_and(|t| t.contains("javascript"));
-            let cors = page.headers.contains_key("access-control-allow-origin") || config.platform_cors;
+            let cors =
+                page.headers.contains_key("access-control-allow-origin") || config.platform_cors;
             if javascript && cors {
-                report.line(Status::Ok, &what, "loads, as a script other sites may embed");
+                report.line(
+                    Status::Ok,
+                    &what,
+                    "loads, as a script other sites may embed",
+                );
             } else {
                 report.line(
                     Status::Fail,
@@ -372,10 +421,15 @@ async fn check_widget(report: &mut Report, config: &Config, fetcher: &HttpClient
                     format!(
                         "answers {} without {}",
                         page.content_type().unwrap_or_default(),
-                        if javascript { "Access-Control-Allow-Origin" } else { "a JavaScript type" }
+                        if javascript {
+                            "Access-Control-Allow-Origin"
+                        } else {
+                            "a JavaScript type"
+                        }
                     ),
                 );
-                report.fix("serve backfeed's own /widget.js there (a proxy in front may rewrite it)");
+                report
+                    .fix("serve backfeed's own /widget.js there (a proxy in front may rewrite it)");
             }
         }
         Err(error) => {

@@ -16,9 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::clients::http::FetchPolicy;
-use crate::clients::mastodon::oauth::{
-    LoginError, MastodonOAuth, RegisteredApp, missing_scopes,
-};
+use crate::clients::mastodon::oauth::{LoginError, MastodonOAuth, RegisteredApp, missing_scopes};
 use crate::config::{MastodonBase, Secret};
 
 #[derive(clap::Subcommand)]
@@ -121,7 +119,9 @@ async fn login(args: &LoginArgs, output: &Output<'_>) -> Result<(), Failure> {
     if !token.scopes.is_empty() && !missing.is_empty() {
         return Err(LoginError::MissingScope { missing }.into());
     }
-    let account = oauth.verify_credentials(token.access_token.expose()).await?;
+    let account = oauth
+        .verify_credentials(token.access_token.expose())
+        .await?;
     eprintln!(
         "Signed in as @{}@{}; the token may {}.",
         account.username,
@@ -135,7 +135,10 @@ async fn login(args: &LoginArgs, output: &Output<'_>) -> Result<(), Failure> {
     let settings = [
         ("MASTODON_HOST", host_setting(&base)),
         ("MASTODON_USER", account.username.clone()),
-        ("MASTODON_OAUTH_TOKEN", token.access_token.expose().to_owned()),
+        (
+            "MASTODON_OAUTH_TOKEN",
+            token.access_token.expose().to_owned(),
+        ),
     ];
     match output {
         Output::Exports => {
@@ -146,7 +149,10 @@ async fn login(args: &LoginArgs, output: &Output<'_>) -> Result<(), Failure> {
         Output::EnvFile(path) => {
             let text = read_or_empty(path)?;
             write_private(path, &set_env_lines(&text, &settings))?;
-            eprintln!("Wrote MASTODON_HOST, MASTODON_USER and MASTODON_OAUTH_TOKEN to {} (mode 0600).", path.display());
+            eprintln!(
+                "Wrote MASTODON_HOST, MASTODON_USER and MASTODON_OAUTH_TOKEN to {} (mode 0600).",
+                path.display()
+            );
         }
         Output::TomlFile(path) => {
             let text = read_or_empty(path)?;
@@ -156,7 +162,10 @@ async fn login(args: &LoginArgs, output: &Output<'_>) -> Result<(), Failure> {
                 ("token", settings[2].1.clone()),
             ];
             write_private(path, &set_toml_keys(&text, "mastodon", &keys))?;
-            eprintln!("Wrote [mastodon] host, user and token to {} (mode 0600).", path.display());
+            eprintln!(
+                "Wrote [mastodon] host, user and token to {} (mode 0600).",
+                path.display()
+            );
         }
     }
     Ok(())
@@ -385,7 +394,10 @@ mod tests {
             ("mastodon.social", "mastodon.social"),
             ("https://mastodon.social", "mastodon.social"),
             ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
-            ("https://social.example:8443/", "https://social.example:8443"),
+            (
+                "https://social.example:8443/",
+                "https://social.example:8443",
+            ),
         ] {
             let base = MastodonBase::parse(given).unwrap();
             assert_eq!(host_setting(&base), written);

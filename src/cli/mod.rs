@@ -259,8 +259,6 @@ async fn run(runtime: Runtime, config: Config) -> Result<(), String> {
         | Command::Openwhisk { .. }
         | Command::Migrate(_)
         | Command::Mastodon { .. }
-        | Command::Check => {
-            Err("not a one-off command".to_owned())
-        }
+        | Command::Check => Err("not a one-off command".to_owned()),
     }
 }

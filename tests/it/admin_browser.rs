@@ -82,7 +82,10 @@ async fn the_admin_pages_work_in_headless_chromium_without_javascript() {
         env.insert("BACKFEED_ADMIN_TOKEN".into(), TOKEN.into());
         env.insert("BACKFEED_MODERATION".into(), "manual".into());
         env.insert("BACKFEED_WEBHOOK_URL".into(), hook);
-        env.insert("BACKFEED_WEBHOOK_SECRET".into(), "webhook-secret-0123456789".into());
+        env.insert(
+            "BACKFEED_WEBHOOK_SECRET".into(),
+            "webhook-secret-0123456789".into(),
+        );
     })
     .await;
     let sources = FakeBlog::start().await;
@@ -106,8 +109,16 @@ async fn the_admin_pages_work_in_headless_chromium_without_javascript() {
         });
     }
     let encoded: String = url::form_urlencoded::byte_serialize(post.as_bytes()).collect();
-    assert_eq!(app.get(&format!("/api/comments?url={encoded}")).await.status(), 200);
-    sources.page("/reply/", &reply_page(&post, "Wendy", "Replying from my own blog."));
+    assert_eq!(
+        app.get(&format!("/api/comments?url={encoded}"))
+            .await
+            .status(),
+        200
+    );
+    sources.page(
+        "/reply/",
+        &reply_page(&post, "Wendy", "Replying from my own blog."),
+    );
     let status = app
         .accepted_webmention(&sources.url("/reply/"), &post)
         .await;
@@ -147,8 +158,14 @@ async fn the_admin_pages_work_in_headless_chromium_without_javascript() {
     let report = describe(&output);
     println!("{report}");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "the admin browser suite failed:\n{report}");
-    assert!(stdout.contains("# fail 0") && !stdout.contains("# pass 0"), "{report}");
+    assert!(
+        output.status.success(),
+        "the admin browser suite failed:\n{report}"
+    );
+    assert!(
+        stdout.contains("# fail 0") && !stdout.contains("# pass 0"),
+        "{report}"
+    );
     assert!(stdout.contains("# skipped 0"), "nothing skipped:\n{report}");
 
     // What the browser did is in the store.

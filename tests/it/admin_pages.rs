@@ -105,7 +105,9 @@ impl<'a> Browser<'a> {
     /// The CSRF token of the signed-in session (from a page's form).
     pub async fn csrf(&self) -> String {
         let page = self.page("/admin/blocks").await;
-        let at = page.find(r#"name="csrf" value=""#).expect("a form with a CSRF token")
+        let at = page
+            .find(r#"name="csrf" value=""#)
+            .expect("a form with a CSRF token")
             + r#"name="csrf" value=""#.len();
         page[at..].split('"').next().unwrap().to_owned()
     }
@@ -178,7 +180,10 @@ async fn signing_in_gives_a_strict_expiring_cookie_and_pages_a_strict_policy() {
     let app = admin_app().await;
     let mut browser = Browser::new(&app);
     let page = browser.page("/admin/sign-in?next=jobs").await;
-    assert!(page.contains(r#"<label for="token">Admin token</label>"#), "{page}");
+    assert!(
+        page.contains(r#"<label for="token">Admin token</label>"#),
+        "{page}"
+    );
     let response = browser
         .post("/admin/sign-in", &[("token", TOKEN), ("next", "jobs")])
         .await;
@@ -205,7 +210,13 @@ async fn signing_in_gives_a_strict_expiring_cookie_and_pages_a_strict_policy() {
     let page = response.text().await.unwrap();
     assert!(!page.contains("<script>"), "no inline script");
     assert!(!page.contains("style="), "no inline style");
-    for path in ["/admin/", "/admin/mentions", "/admin/posts", "/admin/comments", "/admin/blocks"] {
+    for path in [
+        "/admin/",
+        "/admin/mentions",
+        "/admin/posts",
+        "/admin/comments",
+        "/admin/blocks",
+    ] {
         browser.page(path).await;
     }
 
@@ -214,10 +225,18 @@ async fn signing_in_gives_a_strict_expiring_cookie_and_pages_a_strict_policy() {
         .post_with(
             "/admin/sign-in",
             &[("token", TOKEN)],
-            &[("sec-fetch-site", "same-origin"), ("x-forwarded-proto", "https")],
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("x-forwarded-proto", "https"),
+            ],
         )
         .await;
-    assert!(response.headers()[SET_COOKIE].to_str().unwrap().contains("; Secure"));
+    assert!(
+        response.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
 
     // Sessions end after twelve hours on the app's clock.
     app.advance(Duration::from_secs(12 * 3600 - 60));
@@ -244,13 +263,35 @@ async fn forms_need_the_sessions_csrf_token_and_our_origin() {
         form.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
     for (form, headers, why) in [
-        (block("a.example", ""), vec![("sec-fetch-site", "same-origin")], "no token"),
-        (block("b.example", "forged"), vec![("sec-fetch-site", "same-origin")], "a wrong token"),
-        (block("c.example", &csrf), vec![("sec-fetch-site", "cross-site")], "another site"),
-        (block("d.example", &csrf), vec![("sec-fetch-site", "same-site")], "another origin of this site"),
-        (block("e.example", &csrf), vec![("origin", "http://evil.example")], "another origin (Origin only)"),
+        (
+            block("a.example", ""),
+            vec![("sec-fetch-site", "same-origin")],
+            "no token",
+        ),
+        (
+            block("b.example", "forged"),
+            vec![("sec-fetch-site", "same-origin")],
+            "a wrong token",
+        ),
+        (
+            block("c.example", &csrf),
+            vec![("sec-fetch-site", "cross-site")],
+            "another site",
+        ),
+        (
+            block("d.example", &csrf),
+            vec![("sec-fetch-site", "same-site")],
+            "another origin of this site",
+        ),
+        (
+            block("e.example", &csrf),
+            vec![("origin", "http://evil.example")],
+            "another origin (Origin only)",
+        ),
     ] {
-        let response = browser.post_with("/admin/blocks", &as_refs(&form), &headers).await;
+        let response = browser
+            .post_with("/admin/blocks", &as_refs(&form), &headers)
+            .await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{why}");
         let page = response.text().await.unwrap();
         assert!(page.contains("role=\"alert\""), "{why}: {page}");
@@ -340,7 +381,13 @@ async fn the_pages_are_off_without_an_admin_token() {
     let browser = Browser::new(&app);
     let response = browser.get("/admin/sign-in").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(response.text().await.unwrap().contains("BACKFEED_ADMIN_TOKEN"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("BACKFEED_ADMIN_TOKEN")
+    );
 }
 
 #[tokio::test]
@@ -362,13 +409,23 @@ async fn third_party_text_is_escaped_and_several_mentions_are_moderated_at_once(
             ),
         );
         let status = app.accepted_webmention(&sources.url(path), &target).await;
-        ids.push(app.wait_for_status(&status, "verified").await["id"].as_i64().unwrap());
+        ids.push(
+            app.wait_for_status(&status, "verified").await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
     let mut browser = Browser::new(&app);
     browser.sign_in().await;
     let page = browser.page("/admin/mentions?tab=pending").await;
-    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;Mallory"), "{page}");
-    assert!(page.contains("Bob &amp; &lt;b&gt;friends&lt;/b&gt;"), "{page}");
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt;Mallory"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Bob &amp; &lt;b&gt;friends&lt;/b&gt;"),
+        "{page}"
+    );
     assert!(!page.contains("<img src=x"));
     assert!(!page.contains("<script>alert"));
 
@@ -401,6 +458,8 @@ async fn third_party_text_is_escaped_and_several_mentions_are_moderated_at_once(
     // Search by source, in every state.
     let found = browser.page("/admin/mentions?tab=all&q=127.0.0.1").await;
     assert_eq!(found.matches(r#"name="id""#).count(), 2, "{found}");
-    let none = browser.page("/admin/mentions?tab=all&q=nowhere.example").await;
+    let none = browser
+        .page("/admin/mentions?tab=all&q=nowhere.example")
+        .await;
     assert!(none.contains("No mentions here."));
 }

@@ -25,7 +25,10 @@ async fn setup() -> Setup {
         let path = format!("/posts/{slug}/");
         app.blog.page(
             &path,
-            &with_head(&page, &format!(r#"<link rel="webmention" href="{endpoint}">"#)),
+            &with_head(
+                &page,
+                &format!(r#"<link rel="webmention" href="{endpoint}">"#),
+            ),
         );
         items.push_str(&format!(
             "<entry><title>{slug}</title><id>urn:{slug}</id><updated>2026-12-01T00:00:00Z</updated><link rel=\"alternate\" href=\"{}\"/></entry>",
@@ -48,7 +51,11 @@ async fn setup() -> Setup {
     let mut env = test_env(&app.mastodon, &app.blog, &dir);
     env.insert("BACKFEED_FEEDS".into(), app.blog.url("/feed.xml"));
     env.insert("BACKFEED_PUBLIC_URL".into(), format!("{}/", app.address));
-    Setup { app, env, _dir: dir }
+    Setup {
+        app,
+        env,
+        _dir: dir,
+    }
 }
 
 fn line<'a>(stdout: &'a str, starts: &str) -> &'a str {
@@ -65,7 +72,12 @@ async fn a_working_setup_passes_every_check() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(!stdout.contains("[FAIL]"), "{stdout}");
     line(&stdout, "[ ok ] store: sqlite://");
-    let host = s.app.mastodon.base_url.trim_start_matches("http://").to_owned();
+    let host = s
+        .app
+        .mastodon
+        .base_url
+        .trim_start_matches("http://")
+        .to_owned();
     assert_eq!(
         line(&stdout, "[ ok ] mastodon token"),
         format!("[ ok ] mastodon token: valid, for @testuser@{host}")
@@ -78,12 +90,16 @@ async fn a_working_setup_passes_every_check() {
     assert_eq!(
         stdout
             .lines()
-            .filter(|l| l.starts_with("[ ok ] page ") && l.ends_with(&format!("advertises {}/webmention", s.app.address)))
+            .filter(|l| l.starts_with("[ ok ] page ")
+                && l.ends_with(&format!("advertises {}/webmention", s.app.address)))
             .count(),
         3,
         "the home page (Link header) and both posts: {stdout}"
     );
-    line(&stdout, &format!("[ ok ] widget {}/widget.js", s.app.address));
+    line(
+        &stdout,
+        &format!("[ ok ] widget {}/widget.js", s.app.address),
+    );
     assert!(stdout.contains("Everything needed for the enabled features is in order"));
 
     // Without BACKFEED_PUBLIC_URL, the advertised endpoint is recognised
@@ -93,7 +109,10 @@ async fn a_working_setup_passes_every_check() {
     let (code, stdout, _) = run(&env, &["check"]).await;
     assert_eq!(code, 0, "{stdout}");
     assert!(line(&stdout, "[ ok ] page ").ends_with("a backfeed of this version"));
-    line(&stdout, &format!("[ ok ] widget {}/widget.js", s.app.address));
+    line(
+        &stdout,
+        &format!("[ ok ] widget {}/widget.js", s.app.address),
+    );
 }
 
 #[tokio::test]
@@ -108,19 +127,28 @@ async fn each_problem_is_a_failing_line_with_its_fix() {
     let mut env = s.env.clone();
     env.insert("MASTODON_OAUTH_TOKEN".into(), "revoked".into());
     let out = fails(env).await;
-    assert!(line(&out, "[FAIL] mastodon token").contains("refused the token (HTTP 401)"), "{out}");
+    assert!(
+        line(&out, "[FAIL] mastodon token").contains("refused the token (HTTP 401)"),
+        "{out}"
+    );
     assert!(out.contains("fix: run `backfeed mastodon login"), "{out}");
 
     let mut env = s.env.clone();
     env.insert("MASTODON_USER".into(), "someoneelse".into());
     let out = fails(env).await;
-    assert!(line(&out, "[FAIL] mastodon token").contains("belongs to @testuser"), "{out}");
+    assert!(
+        line(&out, "[FAIL] mastodon token").contains("belongs to @testuser"),
+        "{out}"
+    );
 
     let mut env = s.env.clone();
     let read_only = s.app.mastodon.issue_token("read:statuses profile");
     env.insert("MASTODON_OAUTH_TOKEN".into(), read_only);
     let out = fails(env).await;
-    assert!(line(&out, "[FAIL] mastodon scopes").ends_with("lacks write:statuses"), "{out}");
+    assert!(
+        line(&out, "[FAIL] mastodon scopes").ends_with("lacks write:statuses"),
+        "{out}"
+    );
 
     let mut env = s.env.clone();
     env.insert(
@@ -128,23 +156,46 @@ async fn each_problem_is_a_failing_line_with_its_fix() {
         format!("^{}/posts/one/", regex::escape(&s.app.blog.base_url)),
     );
     let out = fails(env).await;
-    assert!(line(&out, "[FAIL] feed").contains("matches 1 of 2 posts; not "), "{out}");
+    assert!(
+        line(&out, "[FAIL] feed").contains("matches 1 of 2 posts; not "),
+        "{out}"
+    );
 
     let mut env = s.env.clone();
     env.insert("BACKFEED_PUBLIC_URL".into(), "http://127.0.0.1:9/".into());
     let out = fails(env).await;
-    assert!(line(&out, "[FAIL] page").contains("not this service (http://127.0.0.1:9/webmention)"), "{out}");
-    assert!(line(&out, "[FAIL] widget").contains("http://127.0.0.1:9/widget.js"), "{out}");
+    assert!(
+        line(&out, "[FAIL] page").contains("not this service (http://127.0.0.1:9/webmention)"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "[FAIL] widget").contains("http://127.0.0.1:9/widget.js"),
+        "{out}"
+    );
 
-    s.app.blog.page("/posts/two/", &post_html(Some("two"), None, None, None));
+    s.app
+        .blog
+        .page("/posts/two/", &post_html(Some("two"), None, None, None));
     let out = fails(s.env.clone()).await;
-    assert!(line(&out, "[FAIL] page").ends_with("advertises no webmention endpoint"), "{out}");
-    assert!(out.contains(r#"fix: add <link rel="webmention" href=""#), "{out}");
+    assert!(
+        line(&out, "[FAIL] page").ends_with("advertises no webmention endpoint"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"fix: add <link rel="webmention" href=""#),
+        "{out}"
+    );
 
     let mut env = s.env.clone();
-    env.insert("DATABASE_URL".into(), "postgres://backfeed@127.0.0.1:9/backfeed".into());
+    env.insert(
+        "DATABASE_URL".into(),
+        "postgres://backfeed@127.0.0.1:9/backfeed".into(),
+    );
     let out = fails(env).await;
-    line(&out, "[FAIL] store: postgres://backfeed@127.0.0.1:9/backfeed");
+    line(
+        &out,
+        "[FAIL] store: postgres://backfeed@127.0.0.1:9/backfeed",
+    );
 }
 
 #[tokio::test]
@@ -160,7 +211,13 @@ async fn features_that_are_off_are_skipped_and_missing_settings_warned() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     line(&stdout, "[skip] mastodon: announcing is off");
     line(&stdout, "[warn] feed: BACKFEED_FEEDS is not set");
-    line(&stdout, "[skip] webmention endpoint: receiving webmentions is off");
-    line(&stdout, "[warn] widget: where readers load it from is unknown");
+    line(
+        &stdout,
+        "[skip] webmention endpoint: receiving webmentions is off",
+    );
+    line(
+        &stdout,
+        "[warn] widget: where readers load it from is unknown",
+    );
     assert!(stdout.contains("in order (see the warnings)"));
 }

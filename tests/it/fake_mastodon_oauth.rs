@@ -121,7 +121,10 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/api/v1/apps", post(register))
         .route("/api/v1/apps/verify_credentials", get(app_credentials))
         .route("/oauth/token", post(token))
-        .route("/api/v1/accounts/verify_credentials", get(account_credentials))
+        .route(
+            "/api/v1/accounts/verify_credentials",
+            get(account_credentials),
+        )
 }
 
 async fn metadata(State(shared): State<Shared>) -> Response {

@@ -21,7 +21,11 @@ fn env() -> HashMap<String, String> {
 /// Runs `login` interactively: waits for the authorisation URL, has the
 /// fake's owner approve `scopes`, pastes the code. Returns (exit code,
 /// stdout, stderr).
-async fn interactive(mastodon: &FakeMastodon, args: &[&str], scopes: &str) -> (i32, String, String) {
+async fn interactive(
+    mastodon: &FakeMastodon,
+    args: &[&str],
+    scopes: &str,
+) -> (i32, String, String) {
     let mut child = command(&env(), args)
         .stdin(Stdio::piped())
         .spawn()
@@ -46,7 +50,10 @@ async fn interactive(mastodon: &FakeMastodon, args: &[&str], scopes: &str) -> (i
     assert_eq!(query["scope"], FULL);
     let code = mastodon.authorize(&query["client_id"], scopes);
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(format!("{code}\n").as_bytes()).await.unwrap();
+    stdin
+        .write_all(format!("{code}\n").as_bytes())
+        .await
+        .unwrap();
     drop(stdin);
     let mut stdout = String::new();
     tokio::io::AsyncReadExt::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout)
@@ -67,21 +74,37 @@ async fn login_writes_the_settings_into_an_env_file_readable_only_by_its_owner()
     let mastodon = FakeMastodon::start().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("env");
-    std::fs::write(&file, "DATABASE_URL=sqlite:///var/lib/backfeed/backfeed.db\nMASTODON_HOST=old.example\n").unwrap();
+    std::fs::write(
+        &file,
+        "DATABASE_URL=sqlite:///var/lib/backfeed/backfeed.db\nMASTODON_HOST=old.example\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (code, stdout, stderr) = interactive(
         &mastodon,
-        &["mastodon", "login", &mastodon.base_url, "--env-file", file.to_str().unwrap()],
+        &[
+            "mastodon",
+            "login",
+            &mastodon.base_url,
+            "--env-file",
+            file.to_str().unwrap(),
+        ],
         FULL,
     )
     .await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "", "settings go to the file");
-    assert!(stderr.contains("Signed in as @testuser@127.0.0.1"), "{stderr}");
+    assert!(
+        stderr.contains("Signed in as @testuser@127.0.0.1"),
+        "{stderr}"
+    );
     assert_eq!(mastodon.registered_apps(), 1);
     let written = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = written.lines().collect();
-    assert_eq!(lines[0], "DATABASE_URL=sqlite:///var/lib/backfeed/backfeed.db");
+    assert_eq!(
+        lines[0],
+        "DATABASE_URL=sqlite:///var/lib/backfeed/backfeed.db"
+    );
     assert_eq!(lines[1], format!("MASTODON_HOST={}", mastodon.base_url));
     assert_eq!(lines[2], "MASTODON_USER=testuser");
     let token = lines[3].strip_prefix("MASTODON_OAUTH_TOKEN=").unwrap();
@@ -138,7 +161,10 @@ async fn a_code_from_an_earlier_run_finishes_without_a_prompt_into_the_toml_file
     assert_eq!(stdout, "");
     assert_eq!(mastodon.registered_apps(), 1, "nothing registered again");
     let config: toml::Table = std::fs::read_to_string(&file).unwrap().parse().unwrap();
-    assert_eq!(config["mastodon"]["host"].as_str(), Some(mastodon.base_url.as_str()));
+    assert_eq!(
+        config["mastodon"]["host"].as_str(),
+        Some(mastodon.base_url.as_str())
+    );
     assert_eq!(config["mastodon"]["user"].as_str(), Some("testuser"));
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "created readable only by its owner");
@@ -148,15 +174,25 @@ async fn a_code_from_an_earlier_run_finishes_without_a_prompt_into_the_toml_file
     let (status, stdout, stderr) = run(
         &env(),
         &[
-            "mastodon", "login", &mastodon.base_url, "--client-id", id, "--client-secret", secret,
-            "--code", &code,
+            "mastodon",
+            "login",
+            &mastodon.base_url,
+            "--client-id",
+            id,
+            "--client-secret",
+            secret,
+            "--code",
+            &code,
         ],
     )
     .await;
     assert_eq!(status, 0, "{stderr}");
     let exports: Vec<&str> = stdout.lines().collect();
     assert_eq!(exports.len(), 3, "{stdout}");
-    assert_eq!(exports[0], format!("export MASTODON_HOST='{}'", mastodon.base_url));
+    assert_eq!(
+        exports[0],
+        format!("export MASTODON_HOST='{}'", mastodon.base_url)
+    );
     assert_eq!(exports[1], "export MASTODON_USER='testuser'");
     assert!(exports[2].starts_with("export MASTODON_OAUTH_TOKEN='token-"));
 }
@@ -168,18 +204,45 @@ async fn login_says_clearly_what_went_wrong() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let nowhere = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let (status, _, stderr) = run(&env(), &["mastodon", "login", &nowhere, "--client-id", "x", "--client-secret", "y", "--code", "z"]).await;
+    let (status, _, stderr) = run(
+        &env(),
+        &[
+            "mastodon",
+            "login",
+            &nowhere,
+            "--client-id",
+            "x",
+            "--client-secret",
+            "y",
+            "--code",
+            "z",
+        ],
+    )
+    .await;
     assert_eq!(status, 1);
     assert!(stderr.contains("could not be reached"), "{stderr}");
 
     // A code the instance refuses.
     let (status, _, stderr) = run(
         &env(),
-        &["mastodon", "login", &mastodon.base_url, "--client-id", "client-x", "--client-secret", "nope", "--code", "stale"],
+        &[
+            "mastodon",
+            "login",
+            &mastodon.base_url,
+            "--client-id",
+            "client-x",
+            "--client-secret",
+            "nope",
+            "--code",
+            "stale",
+        ],
     )
     .await;
     assert_eq!(status, 1);
-    assert!(stderr.contains("refused the authorisation code"), "{stderr}");
+    assert!(
+        stderr.contains("refused the authorisation code"),
+        "{stderr}"
+    );
 
     // The owner unticked write:statuses.
     let (status, _, stderr) = interactive(
@@ -189,10 +252,17 @@ async fn login_says_clearly_what_went_wrong() {
     )
     .await;
     assert_eq!(status, 1);
-    assert!(stderr.contains("lacks the scope write:statuses"), "{stderr}");
+    assert!(
+        stderr.contains("lacks the scope write:statuses"),
+        "{stderr}"
+    );
 
     // --code alone cannot work: the code belongs to an application.
-    let (status, _, stderr) = run(&env(), &["mastodon", "login", &mastodon.base_url, "--code", "c"]).await;
+    let (status, _, stderr) = run(
+        &env(),
+        &["mastodon", "login", &mastodon.base_url, "--code", "c"],
+    )
+    .await;
     assert_eq!(status, 2);
     assert!(stderr.contains("--client-id"), "{stderr}");
 }
@@ -212,7 +282,10 @@ async fn before_mastodon_4_3_the_account_is_read_with_read_accounts() {
             break line;
         }
     };
-    assert!(url.contains("scope=read%3Astatuses+write%3Astatuses+read%3Aaccounts"), "{url}");
+    assert!(
+        url.contains("scope=read%3Astatuses+write%3Astatuses+read%3Aaccounts"),
+        "{url}"
+    );
     drop(child.stdin.take());
     let status = child.wait().await.unwrap();
     assert_eq!(status.code(), Some(1), "no code pasted");

@@ -29,7 +29,9 @@ pub fn find(link_headers: &[&str], html: &str, page: &Url) -> Option<Url> {
     for header in link_headers {
         for link in LINK_VALUE.captures_iter(header) {
             let params = link.get(2).map_or("", |m| m.as_str());
-            let rel = REL_PARAM.captures(params).and_then(|c| c.get(1).or(c.get(2)));
+            let rel = REL_PARAM
+                .captures(params)
+                .and_then(|c| c.get(1).or(c.get(2)));
             if rel.is_some_and(|rel| has_webmention_rel(rel.as_str())) {
                 return page.join(&link[1]).ok();
             }
@@ -39,7 +41,10 @@ pub fn find(link_headers: &[&str], html: &str, page: &Url) -> Option<Url> {
     document
         .select(&ELEMENTS)
         .find(|element| element.value().attr("rel").is_some_and(has_webmention_rel))
-        .and_then(|element| page.join(element.value().attr("href").unwrap_or_default()).ok())
+        .and_then(|element| {
+            page.join(element.value().attr("href").unwrap_or_default())
+                .ok()
+        })
 }
 
 #[cfg(test)]
@@ -53,15 +58,20 @@ mod tests {
     #[test]
     fn a_link_header_comes_first() {
         let html = r#"<link rel="webmention" href="/from-html">"#;
-        let headers = [r#"<https://blog.example/feed>; rel="alternate", </wm?a=1>; rel="other webmention""#];
+        let headers =
+            [r#"<https://blog.example/feed>; rel="alternate", </wm?a=1>; rel="other webmention""#];
         assert_eq!(
             find(&headers, html, &page()).unwrap().as_str(),
             "https://blog.example/wm?a=1"
         );
         assert_eq!(
-            find(&["<https://c.example/webmention>; rel=webmention"], "", &page())
-                .unwrap()
-                .as_str(),
+            find(
+                &["<https://c.example/webmention>; rel=webmention"],
+                "",
+                &page()
+            )
+            .unwrap()
+            .as_str(),
             "https://c.example/webmention"
         );
     }

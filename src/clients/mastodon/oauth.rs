@@ -50,7 +50,9 @@ pub enum LoginError {
         wanted = NEEDED_SCOPES.join(" ")
     )]
     MissingScope { missing: Vec<String> },
-    #[error("{instance} refused the token (HTTP {status}): it was revoked, or it is not a token of this instance")]
+    #[error(
+        "{instance} refused the token (HTTP {status}): it was revoked, or it is not a token of this instance"
+    )]
     TokenRefused { instance: String, status: u16 },
     #[error(
         "the token cannot read its own account (HTTP 403): it lacks the `profile` (Mastodon 4.3+) or `read:accounts` scope"
@@ -322,7 +324,9 @@ mod tests {
     #[test]
     fn broad_scopes_grant_their_parts() {
         assert!(missing_scopes(&scopes(&["read", "write"])).is_empty());
-        assert!(missing_scopes(&scopes(&["read:statuses", "write:statuses", "profile"])).is_empty());
+        assert!(
+            missing_scopes(&scopes(&["read:statuses", "write:statuses", "profile"])).is_empty()
+        );
         assert_eq!(
             missing_scopes(&scopes(&["read:statuses", "profile"])),
             vec!["write:statuses"]

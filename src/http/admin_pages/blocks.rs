@@ -16,7 +16,10 @@ use crate::webmention::{ReceiveError, Receiver};
 
 const NOTICES: &[(&str, &str)] = &[
     ("block", "Blocked; {n} mention(s) from it hidden."),
-    ("unblock", "Unblocked. Hidden mentions stay hidden until approved."),
+    (
+        "unblock",
+        "Unblocked. Hidden mentions stay hidden until approved.",
+    ),
 ];
 
 fn receiver(pages: &PagesState) -> Result<&Receiver, PageError> {

@@ -109,7 +109,10 @@ mod tests {
         ];
         let svg = chart(&days).into_string();
         assert_eq!(svg.matches("<rect").count(), 2);
-        assert!(svg.contains(r#"class="mastodon" x="301" y="40" width="298" height="90""#), "{svg}");
+        assert!(
+            svg.contains(r#"class="mastodon" x="301" y="40" width="298" height="90""#),
+            "{svg}"
+        );
         assert!(svg.contains("3 Mastodon replies and 1 webmentions in the last 2 days"));
         assert!(svg.contains("12-02: 3 Mastodon, 1 webmention"));
     }

@@ -143,9 +143,7 @@ pub async fn require_session(
         }
     };
     let csrf = keys.csrf_token(&session);
-    request
-        .extensions_mut()
-        .insert(SignedIn { session, csrf });
+    request.extensions_mut().insert(SignedIn { session, csrf });
     next.run(request).await
 }
 
@@ -240,7 +238,11 @@ pub fn safe_next(next: Option<&str>) -> String {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !next.contains(['\\', '#', '\r', '\n', '@'])
         && !next.contains("//");
-    if safe { next.to_owned() } else { "./".to_owned() }
+    if safe {
+        next.to_owned()
+    } else {
+        "./".to_owned()
+    }
 }
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
@@ -270,7 +272,10 @@ mod tests {
 
     #[test]
     fn only_page_names_are_followed_after_signing_in() {
-        assert_eq!(safe_next(Some("mentions?tab=pending")), "mentions?tab=pending");
+        assert_eq!(
+            safe_next(Some("mentions?tab=pending")),
+            "mentions?tab=pending"
+        );
         assert_eq!(safe_next(Some("")), "./");
         assert_eq!(safe_next(None), "./");
         for hostile in [

@@ -273,7 +273,10 @@ mod tests {
     fn notices_come_only_from_known_codes() {
         let messages = [("approve", "Approved {n} mention(s).")];
         let notice = |query: &str| notice(&Params::parse(query.as_bytes()), &messages);
-        assert_eq!(notice("done=approve&n=3").unwrap().text, "Approved 3 mentions.");
+        assert_eq!(
+            notice("done=approve&n=3").unwrap().text,
+            "Approved 3 mentions."
+        );
         assert_eq!(notice("done=approve").unwrap().text, "Approved 1 mention.");
         assert_eq!(notice("done=%3Cscript%3E"), None);
         assert_eq!(notice(""), None);

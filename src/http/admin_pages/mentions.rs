@@ -67,7 +67,11 @@ impl Tab {
         Self::ALL
             .into_iter()
             .find(|tab| Some(tab.key()) == key)
-            .unwrap_or(if manual { Self::Pending } else { Self::Verified })
+            .unwrap_or(if manual {
+                Self::Pending
+            } else {
+                Self::Verified
+            })
     }
 
     fn query(self) -> MentionQuery {
@@ -104,10 +108,7 @@ impl View {
             .is_some_and(|w| w.moderation == ModerationMode::Manual);
         Self {
             tab: Tab::parse(params.get("tab"), manual),
-            search: params
-                .get("q")
-                .filter(|q| !q.is_empty())
-                .map(str::to_owned),
+            search: params.get("q").filter(|q| !q.is_empty()).map(str::to_owned),
             page: params.number("page", 0).unwrap_or(0),
         }
     }

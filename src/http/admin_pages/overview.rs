@@ -12,13 +12,13 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use time::{Date, OffsetDateTime};
 use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
 
+use super::PagesState;
 use super::chart::{self, Day};
 use super::guard::{PageError, SignedIn};
 use super::layout::{self, Frame, Section};
-use super::PagesState;
 use crate::App;
 use crate::config::DatabaseUrl;
 use crate::domain::PostState;
@@ -33,7 +33,10 @@ const THREADS_READ: usize = 200;
 /// Errors listed.
 const ERRORS_SHOWN: usize = 8;
 
-pub async fn page(State(pages): State<PagesState>, signed_in: SignedIn) -> Result<Response, PageError> {
+pub async fn page(
+    State(pages): State<PagesState>,
+    signed_in: SignedIn,
+) -> Result<Response, PageError> {
     let app = &pages.app;
     let now = app.clock.now();
     let posts = app.store.list_posts().await?;

@@ -69,12 +69,9 @@ fn mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
 impl SessionKeys {
     /// Derives the signing key from the admin token.
     pub fn derive(admin_token: &str) -> Self {
-        let key = mac(
-            admin_token.as_bytes(),
-            &[b"backfeed admin session key v1"],
-        )
-        .finalize()
-        .into_bytes();
+        let key = mac(admin_token.as_bytes(), &[b"backfeed admin session key v1"])
+            .finalize()
+            .into_bytes();
         let mut bytes = [0; 32];
         bytes.copy_from_slice(&key);
         Self { key: bytes }

@@ -8,8 +8,8 @@
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use axum::response::Html;
+use axum::response::{IntoResponse, Response};
 use maud::html;
 use subtle::ConstantTimeEq;
 
@@ -20,7 +20,11 @@ use super::{PagesState, see_other};
 use crate::http::extract::{Form, Query};
 use crate::http::rate_limit::client_ip;
 
-pub async fn form(State(pages): State<PagesState>, headers: HeaderMap, Query(params): Query) -> Response {
+pub async fn form(
+    State(pages): State<PagesState>,
+    headers: HeaderMap,
+    Query(params): Query,
+) -> Response {
     if pages.keys.is_none() {
         return PageError::from(AdminPageError::Off).into_response();
     }
@@ -117,7 +121,10 @@ pub async fn sign_in(
     pages.throttle.succeeded(client);
     let (_, cookie) = keys.issue(now);
     let mut response = see_other(&next);
-    set_cookie(&mut response, &session::set_cookie(&cookie, over_https(&headers, &pages)));
+    set_cookie(
+        &mut response,
+        &session::set_cookie(&cookie, over_https(&headers, &pages)),
+    );
     tracing::info!(?client, "admin signed in");
     Ok(response)
 }
@@ -131,7 +138,10 @@ pub async fn sign_out(
         .revoked
         .revoke(&signed_in.session, pages.app.clock.now());
     let mut response = see_other("sign-in?signed-out=1");
-    set_cookie(&mut response, &session::clear_cookie(over_https(&headers, &pages)));
+    set_cookie(
+        &mut response,
+        &session::clear_cookie(over_https(&headers, &pages)),
+    );
     response
 }
 

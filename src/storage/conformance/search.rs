@@ -44,12 +44,18 @@ async fn search_matches_source_or_target_literally(store: &dyn Store) {
         ids
     };
     assert_eq!(
-        ids(store.query_mentions(&search("alice.searchable")).await.unwrap()),
+        ids(store
+            .query_mentions(&search("alice.searchable"))
+            .await
+            .unwrap()),
         vec![by_alice],
         "the source, ignoring case"
     );
     assert_eq!(
-        ids(store.query_mentions(&search("SEARCHED-post_1")).await.unwrap()),
+        ids(store
+            .query_mentions(&search("SEARCHED-post_1"))
+            .await
+            .unwrap()),
         vec![on_post_id],
         "the target, ignoring case"
     );
@@ -78,7 +84,10 @@ async fn search_matches_source_or_target_literally(store: &dyn Store) {
         moderation: Some(Moderation::Pending),
         ..search("searched-")
     };
-    assert_eq!(ids(store.query_mentions(&pending).await.unwrap()), vec![by_alice]);
+    assert_eq!(
+        ids(store.query_mentions(&pending).await.unwrap()),
+        vec![by_alice]
+    );
     let verified = MentionQuery {
         verification: Some(VerificationState::Verified),
         ..search("searched-")
