@@ -44,7 +44,7 @@ pub async fn page(
     let total = posts.len() as u64;
     let shown: Vec<&PostRecord> = posts
         .iter()
-        .skip((page * PER_PAGE) as usize)
+        .skip(page.saturating_mul(PER_PAGE) as usize)
         .take(PER_PAGE as usize)
         .collect();
     let toot_base = pages.app.announcer.as_ref().map(|a| {
