@@ -70,7 +70,7 @@ impl App {
 
     /// [`App::build`] with a given clock (tests pass a manual one).
     pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Arc<Self>, BuildError> {
-        let store = storage::open(&config.database).await?;
+        let store = storage::open(&config.database, &clock).await?;
         Self::with_store(config, store, clock)
     }
 
@@ -86,6 +86,7 @@ impl App {
             Some(announce) => Some(Arc::new(MastodonClient::new(
                 &announce.mastodon,
                 &config.fetch,
+                clock.clone(),
             )?)),
             None => None,
         };
@@ -119,8 +120,10 @@ impl App {
             changes.clone(),
             clock.clone(),
         ));
-        let rate_limits =
-            http::RateLimits::new(config.webmention.as_ref().and_then(|w| w.rate_limit));
+        let rate_limits = http::RateLimits::new(
+            config.webmention.as_ref().and_then(|w| w.rate_limit),
+            &clock,
+        );
         Ok(Arc::new(Self {
             config,
             clock,

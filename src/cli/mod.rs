@@ -107,8 +107,9 @@ enum Command {
     /// the enabled features need is in order.
     Check,
     /// Copy everything from one store to another (any two of sqlite://,
-    /// postgres://, s3://), or import the seed's PostgreSQL table or S3
-    /// bucket, or a webmention.io JF2 export. Safe to run again.
+    /// postgres://, s3://), or import the PostgreSQL table or S3 bucket of
+    /// sdether/mastodon_post_blog (the Python/Flask service backfeed
+    /// replaces), or a webmention.io JF2 export. Safe to run again.
     Migrate(migrate::MigrateArgs),
 }
 

@@ -21,12 +21,61 @@ use crate::webmention::{ModerationError, ReceiveError};
 use super::admin_pages::AdminPageError;
 use super::limits::LimitError;
 
+/// What can go wrong with a request itself, whatever it asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestProblem {
+    #[error("no such resource")]
+    NotFound,
+    #[error("method not allowed on this resource")]
+    MethodNotAllowed,
+    /// A handler panicked (caught; the cause is in the log).
+    #[error("internal error")]
+    Internal,
+    #[error("too many {what}; try again later")]
+    TooMany { what: &'static str, wait: Duration },
+    #[error("the admin API is off: set BACKFEED_ADMIN_TOKEN to turn it on")]
+    AdminOff,
+    #[error("a valid admin bearer token is required")]
+    Unauthorized,
+    /// A serverless platform's time limit ran out before the answer.
+    #[error("the request did not finish within the function's time limit")]
+    OutOfTime,
+    #[error("the answer is too large for a web action result")]
+    AnswerTooLarge,
+}
+
+impl From<RequestProblem> for ApiError {
+    fn from(problem: RequestProblem) -> Self {
+        let message = problem.to_string();
+        match problem {
+            RequestProblem::NotFound => Self::new(StatusCode::NOT_FOUND, message),
+            RequestProblem::MethodNotAllowed => Self::new(StatusCode::METHOD_NOT_ALLOWED, message),
+            RequestProblem::Internal | RequestProblem::AnswerTooLarge => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+            }
+            RequestProblem::TooMany { wait, .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(wait)
+            }
+            RequestProblem::AdminOff | RequestProblem::OutOfTime => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+            }
+            RequestProblem::Unauthorized => {
+                let mut error = Self::new(StatusCode::UNAUTHORIZED, message);
+                error.www_authenticate = true;
+                error
+            }
+        }
+    }
+}
+
 /// An error on its way to becoming an HTTP answer.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
     retry_after: Option<Duration>,
+    /// Adds `WWW-Authenticate: Bearer` (a 401 of the admin API).
+    www_authenticate: bool,
 }
 
 #[derive(Serialize)]
@@ -41,6 +90,7 @@ impl ApiError {
             status,
             message: message.into(),
             retry_after: None,
+            www_authenticate: false,
         }
     }
 
@@ -50,7 +100,7 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "no such resource")
+        RequestProblem::NotFound.into()
     }
 
     /// Adds `Retry-After` (whole seconds, at least one).
@@ -87,6 +137,11 @@ impl IntoResponse for ApiError {
         });
         let retry_after = self.retry_after_header();
         let mut response = (self.status, body).into_response();
+        if self.www_authenticate {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(value) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -234,5 +289,24 @@ impl From<AdminPageError> for ApiError {
             }
             AdminPageError::Invalid(_) => Self::bad_request(message),
         }
+    }
+}
+
+/// The OpenWhisk action proxy protocol's refusals: `{"error":"…"}`.
+impl IntoResponse for crate::runtime::openwhisk::ProxyError {
+    fn into_response(self) -> Response {
+        use crate::runtime::openwhisk::ProxyError;
+        let status = match &self {
+            ProxyError::UnknownPath => StatusCode::NOT_FOUND,
+            ProxyError::AlreadyInitialized => StatusCode::FORBIDDEN,
+            ProxyError::Unreadable(_) => StatusCode::BAD_REQUEST,
+            ProxyError::Environment(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::Unusable => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }

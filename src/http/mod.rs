@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -33,7 +33,7 @@ use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::App;
 use crate::config::CorsOrigins;
-use error::ApiError;
+use error::{ApiError, RequestProblem};
 
 pub use metrics::Metrics;
 pub use rate_limit::RateLimits;
@@ -153,15 +153,12 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method not allowed on this resource",
-    )
+    RequestProblem::MethodNotAllowed.into()
 }
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+    ApiError::from(RequestProblem::Internal).into_response()
 }
 
 #[cfg(test)]
@@ -186,7 +183,10 @@ mod tests {
             .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
         assert_eq!(response.headers()["access-control-allow-origin"], "*");
         let body = axum::body::to_bytes(response.into_body(), 1024)
             .await

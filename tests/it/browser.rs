@@ -92,7 +92,7 @@ async fn the_widget_renders_a_real_thread_safely_in_headless_chromium() {
         std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     assert!(
         Path::new(&chromium).exists(),
-        "{chromium} is missing: the browser tests need Debian's chromium (apt-get install chromium; .ci/run installs it)"
+        "{chromium} is missing: the browser tests need Debian's chromium (apt-get install chromium; ./test.sh installs it)"
     );
     let suite = ensure_browser_suite();
     let app = spawn_app().await;

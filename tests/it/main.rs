@@ -34,6 +34,7 @@ mod s3;
 mod scheduled;
 mod server_limits;
 mod storage;
+mod support_cargo_lambda;
 mod support_install;
 mod support_npm;
 mod support_postgres;

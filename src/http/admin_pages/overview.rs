@@ -12,7 +12,6 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 use super::PagesState;
@@ -21,9 +20,9 @@ use super::guard::{PageError, SignedIn};
 use super::layout::{self, Frame, Section};
 use crate::App;
 use crate::config::DatabaseUrl;
-use crate::domain::PostState;
 use crate::domain::job::JobState;
 use crate::domain::mention::{Moderation, VerificationState};
+use crate::domain::{PostState, Visibility};
 use crate::storage::{JobFilter, MentionQuery};
 
 /// Days the chart covers.
@@ -199,18 +198,15 @@ async fn comments_per_day(
             continue;
         };
         for reply in &thread.replies {
-            let shown = reply.visibility == "public"
-                || (app.config.threads.include_unlisted && reply.visibility == "unlisted");
-            let hidden = hidden.statuses.contains(&reply.id)
+            let shown = reply.visibility == Some(Visibility::Public)
+                || (app.config.threads.include_unlisted
+                    && reply.visibility == Some(Visibility::Unlisted));
+            let hidden = hidden.statuses.contains(reply.id.as_str())
                 || hidden
                     .accounts
                     .contains(&reply.author.acct.to_ascii_lowercase());
-            if let (true, false, Ok(at)) = (
-                shown,
-                hidden,
-                OffsetDateTime::parse(&reply.created_at, &Rfc3339),
-            ) {
-                count(at.date(), true);
+            if shown && !hidden {
+                count(reply.created_at.date(), true);
             }
         }
     }

@@ -18,7 +18,7 @@ use super::layout::{self, Frame, Notice};
 use super::session::{self, Session};
 use super::{PagesState, see_other};
 use crate::http::extract::{Form, Query};
-use crate::http::rate_limit::client_ip;
+use crate::http::rate_limit::{ClientKey, client_key};
 
 pub async fn form(
     State(pages): State<PagesState>,
@@ -71,7 +71,7 @@ fn sign_in_page(next: &str, notice: Option<Notice>) -> Html<String> {
 
 /// The client's address for the throttle (the socket peer, or the trusted
 /// proxy's `X-Forwarded-For`).
-pub struct Client(Option<std::net::IpAddr>);
+pub struct Client(ClientKey);
 
 impl FromRequestParts<PagesState> for Client {
     type Rejection = std::convert::Infallible;
@@ -80,7 +80,7 @@ impl FromRequestParts<PagesState> for Client {
         parts: &mut Parts,
         pages: &PagesState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_ip(
+        Ok(Self(client_key(
             &parts.headers,
             &parts.extensions,
             pages.app.config.trust_x_forwarded_for,

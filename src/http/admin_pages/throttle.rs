@@ -10,11 +10,12 @@
 //! The counts live in this process: nothing is stored.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use time::OffsetDateTime;
+
+use crate::http::rate_limit::ClientKey;
 
 /// Failed sign-ins a client may make before it is slowed down.
 const FREE_PER_CLIENT: u32 = 5;
@@ -54,13 +55,13 @@ fn delay(count: u32, free: u32) -> Duration {
 
 #[derive(Default)]
 pub struct Throttle {
-    clients: Mutex<HashMap<Option<IpAddr>, Failures>>,
+    clients: Mutex<HashMap<ClientKey, Failures>>,
     everyone: Mutex<Option<Failures>>,
 }
 
 impl Throttle {
     /// `Err(wait)` when `client` must wait before trying again.
-    pub fn check(&self, client: Option<IpAddr>, now: OffsetDateTime) -> Result<(), Duration> {
+    pub fn check(&self, client: ClientKey, now: OffsetDateTime) -> Result<(), Duration> {
         let own = self
             .clients
             .lock()
@@ -82,7 +83,7 @@ impl Throttle {
         }
     }
 
-    pub fn failed(&self, client: Option<IpAddr>, now: OffsetDateTime) {
+    pub fn failed(&self, client: ClientKey, now: OffsetDateTime) {
         let bump = |slot: Option<Failures>| match slot.filter(|f| !f.forgotten(now)) {
             Some(f) => Failures {
                 count: f.count.saturating_add(1),
@@ -111,7 +112,7 @@ impl Throttle {
     }
 
     /// A client that knew the token starts afresh (everyone's count stays).
-    pub fn succeeded(&self, client: Option<IpAddr>) {
+    pub fn succeeded(&self, client: ClientKey) {
         if let Ok(mut clients) = self.clients.lock() {
             clients.remove(&client);
         }
@@ -126,8 +127,8 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-12-01 10:00 UTC);
 
-    fn ip(last: u8) -> Option<IpAddr> {
-        Some(IpAddr::from([192, 0, 2, last]))
+    fn ip(last: u8) -> ClientKey {
+        ClientKey::from(std::net::IpAddr::from([192, 0, 2, last]))
     }
 
     #[test]
@@ -165,7 +166,7 @@ mod tests {
             throttle.failed(ip(u8::try_from(n % 250).unwrap()), NOW);
         }
         assert!(throttle.check(ip(251), NOW).is_err());
-        assert!(throttle.check(None, NOW).is_err());
+        assert!(throttle.check(ClientKey::Unknown, NOW).is_err());
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! Backends call [`run`] from their tests with a fresh, empty store. Each
 //! check uses its own URLs, so they can run one after another on one store.
-//! This is test support compiled into the library so that the integration
-//! tests (and later backends) can share it; it panics on a broken contract.
+//! It panics on a broken contract, so it is compiled only with the
+//! `test-support` feature: the package's dev-dependency on itself turns it
+//! on for `cargo test` and `cargo clippy --all-targets`, and a plain or
+//! release build leaves it out.
 
 mod blocked;
 mod jobs;

@@ -37,7 +37,7 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use time::OffsetDateTime;
 use url::Url;
 
-use super::rows::{from_millis, millis};
+use super::rows::millis;
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
     PostStore, Settled, Store, StoreError, ThreadStore,
@@ -78,6 +78,7 @@ impl S3Store {
         prefix: &str,
         endpoint: Option<&Url>,
         region: Option<&str>,
+        now: OffsetDateTime,
     ) -> Result<Self, StoreError> {
         let layout = Layout::new(prefix)?;
         let retry = RetryConfig {
@@ -142,7 +143,7 @@ impl S3Store {
             layout,
             conditional,
         };
-        legacy::move_old_queues(&store, OffsetDateTime::now_utc()).await?;
+        legacy::move_old_queues(&store, now).await?;
         Ok(store)
     }
 
