@@ -64,6 +64,11 @@ pub struct Config {
     pub database: DatabaseUrl,
     /// Reported by `GET /status` as `rev`.
     pub version: String,
+    /// Where readers and other sites reach this service (for `backfeed
+    /// check`, and the admin cookie's `Secure`); `None` when not said.
+    pub public_url: Option<url::Url>,
+    /// The blog's feeds (`backfeed check` reads them).
+    pub feeds: Vec<url::Url>,
     /// `None` when Mastodon is not configured: announcing is then off.
     pub announce: Option<AnnounceConfig>,
     pub threads: ThreadsConfig,
@@ -210,6 +215,10 @@ impl Config {
             version: r
                 .text("version")
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+            public_url: r.parsed("public_url", values::parse_http_url)?,
+            feeds: r
+                .parsed("blog.feeds", values::parse_http_urls)?
+                .unwrap_or_default(),
             announce: announce_config(r)?,
             webmention: webmention_config(r)?,
             threads: ThreadsConfig {

@@ -120,6 +120,33 @@ pub enum DatabaseUrl {
 }
 
 impl DatabaseUrl {
+    /// Where the store is, for people to read: the URL without its
+    /// password.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(secret) => match Url::parse(secret.expose()) {
+                Ok(mut url) => {
+                    let _ = url.set_password(None);
+                    url.to_string()
+                }
+                Err(_) => "postgres://…".to_owned(),
+            },
+            Self::S3 {
+                bucket,
+                prefix,
+                endpoint,
+                ..
+            } => {
+                let at = endpoint
+                    .as_ref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default();
+                format!("s3://{bucket}/{prefix}{at}")
+            }
+        }
+    }
+
     /// `sqlite:///absolute/path.db`, `sqlite://relative.db`, `sqlite:relative.db`,
     /// `postgres://user:password@host:port/database`, or
     /// `s3://bucket/prefix?endpoint=…&region=…`.
@@ -491,6 +518,16 @@ pub fn parse_http_url(value: &str) -> Result<Url, String> {
         return Err(format!("`{url}` must be an http or https URL"));
     }
     Ok(url)
+}
+
+/// Comma-separated http(s) URLs (TOML: a list).
+pub fn parse_http_urls(value: &str) -> Result<Vec<Url>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_http_url)
+        .collect()
 }
 
 /// The seed's `DATABASE_NAME/HOST/USER/PASSWORD/PORT` as a PostgreSQL URL.

@@ -18,6 +18,7 @@ use crate::storage::StoreError;
 use crate::threads::ThreadError;
 use crate::webmention::{ModerationError, ReceiveError};
 
+use super::admin_pages::AdminPageError;
 use super::limits::LimitError;
 
 /// What can go wrong with a request itself, whatever it asked for.
@@ -115,6 +116,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The safe message clients see (the admin pages show it as text).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// `Retry-After` for this error, if it has one.
+    pub fn retry_after_header(&self) -> Option<HeaderValue> {
+        let seconds = self.retry_after?.as_secs().max(1).to_string();
+        HeaderValue::from_str(&seconds).ok()
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -123,17 +135,15 @@ impl IntoResponse for ApiError {
             code: self.status.as_u16(),
             error: &self.message,
         });
+        let retry_after = self.retry_after_header();
         let mut response = (self.status, body).into_response();
         if self.www_authenticate {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(after) = self.retry_after {
-            let seconds = after.as_secs().max(1).to_string();
-            if let Ok(value) = HeaderValue::from_str(&seconds) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }
@@ -259,6 +269,25 @@ impl From<JobsError> for ApiError {
             JobsError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
             JobsError::Running(_) => Self::new(StatusCode::CONFLICT, error.to_string()),
             JobsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AdminPageError> for ApiError {
+    fn from(error: AdminPageError) -> Self {
+        let message = error.to_string();
+        match error {
+            AdminPageError::Off => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
+            AdminPageError::WrongToken | AdminPageError::SignedOut => {
+                Self::new(StatusCode::UNAUTHORIZED, message)
+            }
+            AdminPageError::Throttled { retry_after } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(retry_after)
+            }
+            AdminPageError::BadCsrf | AdminPageError::CrossOrigin => {
+                Self::new(StatusCode::FORBIDDEN, message)
+            }
+            AdminPageError::Invalid(_) => Self::bad_request(message),
         }
     }
 }

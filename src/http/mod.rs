@@ -7,6 +7,7 @@
 
 mod admin;
 mod admin_jobs;
+mod admin_pages;
 mod comments;
 pub mod error;
 mod extract;
@@ -41,6 +42,7 @@ pub use response_cache::ResponseCache;
 pub type AppState = Arc<App>;
 
 pub fn router(app: AppState) -> Router {
+    let pages = admin_pages::build(&app);
     let routes = Router::new()
         .route("/", get(lookup::lookup))
         .route("/status", get(ops::status))
@@ -54,7 +56,8 @@ pub fn router(app: AppState) -> Router {
         .route("/api/count", get(mentions_api::count))
         .route("/api/comments", get(comments::comments))
         .route("/widget.js", get(comments::widget))
-        .nest("/admin", admin_routes(&app))
+        .nest("/admin", admin_routes(&app, pages.routes, pages.negotiated))
+        .merge(pages.root)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     let cors = (!app.config.platform_cors).then_some(&app.config.cors_origins);
@@ -72,7 +75,10 @@ struct Limits {
     body: Duration,
 }
 
-fn admin_routes(app: &AppState) -> Router<AppState> {
+/// The JSON admin API (bearer token) and, beside it, the admin pages
+/// (session cookie): a browser asking for one of the API's lists gets its
+/// page (`admin_pages::divert`); the pages' own paths are merged in.
+fn admin_routes(app: &AppState, pages: Router<AppState>, negotiated: Router) -> Router<AppState> {
     Router::new()
         .route("/mentions", get(admin::list))
         .route("/mentions/{id}/approve", post(admin::approve))
@@ -95,6 +101,11 @@ fn admin_routes(app: &AppState) -> Router<AppState> {
             Arc::clone(app),
             admin::require_token,
         ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            negotiated,
+            admin_pages::divert,
+        ))
+        .merge(pages)
 }
 
 /// The layers every route gets; CORS outermost so nothing escapes it

@@ -54,6 +54,9 @@ pub struct MentionQuery {
     pub since: Option<OffsetDateTime>,
     /// Ids strictly greater than this.
     pub since_id: Option<MentionId>,
+    /// Only mentions whose source or target contains this text, ignoring
+    /// ASCII case (the admin pages' search).
+    pub search: Option<String>,
     pub sort: SortField,
     pub direction: SortDirection,
     /// Zero-based.
@@ -71,6 +74,7 @@ impl Default for MentionQuery {
             verification: None,
             since: None,
             since_id: None,
+            search: None,
             sort: SortField::default(),
             direction: SortDirection::default(),
             page: 0,

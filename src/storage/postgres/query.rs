@@ -93,6 +93,13 @@ impl Filter {
             let at = filter.bind(since_id.0);
             filter.conditions.push(format!("id > {at}"));
         }
+        if let Some(text) = &request.search {
+            // strpos, not LIKE: the text is matched literally.
+            let at = filter.bind(text.to_ascii_lowercase());
+            filter.conditions.push(format!(
+                "(strpos(lower(source), {at}) > 0 OR strpos(lower(target), {at}) > 0)"
+            ));
+        }
         filter
     }
 

@@ -302,6 +302,13 @@ async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionOb
         })
         .filter(|m| since.is_none_or(|since| m.received_at > since))
         .filter(|m| query.since_id.is_none_or(|since| m.id > since.0))
+        .filter(|m| {
+            query.search.as_deref().is_none_or(|text| {
+                let text = text.to_ascii_lowercase();
+                m.source.to_ascii_lowercase().contains(&text)
+                    || m.target.to_ascii_lowercase().contains(&text)
+            })
+        })
         .collect())
 }
 

@@ -202,6 +202,12 @@ fn where_clause(query: &MentionQuery) -> (String, Vec<Value>) {
         conditions.push("id > ?".to_owned());
         values.push(Value::Integer(since_id.0));
     }
+    if let Some(text) = &query.search {
+        // instr, not LIKE: the text is matched literally, `%` and `_` included.
+        conditions.push("(instr(lower(source), ?) > 0 OR instr(lower(target), ?) > 0)".to_owned());
+        values.push(Value::Text(text.to_ascii_lowercase()));
+        values.push(Value::Text(text.to_ascii_lowercase()));
+    }
     let filter = if conditions.is_empty() {
         String::new()
     } else {
