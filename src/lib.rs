@@ -121,6 +121,7 @@ impl App {
         ));
         let rate_limits =
             http::RateLimits::new(config.webmention.as_ref().and_then(|w| w.rate_limit));
+        let responses = http::ResponseCache::new(changes.clone(), clock.clone());
         Ok(Arc::new(Self {
             config,
             clock,
@@ -132,7 +133,7 @@ impl App {
             changes: changes.clone(),
             metrics: http::Metrics::install(),
             rate_limits,
-            responses: http::ResponseCache::new(changes.clone()),
+            responses,
         }))
     }
 

@@ -4,7 +4,11 @@
 //! Invariant: no I/O. Each parser takes bytes or text that an adapter already
 //! fetched, and returns domain types.
 
+pub mod atom;
+pub mod h_feed;
+pub mod iso8601;
 pub mod jf2;
+pub mod links_json;
 pub mod mf2;
 pub mod page_meta;
 pub mod sanitize;

@@ -31,7 +31,7 @@ use super::objects::{
 };
 use crate::domain::job::NewJob;
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
-use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
+use crate::storage::mentions::{MentionQuery, SortDirection, SortField, host_prefixes};
 use crate::storage::{Settled, StoreError};
 use object_store::path::Path;
 
@@ -282,6 +282,13 @@ async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionOb
             query.targets.is_empty() || query.targets.iter().any(|t| t.as_str() == m.target)
         })
         .filter(|m| {
+            query.domain.as_deref().is_none_or(|host| {
+                host_prefixes(host)
+                    .iter()
+                    .any(|p| m.target.starts_with(p.as_str()))
+            })
+        })
+        .filter(|m| {
             !query.visible_only || (m.verification == "verified" && m.moderation == "approved")
         })
         .filter(|m| {
@@ -306,7 +313,8 @@ async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionOb
 }
 
 /// The SQLite backend's order: the field (a missing `published` as the
-/// empty string), then the id, both in the query's direction.
+/// empty string, then the received time), then the id, all in the query's
+/// direction.
 fn sort(records: &mut [MentionObject], field: SortField, direction: SortDirection) {
     let published = |m: &MentionObject| {
         m.data
@@ -318,7 +326,9 @@ fn sort(records: &mut [MentionObject], field: SortField, direction: SortDirectio
         let by_field = match field {
             SortField::Received => a.received_at.cmp(&b.received_at),
             SortField::Updated => a.updated_at.cmp(&b.updated_at),
-            SortField::Published => published(a).cmp(&published(b)),
+            SortField::Published => published(a)
+                .cmp(&published(b))
+                .then(a.received_at.cmp(&b.received_at)),
         };
         let order = by_field.then(a.id.cmp(&b.id));
         match direction {
