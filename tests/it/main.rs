@@ -26,6 +26,7 @@ mod openwhisk;
 mod operations;
 mod postgres;
 mod read_api_limits;
+mod real_readers;
 mod real_senders;
 mod s3;
 mod scheduled;
