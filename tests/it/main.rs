@@ -25,6 +25,7 @@ mod moderation;
 mod openwhisk;
 mod operations;
 mod postgres;
+mod read_api_compat;
 mod read_api_limits;
 mod real_readers;
 mod real_senders;
