@@ -61,17 +61,13 @@ async fn mentions(
     if request.needs_token() {
         read_token::authorize(&app.config, &params)?;
     }
-    let key = request.cache_key();
-    let body = match app.responses.get(&key) {
-        Some(body) => body,
-        None => {
-            let changes = app.responses.changes_now();
+    let body = app
+        .responses
+        .get_or_render(&request.cache_key(), || async {
             let mentions = load(&app, &request).await?;
-            let body = render(&request, &mentions, app.clock.now())?;
-            app.responses.put(key, changes, body.clone());
-            body
-        }
-    };
+            render(&request, &mentions, app.clock.now())
+        })
+        .await?;
     let mut response = (
         [(header::CONTENT_TYPE, content_type(format, &request.jsonp))],
         body,
@@ -190,25 +186,21 @@ pub async fn count(
     Query(params): Query,
 ) -> Result<Response, ReadApiError> {
     let request = CountRequest::parse(&params)?;
-    let key = request.cache_key();
-    let body = match app.responses.get(&key) {
-        Some(body) => body,
-        None => {
-            let changes = app.responses.changes_now();
+    let body = app
+        .responses
+        .get_or_render(&request.cache_key(), || async {
             let counts = count_by_type(&app, &request).await?;
             let json = serde_json::json!({
                 "count": counts.values().sum::<u64>(),
                 "type": counts,
             });
             let json = json.to_string().into_bytes();
-            let body = match &request.jsonp {
+            Ok::<_, ReadApiError>(match &request.jsonp {
                 Some(callback) => with_callback(callback, &json),
                 None => Bytes::from(json),
-            };
-            app.responses.put(key, changes, body.clone());
-            body
-        }
-    };
+            })
+        })
+        .await?;
     let content_type = content_type(Format::Json, &request.jsonp);
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }

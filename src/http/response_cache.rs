@@ -9,10 +9,17 @@
 //!
 //! Invariant: the bodies held never add up to more than [`BUDGET`] bytes;
 //! an answer larger than [`MAX_ENTRY`] is served but not kept, and the
-//! oldest answers make way for new ones.
+//! oldest answers make way for new ones. [`get_or_render`] renders one
+//! answer per key at a time: when an answer expires under load, one
+//! request renders it and the others wait for it (and a too-large answer
+//! is rendered by one request at a time), so memory and the store see one
+//! rendering, not one per waiting client.
+//!
+//! [`get_or_render`]: ResponseCache::get_or_render
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, PoisonError};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -48,6 +55,8 @@ pub struct ResponseCache {
     changes: Changes,
     clock: Clock,
     entries: Mutex<Entries>,
+    /// One gate per key being rendered now.
+    rendering: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ResponseCache {
@@ -56,7 +65,50 @@ impl ResponseCache {
             changes,
             clock,
             entries: Mutex::new(Entries::default()),
+            rendering: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The answer kept for `key`, else the one `render` makes (kept when
+    /// it succeeds); one rendering per key at a time.
+    pub async fn get_or_render<E, F, Fut>(&self, key: &str, render: F) -> Result<Bytes, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Bytes, E>>,
+    {
+        if let Some(body) = self.get(key) {
+            return Ok(body);
+        }
+        let gate = Arc::clone(
+            self.rendering
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key.to_owned())
+                .or_default(),
+        );
+        let turn = gate.lock().await;
+        let result = match self.get(key) {
+            Some(body) => Ok(body),
+            None => {
+                let changes = self.changes_now();
+                let rendered = render().await;
+                if let Ok(body) = &rendered {
+                    self.put(key.to_owned(), changes, body.clone());
+                }
+                rendered
+            }
+        };
+        drop(turn);
+        let mut rendering = self
+            .rendering
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Clones are made only under this lock: two (the map's and ours)
+        // means no one else waits on this gate.
+        if Arc::strong_count(&gate) <= 2 {
+            rendering.remove(key);
+        }
+        result
     }
 
     /// The changes count to pass to [`put`](Self::put): read it *before*
@@ -218,6 +270,36 @@ mod tests {
             assert_eq!(cache.get("k"), None);
         }
         assert!(cache.lock().order.len() <= 66);
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_render_it_once() {
+        let (cache, _, _) = cache();
+        let cache = Arc::new(cache);
+        let renders = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (release, wait) = tokio::sync::watch::channel(false);
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, renders, mut wait) =
+                    (Arc::clone(&cache), Arc::clone(&renders), wait.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_render("k", || async move {
+                            renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let _ = wait.wait_for(|go| *go).await;
+                            Ok::<_, ()>(Bytes::from_static(b"v"))
+                        })
+                        .await
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        release.send_replace(true);
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap(), Bytes::from_static(b"v"));
+        }
+        assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(cache.rendering.lock().unwrap().is_empty());
     }
 
     #[test]

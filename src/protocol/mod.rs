@@ -1,5 +1,6 @@
-//! Pure parsers of outside formats (HTML pages, later microformats, Link
-//! headers, webmention forms).
+//! Pure parsers of outside formats (HTML pages, microformats, date-times
+//! clients send) and renderers of the formats we answer in (JF2,
+//! webmention.io's legacy JSON, Atom, an h-feed page).
 //!
 //! Invariant: no I/O. Each parser takes bytes or text that an adapter already
 //! fetched, and returns domain types.
