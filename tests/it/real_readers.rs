@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 use tokio::process::Command;
 use url::Url;
 
-use crate::helpers::{TestApp, md5_hex, spawn_app_with_clock};
+use crate::helpers::{md5_hex, spawn_app_with_clock};
 use crate::support_install::{PipTool, describe, ensure_installed, ensure_pip_tool, run_install};
 
 const ELEVENTY_PLUGIN_VERSION: &str = "2.3.5";
