@@ -437,9 +437,26 @@ async fn queries_filter_by_domain_and_sort_by_published_then_received(store: &dy
     assert_eq!(store.count_mentions(&one_target).await.unwrap(), 1);
     let unknown = MentionQuery {
         domain: Some("nowhere.conformance.example".into()),
-        ..site
+        ..site.clone()
     };
     assert_eq!(store.count_mentions(&unknown).await.unwrap(), 0);
+    // A listing after a change shows the change (a backend may keep what
+    // it read for the last listing, never past a change).
+    assert!(
+        store
+            .set_moderation(ids[1], Moderation::Hidden, now())
+            .await
+            .unwrap()
+    );
+    assert!(store.remove_mention(ids[2]).await.unwrap());
+    let found: Vec<_> = store
+        .query_mentions(&site)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(found, vec![ids[0]]);
 }
 
 async fn moderation_and_removal_work(store: &dyn Store) {
