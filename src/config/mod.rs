@@ -20,7 +20,7 @@ use crate::domain::{TitlePattern, Visibility};
 pub use sources::{SETTINGS, Setting};
 pub use values::{
     CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, ModerationMode, PostPattern, RateLimit,
-    Secret,
+    Secret, WebhookFormat,
 };
 
 use sources::RawSettings;
@@ -90,6 +90,9 @@ pub struct Config {
     pub server: ServerConfig,
     /// Bearer token for the admin API; `None` turns the admin API off.
     pub admin_token: Option<Secret>,
+    /// Tokens that list mentions through the read API without a `target`
+    /// (webmention.io's `token`); the admin token works too.
+    pub read_tokens: Vec<Secret>,
     pub fetch: FetchPolicy,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -166,8 +169,10 @@ pub struct WebmentionConfig {
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
     pub url: url::Url,
-    /// Key of the `X-Backfeed-Signature` HMAC-SHA256.
+    /// Key of the `X-Backfeed-Signature` HMAC-SHA256 (and, in
+    /// webmention.io's format, the body's `secret`).
     pub secret: Secret,
+    pub format: WebhookFormat,
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +242,9 @@ impl Config {
                 .unwrap_or(Duration::from_secs(30)),
             server: server_config(r)?,
             admin_token: r.parsed("admin.token", values::parse_admin_token)?,
+            read_tokens: r
+                .parsed("read.tokens", values::parse_read_tokens)?
+                .unwrap_or_default(),
             trust_x_forwarded_for: r
                 .parsed("http.trust_x_forwarded_for", values::parse_bool)?
                 .unwrap_or(false),
@@ -437,7 +445,14 @@ fn webhook_config(r: &Reader<'_>) -> Result<Option<WebhookConfig>, ConfigError> 
         "needed to sign webhook deliveries, because a webhook URL is set",
         values::parse_admin_token,
     )?;
-    Ok(Some(WebhookConfig { url, secret }))
+    let format = r
+        .parsed("webhook.format", WebhookFormat::parse)?
+        .unwrap_or_default();
+    Ok(Some(WebhookConfig {
+        url,
+        secret,
+        format,
+    }))
 }
 
 #[cfg(test)]

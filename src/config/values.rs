@@ -472,6 +472,52 @@ pub fn parse_admin_token(value: &str) -> Result<Secret, String> {
     Ok(Secret::new(token))
 }
 
+/// `BACKFEED_READ_TOKENS`: one or more tokens (comma-separated) that list
+/// mentions through the read API without a `target`, each at least 16
+/// characters.
+pub fn parse_read_tokens(value: &str) -> Result<Vec<Secret>, String> {
+    let tokens = value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|token| {
+            parse_admin_token(token).map_err(|reason| {
+                format!(
+                    "each token {reason}; one is {} characters",
+                    token.chars().count()
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if tokens.is_empty() {
+        return Err("names no token".to_owned());
+    }
+    Ok(tokens)
+}
+
+/// What a webhook delivery looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebhookFormat {
+    /// `{"event", "id", "source", "target", "status", "moderation",
+    /// "mention"}`, signed with `X-Backfeed-Signature`.
+    #[default]
+    Backfeed,
+    /// webmention.io's callbacks: `{secret, source, target, private, post}`
+    /// on a verification, `{secret, source, target, private, deleted}` on a
+    /// delete.
+    WebmentionIo,
+}
+
+impl WebhookFormat {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "backfeed" => Ok(Self::Backfeed),
+            "webmention.io" | "webmentionio" => Ok(Self::WebmentionIo),
+            other => Err(format!("`{other}` is not `backfeed` or `webmention.io`")),
+        }
+    }
+}
+
 /// A number of requests per period, e.g. `60/min`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {

@@ -66,6 +66,35 @@ impl From<RequestProblem> for ApiError {
             }
         }
     }
+/// Why the read API (`/api/mentions…`, `/api/count`, `/web-mentions/query`)
+/// refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadApiError {
+    /// A parameter it reads is malformed (said in the message).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the `target` parameter is missing: name the page whose mentions you want")]
+    MissingTarget,
+    #[error(
+        "a token is needed to list mentions without a `target`: pass `token=` (one of \
+         BACKFEED_READ_TOKENS), or name the page with `target=`"
+    )]
+    TokenMissing,
+    #[error("the token is not valid (not one of BACKFEED_READ_TOKENS)")]
+    TokenInvalid,
+    #[error("at most {max} `target` values may be asked for at once, not {given}")]
+    TooManyTargets { given: usize, max: usize },
+    #[error(
+        "`per-page` may be at most {max} here when more mentions than that remain \
+         ({remaining} do): ask for pages of at most {max} and page on with `page`"
+    )]
+    PageTooLarge { max: u32, remaining: u64 },
+    #[error(
+        "this page of mentions would be larger than {max_mb} MB: ask for fewer with `per-page`"
+    )]
+    AnswerTooLarge { max_mb: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// An error on its way to becoming an HTTP answer.
@@ -235,6 +264,28 @@ impl From<ModerationError> for ApiError {
             }
             ModerationError::Store(e) => e.into(),
         }
+    }
+}
+
+impl From<ReadApiError> for ApiError {
+    fn from(error: ReadApiError) -> Self {
+        match error {
+            ReadApiError::Invalid(_)
+            | ReadApiError::MissingTarget
+            | ReadApiError::TooManyTargets { .. }
+            | ReadApiError::PageTooLarge { .. }
+            | ReadApiError::AnswerTooLarge { .. } => Self::bad_request(error.to_string()),
+            ReadApiError::TokenMissing | ReadApiError::TokenInvalid => {
+                Self::new(StatusCode::UNAUTHORIZED, error.to_string())
+            }
+            ReadApiError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for ReadApiError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
     }
 }
 

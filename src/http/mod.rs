@@ -17,6 +17,8 @@ mod mentions_api;
 mod metrics;
 mod ops;
 mod rate_limit;
+mod read_request;
+mod read_token;
 mod response_cache;
 mod webmention;
 
@@ -52,8 +54,7 @@ pub fn router(app: AppState) -> Router {
         .route("/web-mentions", post(webmention::receive))
         .route("/web-mentions/status/{id}", get(webmention::status))
         .route("/web-mentions/query", post(mentions_api::seed_query))
-        .route("/api/mentions.jf2", get(mentions_api::mentions_jf2))
-        .route("/api/count", get(mentions_api::count))
+        .merge(read_api_routes())
         .route("/api/comments", get(comments::comments))
         .route("/widget.js", get(comments::widget))
         .nest("/admin", admin_routes(&app, pages.routes, pages.negotiated))
@@ -66,6 +67,23 @@ pub fn router(app: AppState) -> Router {
         body: app.config.body_timeout,
     };
     with_layers(routes, cors, limits).with_state(app)
+}
+
+/// webmention.io's read API: `/api/mentions` and its alias `/api/links`,
+/// in each format (no extension is the legacy JSON), and `/api/count`.
+fn read_api_routes() -> Router<AppState> {
+    let mut routes = Router::new()
+        .route("/api/count", get(mentions_api::count))
+        .route("/api/count.json", get(mentions_api::count));
+    for name in ["mentions", "links"] {
+        routes = routes
+            .route(&format!("/api/{name}"), get(mentions_api::json))
+            .route(&format!("/api/{name}.json"), get(mentions_api::json))
+            .route(&format!("/api/{name}.jf2"), get(mentions_api::jf2))
+            .route(&format!("/api/{name}.atom"), get(mentions_api::atom))
+            .route(&format!("/api/{name}.html"), get(mentions_api::html));
+    }
+    routes
 }
 
 /// The time limits of `limits.rs`.

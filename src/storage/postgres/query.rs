@@ -12,26 +12,30 @@ use super::mentions::{COLUMNS, raw_mention};
 use super::rows::{count, ms, query, query_one};
 use crate::domain::mention::Mention;
 use crate::storage::StoreError;
-use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
+use crate::storage::mentions::{MentionQuery, SortDirection, SortField, host_prefixes};
 
 pub async fn mentions(
     client: &mut Object,
     request: &MentionQuery,
 ) -> Result<Vec<Mention>, StoreError> {
     let mut filter = Filter::of(request);
-    let order = match request.sort {
-        SortField::Received => "received_at",
-        SortField::Published => "COALESCE(published, '')",
-        SortField::Updated => "updated_at",
-    };
     let direction = match request.direction {
         SortDirection::Ascending => "ASC",
         SortDirection::Descending => "DESC",
     };
+    // `COLLATE "C"`: byte order, as SQLite and S3 sort, whatever the
+    // database's collation.
+    let order = match request.sort {
+        SortField::Received => format!("received_at {direction}"),
+        SortField::Published => {
+            format!("COALESCE(published, '') COLLATE \"C\" {direction}, received_at {direction}")
+        }
+        SortField::Updated => format!("updated_at {direction}"),
+    };
     let limit = filter.bind(i64::from(request.per_page));
     let offset = filter.bind(i64::from(request.page) * i64::from(request.per_page));
     let sql = format!(
-        "SELECT {COLUMNS} FROM mentions {} ORDER BY {order} {direction}, id {direction} \
+        "SELECT {COLUMNS} FROM mentions {} ORDER BY {order}, id {direction} \
          LIMIT {limit} OFFSET {offset}",
         filter.clause()
     );
@@ -67,6 +71,15 @@ impl Filter {
             let targets: Vec<String> = request.targets.iter().map(ToString::to_string).collect();
             let at = filter.bind(targets);
             filter.conditions.push(format!("target = ANY({at})"));
+        }
+        if let Some(host) = &request.domain {
+            // `starts_with`, not a range: a range follows the database's
+            // collation, which need not be byte order.
+            let prefixes: Vec<String> = host_prefixes(host).into();
+            let at = filter.bind(prefixes);
+            filter.conditions.push(format!(
+                "EXISTS (SELECT 1 FROM unnest({at}::text[]) AS p WHERE starts_with(target, p))"
+            ));
         }
         if request.visible_only {
             filter
