@@ -360,6 +360,9 @@ fn server_limits_have_defaults_and_come_from_the_environment() {
 fn a_store_is_shown_without_its_password() {
     let url = DatabaseUrl::Postgres(Secret::new("postgres://bf:hunter2@db.example:5432/bf"));
     assert_eq!(url.redacted(), "postgres://bf@db.example:5432/bf");
+}
+
+#[test]
 fn read_tokens_are_a_list_of_long_enough_tokens() {
     let config = load_env(&[(
         "BACKFEED_READ_TOKENS",

@@ -66,6 +66,8 @@ impl From<RequestProblem> for ApiError {
             }
         }
     }
+}
+
 /// Why the read API (`/api/mentions…`, `/api/count`, `/web-mentions/query`)
 /// refused a request.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,9 @@ const TOKEN: &str = "openwhisk-read-token-0123456789";
 async fn a_site_wide_listing_is_served_in_pages_with_a_token() {
     let fakes = Fakes::start().await.with("BACKFEED_READ_TOKENS", TOKEN);
     let database = backfeed::config::DatabaseUrl::parse(&fakes.env["DATABASE_URL"]).unwrap();
-    let store = backfeed::storage::open(&database).await.unwrap();
+    let store = backfeed::storage::open(&database, &backfeed::clock::Clock::system())
+        .await
+        .unwrap();
     let target = fakes.blog.url("/posts/listed/");
     let now = time::OffsetDateTime::now_utc();
     let ids = seed_mentions(&*store, now, &target, 3, 10).await;
