@@ -4,6 +4,7 @@
 //! [`App::build`] is the one place where concrete backends are chosen from the
 //! configuration; everything below it receives what it needs explicitly.
 
+pub mod activitypub;
 pub mod announce;
 pub mod changes;
 pub mod cli;

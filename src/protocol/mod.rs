@@ -7,6 +7,7 @@
 
 pub mod atom;
 pub mod h_feed;
+pub mod http_signature;
 pub mod iso8601;
 pub mod jf2;
 pub mod links_json;
