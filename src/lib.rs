@@ -53,6 +53,8 @@ pub struct App {
     pub rate_limits: http::RateLimits,
     /// Rendered read-API answers.
     pub responses: http::ResponseCache,
+    /// `None` unless ActivityPub is on: the blog's own fediverse account.
+    pub federation: Option<Arc<activitypub::Federation>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +128,16 @@ impl App {
             &clock,
         );
         let responses = http::ResponseCache::new(changes.clone(), clock.clone());
+        let federation = match &config.activitypub {
+            Some(ap) => Some(Arc::new(activitypub::Federation::new(
+                ap.clone(),
+                &config.fetch,
+                Arc::clone(&store),
+                queue.clone(),
+                clock.clone(),
+            )?)),
+            None => None,
+        };
         Ok(Arc::new(Self {
             config,
             clock,
@@ -138,6 +150,7 @@ impl App {
             metrics: http::Metrics::install(),
             rate_limits,
             responses,
+            federation,
         }))
     }
 

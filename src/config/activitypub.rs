@@ -50,6 +50,9 @@ pub struct ActivityPubConfig {
     pub public_url: Url,
     /// The user part of the handle (`blog` in `@blog@host`).
     pub actor: String,
+    /// The handle's domain when it is not backfeed's own host: the blog's,
+    /// whose `/.well-known/webfinger` forwards to backfeed.
+    pub handle_domain: Option<String>,
     /// Display name; defaults to the handle's user part.
     pub name: String,
     /// The bio (plain text; escaped into HTML).
@@ -77,9 +80,11 @@ impl ActivityPubConfig {
         }
     }
 
-    /// `blog@host[:port]`.
+    /// `blog@domain`: on the handle domain when there is one, else on
+    /// backfeed's own host.
     pub fn handle(&self) -> String {
-        format!("{}@{}", self.actor, self.domain())
+        let domain = self.handle_domain.clone().unwrap_or_else(|| self.domain());
+        format!("{}@{domain}", self.actor)
     }
 }
 
@@ -126,6 +131,7 @@ pub(super) fn activitypub_config(
         object: r
             .parsed("activitypub.object", ObjectType::parse)?
             .unwrap_or_default(),
+        handle_domain: r.parsed("activitypub.handle_domain", parse_domain)?,
         show_followers: r
             .parsed("activitypub.show_followers", values::parse_bool)?
             .unwrap_or(false),
@@ -152,6 +158,17 @@ fn parse_actor(value: &str) -> Result<String, String> {
             "`{name}` is not a user name (1 to 30 letters, digits, `_`, `-` or `.`)"
         ))
     }
+}
+
+/// A host name, with a port if any (`blog.example`, `localhost:8080`).
+fn parse_domain(value: &str) -> Result<String, String> {
+    let domain = value.trim().trim_end_matches('/').to_ascii_lowercase();
+    let url = url::Url::parse(&format!("https://{domain}/"))
+        .map_err(|_| format!("`{domain}` is not a host name"))?;
+    if url.path() != "/" || url.host_str().is_none() || domain.contains('@') {
+        return Err(format!("`{domain}` is not a host name (no scheme or path)"));
+    }
+    Ok(domain)
 }
 
 /// `Label=https://…` entries, comma-separated (TOML: a list).

@@ -45,6 +45,7 @@ pub const SETTINGS: &[Setting] = settings![
     "activitypub.icon" => ["BACKFEED_ACTOR_ICON"],
     "activitypub.header" => ["BACKFEED_ACTOR_HEADER"],
     "activitypub.blog_url" => ["BACKFEED_ACTOR_URL"],
+    "activitypub.handle_domain" => ["BACKFEED_ACTOR_DOMAIN"],
     "activitypub.links" => ["BACKFEED_ACTOR_LINKS"],
     "activitypub.discoverable" => ["BACKFEED_ACTOR_DISCOVERABLE"],
     "activitypub.indexable" => ["BACKFEED_ACTOR_INDEXABLE"],

@@ -31,13 +31,19 @@ pub enum JobKind {
     DeliverWebhook,
     /// Fetch a post's Mastodon thread again and replace the cached copy.
     RefreshThread,
+    /// Act on an ActivityPub activity whose signature the inbox verified.
+    ProcessActivity,
+    /// Sign and POST one of our activities to one inbox.
+    DeliverActivity,
 }
 
 impl JobKind {
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 5] = [
         Self::VerifyMention,
         Self::DeliverWebhook,
         Self::RefreshThread,
+        Self::ProcessActivity,
+        Self::DeliverActivity,
     ];
 
     /// The stored name (also what `--kind` and the admin API take).
@@ -46,6 +52,8 @@ impl JobKind {
             Self::VerifyMention => "verify-mention",
             Self::DeliverWebhook => "deliver-webhook",
             Self::RefreshThread => "refresh-thread",
+            Self::ProcessActivity => "process-activity",
+            Self::DeliverActivity => "deliver-activity",
         }
     }
 
@@ -162,7 +170,62 @@ pub struct RefreshThread {
     pub url: String,
 }
 
+/// The payload of [`JobKind::ProcessActivity`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessActivity {
+    /// The verified signer (the activity's actor).
+    pub actor: String,
+    /// The activity as received.
+    pub activity: String,
+}
+
+/// The payload of [`JobKind::DeliverActivity`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverActivity {
+    pub inbox: String,
+    /// The activity, signed afresh at each attempt.
+    pub activity: String,
+}
+
 impl NewJob {
+    /// Act on a verified activity (a redelivery of an activity whose
+    /// processing is still queued makes no second job).
+    pub fn process_activity(
+        actor: &str,
+        activity: &str,
+        activity_id: Option<&str>,
+        due_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            kind: JobKind::ProcessActivity,
+            payload: json(&ProcessActivity {
+                actor: actor.to_owned(),
+                activity: activity.to_owned(),
+            }),
+            dedupe_key: activity_id.map(|id| format!("process-activity:{id}")),
+            due_at,
+        }
+    }
+
+    /// Deliver `activity` to `inbox` (the dedupe key, when given, makes one
+    /// queued delivery of the same activity per inbox).
+    pub fn deliver_activity(
+        inbox: &str,
+        activity: &str,
+        dedupe_key: Option<String>,
+        due_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            kind: JobKind::DeliverActivity,
+            payload: json(&DeliverActivity {
+                inbox: inbox.to_owned(),
+                activity: activity.to_owned(),
+            }),
+            dedupe_key,
+            due_at,
+        }
+    }
+
     /// Verify mention `id` (one queued verification per mention: a re-sent
     /// webmention while one waits makes no second job).
     pub fn verify_mention(id: MentionId, due_at: OffsetDateTime) -> Self {

@@ -10,6 +10,7 @@
 // Panicking test code: never in the production library.
 #[cfg(feature = "test-support")]
 pub mod conformance;
+pub mod followers;
 pub mod import;
 pub mod jobs;
 pub mod mentions;
@@ -45,12 +46,21 @@ pub enum StoreError {
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
 pub trait Store:
-    PostStore + MentionStore + ThreadStore + JobStore + SecretStore + Send + Sync + 'static
+    PostStore
+    + MentionStore
+    + ThreadStore
+    + JobStore
+    + SecretStore
+    + FollowerStore
+    + Send
+    + Sync
+    + 'static
 {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+pub use followers::{Follower, FollowerStore};
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};

@@ -2,10 +2,12 @@
 //! loopback, with a fake Mastodon and fake blog pages, never the network.
 
 mod fake_blog;
+mod fake_fediverse;
 mod fake_mastodon;
 mod helpers;
 mod process;
 
+mod activitypub;
 mod admin_browser;
 mod admin_pages;
 mod aliases;
@@ -17,6 +19,7 @@ mod comments;
 mod concurrency;
 mod deep_thread;
 mod durability;
+mod fedify;
 mod hostile_sources;
 mod jobs;
 mod lambda;

@@ -8,6 +8,7 @@
 //! release build leaves it out.
 
 mod blocked;
+mod followers;
 mod jobs;
 mod mentions;
 mod migrate;
@@ -30,5 +31,6 @@ pub async fn run(store: Arc<dyn Store>) {
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
     secrets::run(Arc::clone(&store)).await;
+    followers::run(&*store).await;
     store.ping().await.expect("ping");
 }

@@ -10,6 +10,7 @@
 //! and the pool reconnects on its own once the database is back.
 
 mod blocked;
+mod followers;
 mod import;
 mod jobs;
 mod mentions;
@@ -29,8 +30,9 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{
-    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
-    MentionStore, PostStore, SecretBytes, SecretStore, Settled, Store, StoreError, ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
+    JobStore, MentionQuery, MentionStore, PostStore, SecretBytes, SecretStore, Settled, Store,
+    StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -143,6 +145,29 @@ impl SecretStore for PostgresStore {
         let value = create();
         let stored = bounded(secrets::create(&mut c, name, &value, now)).await?;
         Ok(SecretBytes::new(stored))
+    }
+}
+
+#[async_trait]
+impl FollowerStore for PostgresStore {
+    async fn add_follower(&self, follower: &Follower) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::add(&mut c, follower)).await
+    }
+
+    async fn remove_follower(&self, actor: &str) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::remove(&mut c, actor)).await
+    }
+
+    async fn find_follower(&self, actor: &str) -> Result<Option<Follower>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::find(&mut c, actor)).await
+    }
+
+    async fn list_followers(&self) -> Result<Vec<Follower>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::list(&mut c)).await
     }
 }
 

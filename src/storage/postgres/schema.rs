@@ -133,6 +133,13 @@ const MIGRATIONS: &[&str] = &[
         value BYTEA NOT NULL,
         created_at TIMESTAMPTZ NOT NULL
     );"#,
+    // 8: the ActivityPub actor's followers.
+    r#"CREATE TABLE followers (
+        actor TEXT COLLATE "C" PRIMARY KEY,
+        inbox TEXT NOT NULL,
+        shared_inbox TEXT,
+        followed_at TIMESTAMPTZ NOT NULL
+    );"#,
 ];
 
 /// Applies the migrations this database has not seen, one transaction each.

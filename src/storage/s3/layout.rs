@@ -188,6 +188,15 @@ impl Layout {
         self.ours(&["secrets", &format!("{name}.json")])
     }
 
+    /// A follower of the ActivityPub actor.
+    pub fn follower(&self, actor: &str) -> Path {
+        self.ours(&["followers", &format!("{}.json", hash(&[actor]))])
+    }
+
+    pub fn followers(&self) -> Path {
+        self.ours(&["followers"])
+    }
+
     pub fn probe(&self, name: &str) -> Path {
         self.ours(&["probe", name])
     }

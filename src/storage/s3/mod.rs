@@ -16,6 +16,7 @@
 //! that does not honour conditional writes, start-up logs a warning: there,
 //! concurrent first requests may post twice.
 
+mod followers;
 mod import;
 mod jobs;
 mod layout;
@@ -41,8 +42,9 @@ use url::Url;
 
 use super::rows::millis;
 use super::{
-    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
-    MentionStore, PostStore, SecretBytes, SecretStore, Settled, Store, StoreError, ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
+    JobStore, MentionQuery, MentionStore, PostStore, SecretBytes, SecretStore, Settled, Store,
+    StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -382,6 +384,25 @@ impl SecretStore for S3Store {
     ) -> Result<SecretBytes, StoreError> {
         super::secrets::check_name(name)?;
         secrets::secret(self, name, now, create).await
+    }
+}
+
+#[async_trait]
+impl FollowerStore for S3Store {
+    async fn add_follower(&self, follower: &Follower) -> Result<bool, StoreError> {
+        followers::add(self, follower).await
+    }
+
+    async fn remove_follower(&self, actor: &str) -> Result<bool, StoreError> {
+        followers::remove(self, actor).await
+    }
+
+    async fn find_follower(&self, actor: &str) -> Result<Option<Follower>, StoreError> {
+        followers::find(self, actor).await
+    }
+
+    async fn list_followers(&self) -> Result<Vec<Follower>, StoreError> {
+        followers::list(self).await
     }
 }
 

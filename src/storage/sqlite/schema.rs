@@ -117,6 +117,13 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL,
         created_at INTEGER NOT NULL
     ) STRICT;",
+    // 8: the ActivityPub actor's followers.
+    "CREATE TABLE followers (
+        actor TEXT PRIMARY KEY,
+        inbox TEXT NOT NULL,
+        shared_inbox TEXT,
+        followed_at INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction

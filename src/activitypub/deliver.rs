@@ -1,0 +1,149 @@
+//! Delivering our activities: a signed POST to one inbox per job.
+//!
+//! Signed afresh at each attempt (Mastodon refuses a `Date` over about an
+//! hour old), with `(request-target) host date digest content-type`, as
+//! Mastodon signs. 2xx is done; 410 and the other 4xx but 401/408/429 are
+//! permanent (Mastodon's own rule, research §1.6); the rest are retried on
+//! [`RETRIES`], about seven days in all, after which the job is dead.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, DATE, HeaderValue};
+use serde_json::Value;
+use url::Url;
+
+use super::Federation;
+use super::documents::ACTIVITY_JSON;
+use super::remote::{host_of, target_of};
+use crate::domain::job::{DeliverActivity, Job, NewJob, Outcome};
+use crate::protocol::http_signature;
+use crate::storage::StoreError;
+
+/// The retry schedule of a delivery: quickly at first, then daily, about
+/// seven days in all.
+pub const RETRIES: [Duration; 11] = [
+    Duration::from_secs(60),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(6 * 3600),
+    Duration::from_secs(12 * 3600),
+    Duration::from_secs(24 * 3600),
+    Duration::from_secs(24 * 3600),
+    Duration::from_secs(24 * 3600),
+    Duration::from_secs(24 * 3600),
+    Duration::from_secs(48 * 3600),
+];
+
+/// What an inbox's answer means for the delivery.
+pub fn classify(status: u16) -> Outcome {
+    match status {
+        200..=299 => Outcome::Done,
+        401 | 408 | 429 => Outcome::retry(format!("the inbox answered {status}")),
+        400..=499 => Outcome::Fail {
+            error: format!("the inbox answered {status}, which is permanent"),
+        },
+        _ => Outcome::retry(format!("the inbox answered {status}")),
+    }
+}
+
+impl Federation {
+    /// Queues `activity` for `inbox`.
+    pub async fn queue_delivery(
+        &self,
+        inbox: &str,
+        activity: &Value,
+        dedupe_key: Option<String>,
+    ) -> Result<(), StoreError> {
+        let job =
+            NewJob::deliver_activity(inbox, &activity.to_string(), dedupe_key, self.clock.now());
+        self.queue.enqueue(&job).await.map(|_| ())
+    }
+
+    /// The handler of a deliver-activity job: one signed POST.
+    pub async fn run_delivery(&self, job: &Job) -> Outcome {
+        let delivery: DeliverActivity = match job.payload() {
+            Ok(d) => d,
+            Err(error) => return Outcome::Fail { error },
+        };
+        let Ok(inbox) = Url::parse(&delivery.inbox) else {
+            return Outcome::Fail {
+                error: format!("`{}` is not a URL", delivery.inbox),
+            };
+        };
+        let outcome = match self
+            .post_signed(&inbox, delivery.activity.into_bytes())
+            .await
+        {
+            Ok(status) => classify(status),
+            Err(error) => Outcome::retry(error),
+        };
+        metrics::counter!("backfeed_activitypub_deliveries_total", "outcome" => outcome.label())
+            .increment(1);
+        outcome
+    }
+
+    /// POSTs `body` to `inbox`, signed now; the status, or why no answer came.
+    pub async fn post_signed(&self, inbox: &Url, body: Vec<u8>) -> Result<u16, String> {
+        let key = self.key().await.map_err(|e| e.to_string())?;
+        let date = httpdate::fmt_http_date(self.clock.now().into());
+        let digest = http_signature::digest_header(&body);
+        let host = host_of(inbox);
+        let signed = [
+            ("host", host.as_str()),
+            ("date", date.as_str()),
+            ("digest", digest.as_str()),
+            ("content-type", ACTIVITY_JSON),
+        ];
+        let string = http_signature::outgoing_signing_string("POST", &target_of(inbox), &signed);
+        let signature = http_signature::signature_header(
+            &self.urls.key_id(),
+            &signed,
+            &key.sign_base64(string.as_bytes()),
+        );
+        let signature = HeaderValue::from_str(&signature).map_err(|e| e.to_string())?;
+        let request = self
+            .client
+            .request(reqwest::Method::POST, inbox.clone())
+            .header(CONTENT_TYPE, ACTIVITY_JSON)
+            .header(DATE, date)
+            .header("digest", digest)
+            .header("signature", signature)
+            .body(body);
+        let answer = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(answer.status.as_u16())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_classified_as_mastodon_does() {
+        assert_eq!(classify(202), Outcome::Done);
+        for retried in [401, 408, 429, 500, 502, 503] {
+            assert!(
+                matches!(classify(retried), Outcome::Retry { .. }),
+                "{retried}"
+            );
+        }
+        for permanent in [400, 403, 404, 410, 422] {
+            assert!(
+                matches!(classify(permanent), Outcome::Fail { .. }),
+                "{permanent}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_retries_add_up_to_about_seven_days() {
+        let total: Duration = RETRIES.iter().sum();
+        let days = total.as_secs_f64() / 86_400.0;
+        assert!((6.5..=7.5).contains(&days), "{days}");
+    }
+}
