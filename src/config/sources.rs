@@ -74,6 +74,9 @@ pub const SETTINGS: &[Setting] = settings![
     "server.idle_timeout" => ["BACKFEED_IDLE_TIMEOUT"],
     "server.max_connections" => ["BACKFEED_MAX_CONNECTIONS"],
     "server.shutdown_grace" => ["BACKFEED_SHUTDOWN_GRACE"],
+    "publish.feeds" => ["BACKFEED_FEEDS"],
+    "publish.feed_interval" => ["BACKFEED_FEED_INTERVAL"],
+    "publish.announce_on_view" => ["BACKFEED_ANNOUNCE_ON_VIEW"],
 ];
 
 /// Where a raw value came from, for error messages.

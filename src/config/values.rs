@@ -523,3 +523,21 @@ pub fn postgres_url_from_parts(
     url.set_path(name.trim());
     Ok(DatabaseUrl::Postgres(Secret::new(url.to_string())))
 }
+
+/// Comma-separated http(s) URLs (`BACKFEED_FEEDS`).
+pub fn parse_url_list(value: &str) -> Result<Vec<Url>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(parse_http_url)
+        .collect()
+}
+
+/// A duration, or `0` / `off` for "never" (`BACKFEED_FEED_INTERVAL`).
+pub fn parse_interval(value: &str) -> Result<Option<Duration>, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "0" | "off" | "0s" => Ok(None),
+        _ => parse_duration(value).map(Some),
+    }
+}

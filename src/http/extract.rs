@@ -34,6 +34,14 @@ impl Params {
             .map(|(_, v)| v.trim())
     }
 
+    /// Every value of `name`, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A whole number in `name`, `default` when absent; a clear 400 when it
     /// is not one.
     pub fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ApiError> {

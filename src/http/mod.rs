@@ -7,6 +7,7 @@
 
 mod admin;
 mod admin_jobs;
+mod admin_publish;
 mod comments;
 pub mod error;
 mod extract;
@@ -83,6 +84,7 @@ fn admin_routes(app: &AppState) -> Router<AppState> {
         .route("/jobs", get(admin_jobs::list))
         .route("/jobs/{id}/retry", post(admin_jobs::retry))
         .route("/jobs/{id}", delete(admin_jobs::drop))
+        .route("/publish", post(admin_publish::publish))
         .route(
             "/replies/{id}/hide",
             post(admin::hide_reply).delete(admin::unhide_reply),

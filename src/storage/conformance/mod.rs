@@ -10,6 +10,7 @@ mod jobs;
 mod mentions;
 mod migrate;
 mod posts;
+mod sent;
 mod threads;
 
 use std::sync::Arc;
@@ -24,5 +25,6 @@ pub async fn run(store: Arc<dyn Store>) {
     blocked::run(&*store).await;
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
+    sent::run(Arc::clone(&store)).await;
     store.ping().await.expect("ping");
 }
