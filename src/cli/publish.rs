@@ -13,13 +13,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use url::Url;
 
 use crate::App;
-use crate::domain::job::JobKind;
 use crate::domain::sent::SentSource;
 use crate::publish::{self, Counts, Progress, PublishRequest, ScanReport};
-
-/// How many jobs run side by side while `publish` drains the queue (the
-/// sender's per-host limit still holds).
-const DRAIN_LOOPS: usize = 4;
 
 #[derive(Args)]
 pub struct PublishArgs {
@@ -71,54 +66,21 @@ pub async fn publish(app: &App, args: PublishArgs) -> Result<(), String> {
         deadline: None,
     };
     let bar = Bar::new();
-    let report = publish::scan(app, &request, &bar)
-        .await
-        .map_err(|e| e.to_string())?;
-    let before = app.publisher.stats();
-    if !args.dry_run {
-        bar.0.set_message("sending");
-        drain(app).await?;
-    }
+    let run = publish::run_now(app, &request, &bar).await;
     bar.0.finish_and_clear();
-    let counts = app.publisher.stats() - before;
-    let retrying = waiting_sends(app).await?;
+    let run = run.map_err(|e| e.to_string())?;
     if args.json {
-        let summary = serde_json::json!({ "scan": report, "sent": counts, "retrying": retrying });
-        println!("{summary}");
+        println!("{}", serde_json::to_string(&run).unwrap_or_default());
     } else {
-        print_summary(&report, &counts, retrying, args.dry_run);
+        print_summary(&run.scan, &run.done, run.retrying, args.dry_run);
     }
-    if !report.feed_errors.is_empty() {
+    if !run.scan.feed_errors.is_empty() {
         return Err(format!(
             "the run could not read every feed: {}",
-            report.feed_errors.join("; ")
+            run.scan.feed_errors.join("; ")
         ));
     }
     Ok(())
-}
-
-/// Runs every due job (the sends and announcements just queued, and any
-/// earlier retries now due); later retries stay queued for the next run.
-async fn drain(app: &App) -> Result<(), String> {
-    let loops = (0..DRAIN_LOOPS).map(|_| async {
-        loop {
-            match crate::jobs::run_one(app).await {
-                Ok(Some(_)) => {}
-                Ok(None) => return Ok(()),
-                Err(error) => return Err(format!("the store failed while sending: {error}")),
-            }
-        }
-    });
-    futures_util::future::try_join_all(loops).await.map(|_| ())
-}
-
-/// Sends still queued (retries due later).
-async fn waiting_sends(app: &App) -> Result<u64, String> {
-    let counts = app.store.count_jobs().await.map_err(|e| e.to_string())?;
-    Ok(counts
-        .into_iter()
-        .find(|(kind, _)| *kind == JobKind::SendWebmention)
-        .map_or(0, |(_, c)| c.queued + c.running))
 }
 
 fn print_summary(report: &ScanReport, counts: &Counts, retrying: u64, dry_run: bool) {

@@ -197,6 +197,52 @@ pub async fn scan(
     Ok(report)
 }
 
+/// What [`run_now`] did: the scan, and what the jobs it drained did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RunReport {
+    pub scan: ScanReport,
+    /// What this process's job handlers did during the run.
+    pub done: Counts,
+    /// Sends still queued: retries due later (the next run takes them).
+    pub retrying: u64,
+}
+
+/// How many jobs [`run_now`] runs side by side (the sender's per-host
+/// limit still holds).
+const DRAIN_LOOPS: usize = 4;
+
+/// `backfeed publish`: scans, then runs every due job in this process (the
+/// sends and announcements just queued, and earlier retries now due) until
+/// none is due. A dry run only scans.
+pub async fn run_now(
+    app: &App,
+    request: &PublishRequest,
+    progress: &dyn Progress,
+) -> Result<RunReport, PublishError> {
+    let scan = scan(app, request, progress).await?;
+    let before = app.publisher.stats();
+    if !request.dry_run {
+        let loops = (0..DRAIN_LOOPS).map(|_| async {
+            while crate::jobs::run_one(app).await?.is_some() {}
+            Ok::<(), StoreError>(())
+        });
+        futures_util::future::try_join_all(loops).await?;
+    }
+    let done = app.publisher.stats() - before;
+    let retrying = app
+        .store
+        .count_jobs()
+        .await?
+        .into_iter()
+        .find(|(kind, _)| *kind == crate::domain::job::JobKind::SendWebmention)
+        .map_or(0, |(_, c)| c.queued + c.running);
+    Ok(RunReport {
+        scan,
+        done,
+        retrying,
+    })
+}
+
 /// Why a post could not be looked at this time.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
