@@ -19,9 +19,21 @@ pub struct Scene {
 }
 
 pub async fn scene(adjust: impl FnOnce(&mut HashMap<String, String>)) -> Scene {
-    let app = spawn_app_with_clock(adjust, false).await;
+    scene_with(adjust, false).await
+}
+
+/// A scene whose app runs its background workers, as `serve` does.
+pub async fn scene_with(adjust: impl FnOnce(&mut HashMap<String, String>), workers: bool) -> Scene {
+    let app = spawn_app_with_clock(adjust, workers).await;
     let rocks = Rocks::start().await;
     Scene { app, rocks }
+}
+
+/// Sets `BACKFEED_FEEDS` to the fake blog's feed (the blog's base URL is
+/// the test environment's `BACKFEED_SITES`).
+pub fn with_feed(env: &mut HashMap<String, String>) {
+    let site = env["BACKFEED_SITES"].clone();
+    env.insert("BACKFEED_FEEDS".into(), format!("{}{}", site.trim_end_matches('/'), FEED_PATH));
 }
 
 /// A post page: an h-entry whose content links to each of `links`.
