@@ -252,3 +252,57 @@ fn retry_after(response: &Fetched) -> Option<Duration> {
         .ok()
         .map(Duration::from_secs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::http::FetchPolicy;
+
+    #[tokio::test]
+    async fn loopback_and_private_targets_and_endpoints_are_refused_unless_allowed() {
+        let sender = Sender::new(HttpClient::new(FetchPolicy::default()).unwrap());
+        let source = Url::parse("https://blog.example/posts/a/").unwrap();
+        for url in [
+            "http://127.0.0.1:9/page",
+            "http://10.0.0.1/page",
+            "http://[::1]/page",
+        ] {
+            let url = Url::parse(url).unwrap();
+            assert!(
+                matches!(
+                    sender.discover(&url).await,
+                    Err(DiscoveryError::Fetch(FetchError::ForbiddenAddress { .. }))
+                ),
+                "{url}"
+            );
+            assert!(
+                matches!(
+                    sender.notify(&url, &source, &source).await,
+                    Err(FetchError::ForbiddenAddress { .. })
+                ),
+                "{url}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn at_most_two_requests_per_host_are_in_flight() {
+        let limits = Arc::new(HostLimits::default());
+        let url = Url::parse("https://a.example/x").unwrap();
+        let first = limits.enter(&url).await;
+        let _second = limits.enter(&url).await;
+        let other = Url::parse("https://b.example/x").unwrap();
+        let _elsewhere = limits.enter(&other).await;
+        let waiting = tokio::spawn({
+            let limits = Arc::clone(&limits);
+            async move { limits.enter(&url).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a third request to one host waits");
+        drop(first);
+        let _third = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("it goes once one ends")
+            .unwrap();
+    }
+}

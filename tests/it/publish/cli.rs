@@ -69,13 +69,19 @@ async fn publish_dry_run_prints_every_target_with_its_endpoint_and_writes_nothin
     let plan = &report["scan"]["plans"][0];
     assert_eq!(plan["url"], post);
     assert_eq!(plan["announce"], "would be announced");
-    assert_eq!(plan["targets"][0]["endpoint"], rocks.url("/test/3/webmention"));
+    assert_eq!(
+        plan["targets"][0]["endpoint"],
+        rocks.url("/test/3/webmention")
+    );
     assert!(plan["targets"][1]["endpoint"].is_null(), "{plan}");
     assert!(rocks.posted().is_empty());
 
     let (code, text, _) = run(&e.env, &["publish", "--dry-run"]).await;
     assert_eq!(code, 0);
-    assert!(text.contains(&format!("endpoint: {}", rocks.url("/test/3/webmention"))), "{text}");
+    assert!(
+        text.contains(&format!("endpoint: {}", rocks.url("/test/3/webmention"))),
+        "{text}"
+    );
     assert!(text.contains("would send 2 webmentions"), "{text}");
 
     let (code, listed, _) = run(&e.env, &["sent", "list", "--json"]).await;
@@ -90,18 +96,37 @@ async fn publish_sends_and_sent_list_shows_each_target_and_a_refusal_is_no_failu
 
     let (code, stdout, stderr) = run(&e.env, &["publish"]).await;
 
-    assert_eq!(code, 0, "a refusing endpoint does not fail the run: {stderr}");
+    assert_eq!(
+        code, 0,
+        "a refusing endpoint does not fail the run: {stderr}"
+    );
     assert!(stdout.contains("posts seen 1, new 1"), "{stdout}");
-    assert!(stdout.contains("announced 1, sent 1, no endpoint 0, failed 1, retrying 0"), "{stdout}");
+    assert!(
+        stdout.contains("announced 1, sent 1, no endpoint 0, failed 1, retrying 0"),
+        "{stdout}"
+    );
     let (code, listed, _) = run(&e.env, &["sent", "list", "--source", &post]).await;
     assert_eq!(code, 0);
     assert!(listed.contains(&post), "{listed}");
-    assert!(listed.contains("sent") && listed.contains(&rocks.target(3)), "{listed}");
-    assert!(listed.contains("failed") && listed.contains("no_link_found"), "{listed}");
+    assert!(
+        listed.contains("sent") && listed.contains(&rocks.target(3)),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("failed") && listed.contains("no_link_found"),
+        "{listed}"
+    );
     let (_, json, _) = run(&e.env, &["sent", "list", "--json"]).await;
-    let lines: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines.iter().all(|l| l["source"] == post && l["attempts"] == 1));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["source"] == post && l["attempts"] == 1)
+    );
 
     let (code, again, _) = run(&e.env, &["publish"]).await;
     assert_eq!(code, 0);
@@ -155,7 +180,8 @@ async fn a_run_killed_mid_send_loses_nothing_and_a_later_run_finishes_it() {
     let mut e = env().await;
     // A short lease, so the killed run's jobs are taken over soon.
     e.env.insert("BACKFEED_FETCH_TIMEOUT".into(), "2s".into());
-    e.env.insert("BACKFEED_MASTODON_TIMEOUT".into(), "1s".into());
+    e.env
+        .insert("BACKFEED_MASTODON_TIMEOUT".into(), "1s".into());
     let (base, received) = slow_receiver().await;
     let targets: Vec<String> = (0..12).map(|n| format!("{base}/t/{n}")).collect();
     let post = e.post("many", &targets);
@@ -180,7 +206,10 @@ async fn a_run_killed_mid_send_loses_nothing_and_a_later_run_finishes_it() {
         if targets.iter().all(|t| got.contains(t)) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "never finished: {got:#?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never finished: {got:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
@@ -190,10 +219,17 @@ async fn a_run_killed_mid_send_loses_nothing_and_a_later_run_finishes_it() {
         "at most the two sends in flight at the kill are repeated: {got:#?}"
     );
     let (_, listed, _) = run(&e.env, &["sent", "list", "--json", "--source", &post]).await;
-    let lines: Vec<serde_json::Value> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), targets.len());
     assert!(lines.iter().all(|l| l["status"] == "sent"), "{listed}");
     let (code, _, _) = run(&e.env, &["publish"]).await;
     assert_eq!(code, 0);
-    assert_eq!(received.lock().unwrap().len(), got.len(), "a further run sends nothing");
+    assert_eq!(
+        received.lock().unwrap().len(),
+        got.len(),
+        "a further run sends nothing"
+    );
 }

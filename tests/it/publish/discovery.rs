@@ -21,20 +21,40 @@ fn posts_for<'a>(posted: &'a [Posted], prefix: &str) -> Vec<&'a Posted> {
         .collect()
 }
 
-fn assert_one_webmention(s: &Scene, what: &str, posted: &[&Posted], path: &str, query: Option<&str>, source: &str, target: &str) {
+fn assert_one_webmention(
+    s: &Scene,
+    what: &str,
+    posted: &[&Posted],
+    path: &str,
+    query: Option<&str>,
+    source: &str,
+    target: &str,
+) {
     assert_eq!(posted.len(), 1, "{what}: exactly one POST, got {posted:#?}");
     let post = posted[0];
     assert_eq!(post.path, path, "{what}");
-    assert_eq!(post.query.as_deref(), query, "{what}: the endpoint's query string is kept");
+    assert_eq!(
+        post.query.as_deref(),
+        query,
+        "{what}: the endpoint's query string is kept"
+    );
     assert!(
-        post.content_type.starts_with("application/x-www-form-urlencoded"),
+        post.content_type
+            .starts_with("application/x-www-form-urlencoded"),
         "{what}: {post:?}"
     );
     let names: Vec<&str> = post.fields.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names.len(), 2, "{what}: only source and target in the body: {names:?}");
+    assert_eq!(
+        names.len(),
+        2,
+        "{what}: only source and target in the body: {names:?}"
+    );
     assert_eq!(post.field("source"), Some(source), "{what}");
     assert_eq!(post.field("target"), Some(target), "{what}");
-    assert!((200..300).contains(&post.status), "{what}: the endpoint accepted it: {post:?}");
+    assert!(
+        (200..300).contains(&post.status),
+        "{what}: the endpoint accepted it: {post:?}"
+    );
     let _ = s;
 }
 
@@ -42,13 +62,21 @@ fn assert_one_webmention(s: &Scene, what: &str, posted: &[&Posted], path: &str, 
 async fn rocks_discovery_tests_1_to_23_and_the_extra_cases_reach_their_one_right_endpoint() {
     let s = scene(|_| {}).await;
     let mut targets: Vec<String> = (1..=23).map(|n| s.rocks.target(n)).collect();
-    targets.extend(EXTRAS.iter().map(|name| s.rocks.url(&format!("/extra/{name}"))));
+    targets.extend(
+        EXTRAS
+            .iter()
+            .map(|name| s.rocks.url(&format!("/extra/{name}"))),
+    );
     let post = s.post("rocks", &targets);
     s.feed(&[item(&post, "Rocks", "Every discovery test")]);
 
     let run = s.publish().await;
 
-    assert_eq!((run.scan.new, run.scan.sends_queued), (1, targets.len()), "{run:#?}");
+    assert_eq!(
+        (run.scan.new, run.scan.sends_queued),
+        (1, targets.len()),
+        "{run:#?}"
+    );
     let posted = s.rocks.posted();
     for n in 1..=23 {
         let what = format!("discovery test {n}");
@@ -58,11 +86,17 @@ async fn rocks_discovery_tests_1_to_23_and_the_extra_cases_reach_their_one_right
             23 => {
                 assert_eq!(mine.len(), 1, "{what}: {mine:#?}");
                 assert!(
-                    mine[0].path.starts_with("/test/23/page/webmention-endpoint/"),
+                    mine[0]
+                        .path
+                        .starts_with("/test/23/page/webmention-endpoint/"),
                     "{what}: resolved against the page the redirect led to: {mine:#?}"
                 );
                 assert_one_webmention(&s, &what, &mine, &mine[0].path, None, &post, &target);
-                assert_eq!(s.rocks.gets("/test/23/page"), 1, "{what}: the target is fetched once");
+                assert_eq!(
+                    s.rocks.gets("/test/23/page"),
+                    1,
+                    "{what}: the target is fetched once"
+                );
             }
             _ => {
                 let page = rocks_pages::discovery(n, &s.rocks.base);
@@ -75,7 +109,10 @@ async fn rocks_discovery_tests_1_to_23_and_the_extra_cases_reach_their_one_right
         .iter()
         .filter(|p| p.path.ends_with("/webmention/error") || p.path == "/test/20")
         .collect();
-    assert!(decoys.is_empty(), "no decoy endpoint is ever posted to: {decoys:#?}");
+    assert!(
+        decoys.is_empty(),
+        "no decoy endpoint is ever posted to: {decoys:#?}"
+    );
 
     for name in EXTRAS {
         let what = format!("extra case {name}");
@@ -100,20 +137,40 @@ async fn rocks_discovery_tests_1_to_23_and_the_extra_cases_reach_their_one_right
     };
     assert_eq!(status(&s.rocks.target(1)), (SendStatus::Sent, Some(200)));
     assert_eq!(status(&s.rocks.target(2)), (SendStatus::Sent, Some(201)));
-    assert_eq!(status(&s.rocks.url("/extra/answers-204")), (SendStatus::Sent, Some(204)));
-    assert_eq!(status(&s.rocks.url("/extra/text-plain")).0, SendStatus::NoEndpoint);
-    assert_eq!(status(&s.rocks.url("/extra/no-endpoint")).0, SendStatus::NoEndpoint);
-    assert_eq!(status(&s.rocks.url("/extra/503-then-202")), (SendStatus::Retrying, Some(503)));
+    assert_eq!(
+        status(&s.rocks.url("/extra/answers-204")),
+        (SendStatus::Sent, Some(204))
+    );
+    assert_eq!(
+        status(&s.rocks.url("/extra/text-plain")).0,
+        SendStatus::NoEndpoint
+    );
+    assert_eq!(
+        status(&s.rocks.url("/extra/no-endpoint")).0,
+        SendStatus::NoEndpoint
+    );
+    assert_eq!(
+        status(&s.rocks.url("/extra/503-then-202")),
+        (SendStatus::Retrying, Some(503))
+    );
     let refused = sent
         .target(&Url::parse(&s.rocks.url("/extra/refuses")).unwrap())
         .unwrap();
-    assert_eq!((refused.status, refused.http_status), (SendStatus::Failed, Some(400)));
+    assert_eq!(
+        (refused.status, refused.http_status),
+        (SendStatus::Failed, Some(400))
+    );
     assert!(
-        refused.answer.as_deref().is_some_and(|a| a.contains("no_link_found")),
+        refused
+            .answer
+            .as_deref()
+            .is_some_and(|a| a.contains("no_link_found")),
         "the endpoint's answer is recorded: {refused:?}"
     );
     assert!(
-        sent.targets.iter().all(|t| !t.target.as_str().contains("elsewhere.example")),
+        sent.targets
+            .iter()
+            .all(|t| !t.target.as_str().contains("elsewhere.example")),
         "links outside the h-entry are not the post's"
     );
     assert_eq!((run.done.failed, run.retrying), (1, 1), "{run:#?}");
@@ -129,7 +186,11 @@ async fn rocks_discovery_tests_1_to_23_and_the_extra_cases_reach_their_one_right
         })
         .await
         .unwrap();
-    assert_eq!(dead.len(), 1, "the refusal is a dead job an operator sees: {dead:#?}");
+    assert_eq!(
+        dead.len(),
+        1,
+        "the refusal is a dead job an operator sees: {dead:#?}"
+    );
 
     // The 503 asked for 120 s: a later run sends it, and nothing else again.
     s.app.advance(Duration::from_secs(121));

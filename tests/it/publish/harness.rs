@@ -33,7 +33,10 @@ pub async fn scene_with(adjust: impl FnOnce(&mut HashMap<String, String>), worke
 /// the test environment's `BACKFEED_SITES`).
 pub fn with_feed(env: &mut HashMap<String, String>) {
     let site = env["BACKFEED_SITES"].clone();
-    env.insert("BACKFEED_FEEDS".into(), format!("{}{}", site.trim_end_matches('/'), FEED_PATH));
+    env.insert(
+        "BACKFEED_FEEDS".into(),
+        format!("{}{}", site.trim_end_matches('/'), FEED_PATH),
+    );
 }
 
 /// A post page: an h-entry whose content links to each of `links`.

@@ -19,7 +19,11 @@ const TOKEN: &str = "an-admin-token-for-tests";
 async fn until_posted(s: &Scene, n: usize, step: Duration) {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while s.rocks.posted().len() < n {
-        assert!(std::time::Instant::now() < deadline, "never sent: {:#?}", s.rocks.posted());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never sent: {:#?}",
+            s.rocks.posted()
+        );
         s.app.advance(step);
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -62,7 +66,14 @@ async fn post_admin_publish_reads_the_feed_now_and_the_workers_send() {
     let refused = s.app.http.post(&url).send().await.unwrap();
     assert_eq!(refused.status(), 401);
 
-    let response = s.app.http.post(&url).bearer_auth(TOKEN).send().await.unwrap();
+    let response = s
+        .app
+        .http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), 200);
     let report: serde_json::Value = response.json().await.unwrap();
@@ -85,11 +96,19 @@ async fn a_scheduled_run_polls_and_sends_within_its_deadline_and_then_has_nothin
     let report = run_until(&s.app.app, Instant::now() + Duration::from_secs(30)).await;
 
     assert_eq!(report.by_kind.get("poll-feeds"), Some(&1), "{report:?}");
-    assert_eq!(report.by_kind.get("send-webmention"), Some(&1), "{report:?}");
+    assert_eq!(
+        report.by_kind.get("send-webmention"),
+        Some(&1),
+        "{report:?}"
+    );
     assert_eq!(s.rocks.posted().len(), 1);
 
     let again = run_until(&s.app.app, Instant::now() + Duration::from_secs(30)).await;
     assert_eq!(again.by_kind.get("send-webmention"), None, "{again:?}");
     assert_eq!(s.rocks.posted().len(), 1);
-    assert_eq!(s.app.blog.hits(super::harness::FEED_PATH), 1, "the feed is not due yet");
+    assert_eq!(
+        s.app.blog.hits(super::harness::FEED_PATH),
+        1,
+        "the feed is not due yet"
+    );
 }

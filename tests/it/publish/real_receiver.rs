@@ -37,7 +37,10 @@ fn ensure_django_webmention() -> PathBuf {
     ensure_pip_tool(
         &INSTALL,
         &PipTool {
-            requirements: &root().join("tests").join("receivers").join("requirements.txt"),
+            requirements: &root()
+                .join("tests")
+                .join("receivers")
+                .join("requirements.txt"),
             pin: "django-webmention==4.0.0",
             venv: &venv,
             ready: &python,
@@ -77,7 +80,11 @@ impl Receiver {
             .expect("the site starts within a minute")
             .unwrap()
             .expect("the site prints its port");
-        let port = line.strip_prefix("PORT ").expect("PORT <n>").trim().to_owned();
+        let port = line
+            .strip_prefix("PORT ")
+            .expect("PORT <n>")
+            .trim()
+            .to_owned();
         Self {
             _child: child,
             base: format!("http://127.0.0.1:{port}"),
@@ -96,7 +103,11 @@ impl Receiver {
             .output()
             .await
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         serde_json::from_slice(&output.stdout).unwrap()
     }
 }
@@ -140,7 +151,10 @@ async fn django_webmention_accepts_our_webmentions_and_sees_a_removed_link_go() 
     let record = s.sent(&post).await.targets[0].clone();
     assert_eq!(record.http_status, Some(400), "{record:?}");
     assert!(
-        record.answer.as_deref().is_some_and(|a| a.contains("did not contain target")),
+        record
+            .answer
+            .as_deref()
+            .is_some_and(|a| a.contains("did not contain target")),
         "{record:?}"
     );
 }

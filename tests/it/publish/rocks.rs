@@ -33,7 +33,10 @@ pub struct Posted {
 
 impl Posted {
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -59,7 +62,9 @@ struct Shared(Arc<Mutex<Site>>);
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Site> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -177,7 +182,11 @@ async fn answer(
         ["test", "23", "page"] => {
             let (k1, k2) = (key(), key());
             site.pages23.insert(k1.clone(), (k2, false));
-            (StatusCode::FOUND, [(header::LOCATION, format!("page/{k1}"))]).into_response()
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, format!("page/{k1}"))],
+            )
+                .into_response()
         }
         ["test", "23", "page", k1] => match site.pages23.get_mut(*k1) {
             Some((k2, served @ false)) => {
@@ -201,16 +210,30 @@ async fn answer(
             let k = key();
             site.keys.insert(k.clone(), false);
             let part = if parts.len() == 2 { "1" } else { "2" };
-            let tag = format!(r#"<link rel="webmention" href="/update/{t}/part/{part}/webmention?key={k}">"#);
-            html(StatusCode::OK, &[], "text/html", layout(&path, "", &format!("<p>Update test</p>{tag}")))
+            let tag = format!(
+                r#"<link rel="webmention" href="/update/{t}/part/{part}/webmention?key={k}">"#
+            );
+            html(
+                StatusCode::OK,
+                &[],
+                "text/html",
+                layout(&path, "", &format!("<p>Update test</p>{tag}")),
+            )
         }
         ["delete", "1"] => {
             let k = key();
             site.keys.insert(k.clone(), false);
             let tag = format!(r#"<link rel="webmention" href="/delete/1/webmention?key={k}">"#);
-            html(StatusCode::OK, &[], "text/html", layout(&path, &tag, "<p>Delete test</p>"))
+            html(
+                StatusCode::OK,
+                &[],
+                "text/html",
+                layout(&path, &tag, "<p>Delete test</p>"),
+            )
         }
-        ["extra", name] if rocks_pages::EXTRAS.contains(name) => serve_page(&path, rocks_pages::extra(name)),
+        ["extra", name] if rocks_pages::EXTRAS.contains(name) => {
+            serve_page(&path, rocks_pages::extra(name))
+        }
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -219,7 +242,13 @@ fn form_fields(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
-async fn receive(shared: &Shared, path: &str, query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn receive(
+    shared: &Shared,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -267,7 +296,13 @@ async fn decide(
     if !only_source_and_target {
         return (StatusCode::BAD_REQUEST, "unexpected fields".into());
     }
-    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let (source, target) = (field("source"), field("target"));
     let (base, raw_base) = {
         let site = shared.lock();
@@ -275,16 +310,24 @@ async fn decide(
     };
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
-        [_, _, "webmention", "error"] | ["test", "20"] => {
-            (StatusCode::BAD_REQUEST, "error\n\nThis is a decoy endpoint".into())
-        }
+        [_, _, "webmention", "error"] | ["test", "20"] => (
+            StatusCode::BAD_REQUEST,
+            "error\n\nThis is a decoy endpoint".into(),
+        ),
         ["test", n, "webmention"] | ["test", n @ "15"] => {
-            let expected = if *n == "7" { format!("{raw_base}/test/7") } else { format!("{base}/test/{n}") };
+            let expected = if *n == "7" {
+                format!("{raw_base}/test/7")
+            } else {
+                format!("{base}/test/{n}")
+            };
             if target != expected {
                 return (StatusCode::BAD_REQUEST, format!("invalid_target {target}"));
             }
             match *n {
-                "1" => (StatusCode::OK, "Got it! Your response should be visible on the website now!".into()),
+                "1" => (
+                    StatusCode::OK,
+                    "Got it! Your response should be visible on the website now!".into(),
+                ),
                 "2" => (StatusCode::CREATED, String::new()),
                 _ => (StatusCode::ACCEPTED, "queued".into()),
             }
@@ -299,12 +342,15 @@ async fn decide(
                 _ => (StatusCode::BAD_REQUEST, "Code expired".into()),
             }
         }
-        ["update", ..] | ["delete", ..] => one_time(shared, path, query, &source, &target, &base).await,
+        ["update", ..] | ["delete", ..] => {
+            one_time(shared, path, query, &source, &target, &base).await
+        }
         ["extra", name, "webmention"] => match *name {
             "answers-204" => (StatusCode::NO_CONTENT, String::new()),
             "refuses" => (
                 StatusCode::BAD_REQUEST,
-                "no_link_found\n\nThe source document does not have a link to the target URL".into(),
+                "no_link_found\n\nThe source document does not have a link to the target URL"
+                    .into(),
             ),
             "503-then-202" => {
                 let mut site = shared.lock();
@@ -352,7 +398,8 @@ async fn one_time(
     let status = page.status().as_u16();
     let body = page.text().await.unwrap_or_default();
     let links = |path: &str| body.contains(&format!("href=\"{base}{path}\""));
-    let gone = status == 410 || (body.contains("http-equiv=\"Status\"") && body.contains("content=\"410"));
+    let gone =
+        status == 410 || (body.contains("http-equiv=\"Status\"") && body.contains("content=\"410"));
     let mut site = shared.lock();
     let has = |site: &Site, mark: &str| site.checkmarks.contains(mark);
     let mark = match path {
@@ -385,7 +432,10 @@ async fn one_time(
                 (false, true, _) => Some("delete1:1"),
                 (true, false, true) => Some("delete1:2"),
                 (true, _, false) => {
-                    return (StatusCode::BAD_REQUEST, "no_link_found: the source returned 410 Gone already".into());
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        "no_link_found: the source returned 410 Gone already".into(),
+                    );
                 }
                 _ => None,
             }
@@ -398,8 +448,12 @@ async fn one_time(
             (StatusCode::OK, format!("checkmark {mark}"))
         }
         None => {
-            site.notes.push(format!("{path}: the test failed for {target}"));
-            (StatusCode::OK, "the webmention is valid but the test failed".into())
+            site.notes
+                .push(format!("{path}: the test failed for {target}"));
+            (
+                StatusCode::OK,
+                "the webmention is valid but the test failed".into(),
+            )
         }
     }
 }
@@ -436,7 +490,8 @@ async fn serve_test_7(listener: tokio::net::TcpListener, shared: Shared) {
                     body.len()
                 )
             } else {
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_owned()
             };
             let _ = socket.write_all(response.as_bytes()).await;
             let _ = socket.shutdown().await;

@@ -34,13 +34,43 @@ pub fn discovery(n: u32, base: &str) -> Page {
     match n {
         1 => page(&[format!("<{wm}>; rel=webmention")], "", "", &wm),
         2 | 7 => page(&[format!("<{abs}>; rel=webmention")], "", "", &wm),
-        3 => page(&[], &format!(r#"<link rel="webmention" href="{wm}">"#), "", &wm),
-        4 => page(&[], &format!(r#"<link href="{abs}" rel="webmention">"#), "", &wm),
-        5 => page(&[], "", &format!(r#"<a rel="webmention" href="{wm}">Webmention endpoint</a>"#), &wm),
-        6 => page(&[], "", &format!(r#"<a href="{abs}" rel="webmention">Webmention endpoint</a>"#), &wm),
+        3 => page(
+            &[],
+            &format!(r#"<link rel="webmention" href="{wm}">"#),
+            "",
+            &wm,
+        ),
+        4 => page(
+            &[],
+            &format!(r#"<link href="{abs}" rel="webmention">"#),
+            "",
+            &wm,
+        ),
+        5 => page(
+            &[],
+            "",
+            &format!(r#"<a rel="webmention" href="{wm}">Webmention endpoint</a>"#),
+            &wm,
+        ),
+        6 => page(
+            &[],
+            "",
+            &format!(r#"<a href="{abs}" rel="webmention">Webmention endpoint</a>"#),
+            &wm,
+        ),
         8 => page(&[format!(r#"<{abs}>; rel="webmention""#)], "", "", &wm),
-        9 => page(&[], &format!(r#"<link rel="webmention somethingelse" href="{abs}">"#), "", &wm),
-        10 => page(&[format!(r#"<{abs}>; rel="webmention somethingelse""#)], "", "", &wm),
+        9 => page(
+            &[],
+            &format!(r#"<link rel="webmention somethingelse" href="{abs}">"#),
+            "",
+            &wm,
+        ),
+        10 => page(
+            &[format!(r#"<{abs}>; rel="webmention somethingelse""#)],
+            "",
+            "",
+            &wm,
+        ),
         11 => page(
             &[format!(r#"<{wm}>; rel="webmention""#)],
             &format!(r#"<link rel="webmention" href="{error}">"#),
@@ -96,7 +126,9 @@ pub fn discovery(n: u32, base: &str) -> Page {
             &wm,
         ),
         19 => page(
-            &[format!(r#"<{base}{error}>; rel="other", <{abs}>; rel="webmention""#)],
+            &[format!(
+                r#"<{base}{error}>; rel="other", <{abs}>; rel="webmention""#
+            )],
             "",
             "",
             &wm,
@@ -104,14 +136,26 @@ pub fn discovery(n: u32, base: &str) -> Page {
         20 => page(
             &[],
             "",
-            &format!(r#"<link rel="webmention"><a href="{wm}" rel="webmention">Webmention endpoint</a>"#),
+            &format!(
+                r#"<link rel="webmention"><a href="{wm}" rel="webmention">Webmention endpoint</a>"#
+            ),
             &wm,
         ),
         21 => Page {
             expected: Some((wm.clone(), Some("query=yes"))),
-            ..page(&[], &format!(r#"<link rel="webmention" href="{wm}?query=yes">"#), "", &wm)
+            ..page(
+                &[],
+                &format!(r#"<link rel="webmention" href="{wm}?query=yes">"#),
+                "",
+                &wm,
+            )
         },
-        22 => page(&[], r#"<link rel="webmention" href="22/webmention">"#, "", &wm),
+        22 => page(
+            &[],
+            r#"<link rel="webmention" href="22/webmention">"#,
+            "",
+            &wm,
+        ),
         other => panic!("no discovery test {other} in this table"),
     }
 }
@@ -140,15 +184,35 @@ pub fn extra(name: &str) -> Page {
             "",
             &wm,
         ),
-        "capital-rel" => page(&[], &format!(r#"<link rel="Webmention" href="{wm}">"#), "", &wm),
-        "params-first" => page(&[format!(r#"<{wm}>; type="text/html"; rel=webmention"#)], "", "", &wm),
+        "capital-rel" => page(
+            &[],
+            &format!(r#"<link rel="Webmention" href="{wm}">"#),
+            "",
+            &wm,
+        ),
+        "params-first" => page(
+            &[format!(r#"<{wm}>; type="text/html"; rel=webmention"#)],
+            "",
+            "",
+            &wm,
+        ),
         "no-space" => page(&[format!("<{wm}>;rel=webmention")], "", "", &wm),
         "text-plain" => Page {
             content_type: "text/plain; charset=utf-8",
             expected: None,
-            ..page(&[], &link_tag, &format!(r#"<a rel="webmention" href="{wm}">x</a>"#), &wm)
+            ..page(
+                &[],
+                &link_tag,
+                &format!(r#"<a rel="webmention" href="{wm}">x</a>"#),
+                &wm,
+            )
         },
-        "no-href-then-href" => page(&[], &format!(r#"<link rel="webmention">{link_tag}"#), "", &wm),
+        "no-href-then-href" => page(
+            &[],
+            &format!(r#"<link rel="webmention">{link_tag}"#),
+            "",
+            &wm,
+        ),
         "answers-204" | "503-then-202" | "refuses" => page(&[], &link_tag, "", &wm),
         "no-endpoint" => Page {
             expected: None,

@@ -21,7 +21,11 @@ async fn an_unchanged_feed_costs_one_request_and_sends_and_toots_nothing() {
     let post = s.post("a", &targets);
     s.feed(&[item(&post, "A", "a")]);
     let first = s.publish().await;
-    assert_eq!((first.done.sent, first.done.announced), (2, 1), "{first:#?}");
+    assert_eq!(
+        (first.done.sent, first.done.announced),
+        (2, 1),
+        "{first:#?}"
+    );
     let (posted, toots) = (s.rocks.posted().len(), s.app.mastodon.statuses_created());
     let page_hits = s.app.blog.hits("/posts/a/");
     let target_gets = s.rocks.gets("/test/3");
@@ -30,11 +34,22 @@ async fn an_unchanged_feed_costs_one_request_and_sends_and_toots_nothing() {
         s.app.advance(Duration::from_secs(900));
         let again = s.publish().await;
         assert_eq!(again.scan.feeds_unchanged, 1, "{again:#?}");
-        assert_eq!((again.scan.sends_queued, again.done.sent, again.done.announced), (0, 0, 0));
+        assert_eq!(
+            (
+                again.scan.sends_queued,
+                again.done.sent,
+                again.done.announced
+            ),
+            (0, 0, 0)
+        );
     }
 
     assert_eq!(s.app.blog.hits(FEED_PATH), 3, "one request per run");
-    assert_eq!(s.app.blog.hits("/posts/a/"), page_hits, "no post page fetched");
+    assert_eq!(
+        s.app.blog.hits("/posts/a/"),
+        page_hits,
+        "no post page fetched"
+    );
     assert_eq!(s.rocks.gets("/test/3"), target_gets, "no target fetched");
     assert_eq!(s.rocks.posted().len(), posted, "nothing sent");
     assert_eq!(s.app.mastodon.statuses_created(), toots, "nothing tooted");
@@ -53,9 +68,17 @@ async fn a_feed_that_changes_elsewhere_sends_only_for_the_changed_post() {
     s.feed(&[item(&c, "C", "c"), item(&a, "A", "a"), item(&b, "B", "b")]);
     let run = s.publish().await;
 
-    assert_eq!((run.scan.new, run.scan.changed, run.done.sent), (1, 0, 1), "{run:#?}");
+    assert_eq!(
+        (run.scan.new, run.scan.changed, run.done.sent),
+        (1, 0, 1),
+        "{run:#?}"
+    );
     assert_eq!(s.rocks.posted().len(), posted + 1);
-    assert_eq!(s.app.blog.hits("/posts/a/"), 2, "fetched once to publish, once to announce");
+    assert_eq!(
+        s.app.blog.hits("/posts/a/"),
+        2,
+        "fetched once to publish, once to announce"
+    );
 }
 
 #[tokio::test]
@@ -64,37 +87,75 @@ async fn a_post_is_announced_once_whichever_path_comes_first_and_never_again_whe
     let viewed = s.post("viewed-first", &[]);
     let fresh = s.post("fresh", &[s.rocks.target(3)]);
     let outside = s.app.blog.url("/about/");
-    s.app.blog.page("/about/", &super::harness::post_html("About", &[]));
+    s.app
+        .blog
+        .page("/about/", &super::harness::post_html("About", &[]));
     let response = s.app.lookup(&viewed).await;
     assert_eq!(response.status(), 200);
     assert_eq!(s.app.mastodon.statuses_created(), 1);
-    s.feed(&[item(&fresh, "Fresh", "f"), item(&viewed, "Viewed", "v"), item(&outside, "About", "x")]);
+    s.feed(&[
+        item(&fresh, "Fresh", "f"),
+        item(&viewed, "Viewed", "v"),
+        item(&outside, "About", "x"),
+    ]);
 
     let run = s.publish().await;
 
-    assert_eq!(run.scan.announcements_queued, 1, "only the post without a toot: {run:#?}");
+    assert_eq!(
+        run.scan.announcements_queued, 1,
+        "only the post without a toot: {run:#?}"
+    );
     assert_eq!(run.done.announced, 1);
-    assert_eq!(s.app.mastodon.statuses_created(), 2, "pages outside BLOG_POST_PATTERN are not announced");
+    assert_eq!(
+        s.app.mastodon.statuses_created(),
+        2,
+        "pages outside BLOG_POST_PATTERN are not announced"
+    );
     let statuses = s.app.mastodon.received();
     let key = crate::helpers::md5_hex(&fresh);
-    assert_eq!(statuses.last().unwrap().idempotency_key.as_deref(), Some(key.as_str()));
+    assert_eq!(
+        statuses.last().unwrap().idempotency_key.as_deref(),
+        Some(key.as_str())
+    );
     assert!(statuses.last().unwrap().status().unwrap().contains(&fresh));
 
     s.post("fresh", &[s.rocks.target(3), s.rocks.target(4)]);
-    s.feed(&[item(&fresh, "Fresh", "edited"), item(&viewed, "Viewed", "v"), item(&outside, "About", "x")]);
+    s.feed(&[
+        item(&fresh, "Fresh", "edited"),
+        item(&viewed, "Viewed", "v"),
+        item(&outside, "About", "x"),
+    ]);
     s.app.advance(Duration::from_secs(60));
     let edited = s.publish().await;
-    assert_eq!((edited.scan.changed, edited.done.announced), (1, 0), "{edited:#?}");
-    assert_eq!(s.app.mastodon.statuses_created(), 2, "an edited post is not tooted again");
+    assert_eq!(
+        (edited.scan.changed, edited.done.announced),
+        (1, 0),
+        "{edited:#?}"
+    );
+    assert_eq!(
+        s.app.mastodon.statuses_created(),
+        2,
+        "an edited post is not tooted again"
+    );
     let body: serde_json::Value = s.app.lookup(&fresh).await.json().await.unwrap();
     let toot = s.app.mastodon.statuses().last().unwrap()["id"].clone();
-    assert_eq!(body["toot_id"], toot, "the view finds the toot publish made");
+    assert_eq!(
+        body["toot_id"], toot,
+        "the view finds the toot publish made"
+    );
 }
 
 #[tokio::test]
 async fn a_dry_run_discovers_and_reports_but_writes_sends_and_toots_nothing() {
     let s = scene(|_| {}).await;
-    let post = s.post("dry", &[s.rocks.target(3), s.rocks.target(23), s.rocks.url("/extra/no-endpoint")]);
+    let post = s.post(
+        "dry",
+        &[
+            s.rocks.target(3),
+            s.rocks.target(23),
+            s.rocks.url("/extra/no-endpoint"),
+        ],
+    );
     s.feed(&[item(&post, "Dry", "d")]);
 
     let run = s
@@ -109,7 +170,10 @@ async fn a_dry_run_discovers_and_reports_but_writes_sends_and_toots_nothing() {
     assert_eq!(plan.url, post);
     assert_eq!(plan.announce, "would be announced");
     let endpoints: Vec<Option<&str>> = plan.targets.iter().map(|t| t.endpoint.as_deref()).collect();
-    assert_eq!(endpoints[0], Some(s.rocks.url("/test/3/webmention").as_str()));
+    assert_eq!(
+        endpoints[0],
+        Some(s.rocks.url("/test/3/webmention").as_str())
+    );
     assert!(endpoints[1].is_some_and(|e| e.contains("/test/23/page/webmention-endpoint/")));
     assert_eq!(endpoints[2], None);
     assert!(s.rocks.posted().is_empty());
@@ -147,7 +211,13 @@ async fn links_to_the_blogs_own_posts_are_handed_to_our_receiver() {
     assert_eq!(mentions[0].source.as_str(), newer);
     assert_eq!(mentions[0].verification, Verification::Verified);
     let sent = s.sent(&newer).await;
-    assert!(sent.targets[0].endpoint.as_deref().unwrap().contains("this backfeed"));
+    assert!(
+        sent.targets[0]
+            .endpoint
+            .as_deref()
+            .unwrap()
+            .contains("this backfeed")
+    );
 }
 
 #[tokio::test]
@@ -162,7 +232,13 @@ async fn with_announce_on_view_off_views_only_look_up_until_publish_announces() 
     assert_eq!(lookup.status(), 404);
     let body: serde_json::Value = lookup.json().await.unwrap();
     assert_eq!(body["code"], 404);
-    assert!(body["error"].as_str().unwrap().contains("not been announced yet"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("not been announced yet"),
+        "{body}"
+    );
     let comments = s.app.get(&format!("/api/comments?url={post}")).await;
     assert_eq!(comments.status(), 404);
     assert_eq!(s.app.mastodon.statuses_created(), 0, "a view toots nothing");
@@ -172,5 +248,11 @@ async fn with_announce_on_view_off_views_only_look_up_until_publish_announces() 
 
     assert_eq!(s.app.mastodon.statuses_created(), 1);
     assert_eq!(s.app.lookup(&post).await.status(), 200);
-    assert_eq!(s.app.get(&format!("/api/comments?url={post}")).await.status(), 200);
+    assert_eq!(
+        s.app
+            .get(&format!("/api/comments?url={post}"))
+            .await
+            .status(),
+        200
+    );
 }

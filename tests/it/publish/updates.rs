@@ -29,13 +29,23 @@ async fn rocks_update_test_1_adding_a_link_re_sends_to_the_old_and_sends_to_the_
     s.feed(&[item(&post, "Update 1", "with part 2")]);
     let second = run(&s).await;
 
-    assert_eq!((second.scan.changed, second.done.sent), (1, 2), "{second:#?}");
+    assert_eq!(
+        (second.scan.changed, second.done.sent),
+        (1, 2),
+        "{second:#?}"
+    );
     assert_eq!(
         s.rocks.checkmarks(),
-        ["update1:1", "update1:2", "update1:3"].map(str::to_owned).into()
+        ["update1:1", "update1:2", "update1:3"]
+            .map(str::to_owned)
+            .into()
     );
     assert!(s.rocks.notes().is_empty(), "{:?}", s.rocks.notes());
-    assert_eq!(s.rocks.gets("/update/1"), 2, "the endpoint was discovered again");
+    assert_eq!(
+        s.rocks.gets("/update/1"),
+        2,
+        "the endpoint was discovered again"
+    );
 }
 
 #[tokio::test]
@@ -45,7 +55,10 @@ async fn rocks_update_test_2_removing_a_link_re_sends_to_it_too() {
     let post = s.post("update-2", &[one.clone(), two.clone()]);
     s.feed(&[item(&post, "Update 2", "both")]);
     run(&s).await;
-    assert_eq!(s.rocks.checkmarks(), ["update2:1", "update2:2"].map(str::to_owned).into());
+    assert_eq!(
+        s.rocks.checkmarks(),
+        ["update2:1", "update2:2"].map(str::to_owned).into()
+    );
 
     s.post("update-2", &[one.clone()]);
     s.feed(&[item(&post, "Update 2", "part 2 removed")]);
@@ -54,11 +67,17 @@ async fn rocks_update_test_2_removing_a_link_re_sends_to_it_too() {
     assert_eq!(second.done.sent, 2, "{second:#?}");
     assert_eq!(
         s.rocks.checkmarks(),
-        ["update2:1", "update2:2", "update2:3", "update2:4"].map(str::to_owned).into()
+        ["update2:1", "update2:2", "update2:3", "update2:4"]
+            .map(str::to_owned)
+            .into()
     );
     assert!(s.rocks.notes().is_empty(), "{:?}", s.rocks.notes());
     let sent = s.sent(&post).await;
-    assert_eq!(sent.links.len(), 1, "the post links one target now: {sent:#?}");
+    assert_eq!(
+        sent.links.len(),
+        1,
+        "the post links one target now: {sent:#?}"
+    );
     assert_eq!(sent.targets.len(), 2, "and was sent to both: {sent:#?}");
 }
 
@@ -78,16 +97,32 @@ async fn rocks_delete_test_1_a_post_that_answers_410_re_sends_to_every_target_on
     assert!(s.rocks.checkmarks().contains("delete1:1"));
     let posted_before = s.rocks.posted().len();
 
-    s.app.blog.page_with_status("/posts/delete-1/", 410, "<!DOCTYPE html><title>Deleted</title><p>Deleted</p>");
+    s.app.blog.page_with_status(
+        "/posts/delete-1/",
+        410,
+        "<!DOCTYPE html><title>Deleted</title><p>Deleted</p>",
+    );
     s.feed(&[item(&kept, "Kept", "y")]);
     let deleted = run(&s).await;
 
-    assert_eq!((deleted.scan.deleted, deleted.done.sent), (1, 2), "{deleted:#?}");
-    assert!(s.rocks.checkmarks().contains("delete1:2"), "{:?}", s.rocks.notes());
+    assert_eq!(
+        (deleted.scan.deleted, deleted.done.sent),
+        (1, 2),
+        "{deleted:#?}"
+    );
+    assert!(
+        s.rocks.checkmarks().contains("delete1:2"),
+        "{:?}",
+        s.rocks.notes()
+    );
     assert_eq!(s.rocks.posted().len(), posted_before + 2);
     let sent = s.sent(&post).await;
     assert!(sent.gone);
-    assert!(sent.targets.iter().all(|t| t.version == GONE_VERSION && t.status == SendStatus::Sent));
+    assert!(
+        sent.targets
+            .iter()
+            .all(|t| t.version == GONE_VERSION && t.status == SendStatus::Sent)
+    );
 
     // Checked once: the next change of the feed sends nothing for it.
     let again_kept = s.post("kept", &[]);
@@ -111,6 +146,10 @@ async fn a_tombstone_page_with_the_status_meta_tag_counts_as_deleted() {
     s.feed(&[]);
     let deleted = run(&s).await;
 
-    assert_eq!((deleted.scan.deleted, deleted.done.sent), (1, 1), "{deleted:#?}");
+    assert_eq!(
+        (deleted.scan.deleted, deleted.done.sent),
+        (1, 1),
+        "{deleted:#?}"
+    );
     assert!(s.sent(&post).await.gone);
 }
