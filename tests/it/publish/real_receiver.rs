@@ -118,7 +118,7 @@ async fn django_webmention_accepts_our_webmentions_and_sees_a_removed_link_go() 
     let receiver = Receiver::start(python).await;
     let s = scene(|_| {}).await;
     let target = format!("{}/notes/hello/", receiver.base);
-    let post = s.post("to-django", &[target.clone()]);
+    let post = s.post("to-django", std::slice::from_ref(&target));
     s.feed(&[item(&post, "To Django", "1")]);
 
     let run = s.publish().await;

@@ -189,7 +189,7 @@ async fn a_dry_run_discovers_and_reports_but_writes_sends_and_toots_nothing() {
 async fn links_to_the_blogs_own_posts_are_handed_to_our_receiver() {
     let s = scene(|_| {}).await;
     let older = s.post("older", &[]);
-    let newer = s.post("newer", &[older.clone()]);
+    let newer = s.post("newer", std::slice::from_ref(&older));
     s.feed(&[item(&newer, "Newer", "n")]);
 
     let run = s.publish().await;

@@ -19,7 +19,7 @@ async fn run(s: &Scene) -> backfeed::publish::RunReport {
 async fn rocks_update_test_1_adding_a_link_re_sends_to_the_old_and_sends_to_the_new() {
     let s = scene(|_| {}).await;
     let (one, two) = (s.rocks.url("/update/1"), s.rocks.url("/update/1/part/2"));
-    let post = s.post("update-1", &[one.clone()]);
+    let post = s.post("update-1", std::slice::from_ref(&one));
     s.feed(&[item(&post, "Update 1", "first")]);
     let first = run(&s).await;
     assert_eq!((first.scan.new, first.done.sent), (1, 1), "{first:#?}");
@@ -60,7 +60,7 @@ async fn rocks_update_test_2_removing_a_link_re_sends_to_it_too() {
         ["update2:1", "update2:2"].map(str::to_owned).into()
     );
 
-    s.post("update-2", &[one.clone()]);
+    s.post("update-2", std::slice::from_ref(&one));
     s.feed(&[item(&post, "Update 2", "part 2 removed")]);
     let second = run(&s).await;
 
@@ -86,7 +86,7 @@ async fn rocks_delete_test_1_a_post_that_answers_410_re_sends_to_every_target_on
     let s = scene(|_| {}).await;
     let target = s.rocks.url("/delete/1");
     let other = s.rocks.url("/extra/capital-rel");
-    let post = s.post("delete-1", &[target.clone()]);
+    let post = s.post("delete-1", std::slice::from_ref(&target));
     let kept = s.post("kept", &[]);
     s.feed(&[item(&post, "Delete 1", "x"), item(&kept, "Kept", "y")]);
     run(&s).await;
@@ -136,7 +136,7 @@ async fn rocks_delete_test_1_a_post_that_answers_410_re_sends_to_every_target_on
 async fn a_tombstone_page_with_the_status_meta_tag_counts_as_deleted() {
     let s = scene(|_| {}).await;
     let target = s.rocks.url("/extra/capital-rel");
-    let post = s.post("static-delete", &[target.clone()]);
+    let post = s.post("static-delete", std::slice::from_ref(&target));
     s.feed(&[item(&post, "Static", "x")]);
     run(&s).await;
 
