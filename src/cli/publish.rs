@@ -113,8 +113,11 @@ fn print_summary(report: &ScanReport, counts: &Counts, retrying: u64, dry_run: b
             counts.announced, counts.sent, counts.no_endpoint, counts.failed
         );
     }
-    if !report.complete {
-        println!("some posts could not be read; the next run takes them up");
+    if !report.post_errors.is_empty() {
+        println!(
+            "{} post(s) could not be read; the next run takes them up",
+            report.post_errors.len()
+        );
     }
 }
 

@@ -8,8 +8,7 @@
 //! the scan goes, so a killed run does not redo them. An unchanged feed
 //! costs one request, one store read and one store write.
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesOrdered;
+use futures_util::future::join_all;
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use time::OffsetDateTime;
 use url::Url;
@@ -141,35 +140,35 @@ pub async fn scan_feed(
     let mut complete = true;
     let mut handled = 0;
     let mut failures = Vec::new();
-    let mut pending = todo.into_iter();
-    let mut in_flight = FuturesOrdered::new();
-    loop {
-        while in_flight.len() < POSTS_AT_ONCE {
-            if request.deadline.is_some_and(|d| app.clock.now() >= d) {
-                complete &= pending.len() == 0;
-                break;
-            }
-            let Some(entry) = pending.next() else {
-                break;
-            };
-            in_flight.push_back(publish_entry(app, entry, request.dry_run));
-        }
-        let Some((entry, done)) = in_flight.next().await else {
+    let mut pending = todo.into_iter().peekable();
+    // Batches, not a rolling window: the feed's state is saved between
+    // batches, and no post's future may sit unpolled holding the store's
+    // writer while that save waits for it.
+    while pending.peek().is_some() {
+        if request.deadline.is_some_and(|d| app.clock.now() >= d) {
+            complete = false;
             break;
-        };
-        progress.done(&entry.url);
-        match done {
-            Ok(done) => {
-                done.count(report);
-                state
-                    .entries
-                    .insert(entry.url.to_string(), entry.digest.clone());
-                handled += 1;
-                if handled % SAVE_EVERY == 0 && !request.dry_run {
-                    app.store.save_feed(&state).await?;
+        }
+        let mut batch = Vec::with_capacity(POSTS_AT_ONCE);
+        for entry in pending.by_ref().take(POSTS_AT_ONCE) {
+            batch.push(publish_entry(app, entry, request.dry_run));
+        }
+        for (entry, done) in join_all(batch).await {
+            progress.done(&entry.url);
+            match done {
+                Ok(done) => {
+                    done.count(report);
+                    state
+                        .entries
+                        .insert(entry.url.to_string(), entry.digest.clone());
+                    handled += 1;
                 }
+                Err(error) => failures.push(format!("{}: {error}", entry.url)),
             }
-            Err(error) => failures.push(format!("{}: {error}", entry.url)),
+        }
+        if handled >= SAVE_EVERY && !request.dry_run {
+            app.store.save_feed(&state).await?;
+            handled = 0;
         }
     }
     for url in left {
@@ -184,10 +183,10 @@ pub async fn scan_feed(
             Err(error) => failures.push(format!("{url}: {error}")),
         }
     }
-    complete &= failures.is_empty();
     report.complete &= complete;
+    let handled_all = complete && failures.is_empty();
     report.post_errors.extend(failures);
-    if complete {
+    if handled_all {
         state.etag = etag;
         state.last_modified = last_modified;
         state.checked_at = now;

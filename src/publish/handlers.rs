@@ -127,14 +127,15 @@ pub async fn run_poll(app: &App) -> Outcome {
         match scan(app, &request, &Silent).await {
             Ok(report) => {
                 tracing::info!(?report, "feeds polled");
-                let again = if report.complete && report.feed_errors.is_empty() {
-                    app.clock.now() + interval
-                } else if report.complete {
-                    // A feed is down: try it again at the next interval,
-                    // not in a loop.
+                let failed = !report.feed_errors.is_empty() || !report.post_errors.is_empty();
+                let again = if !report.complete {
+                    // Cut short by the budget: go on at once.
+                    app.clock.now()
+                } else if failed {
+                    // A feed or page is down: try again soon, not in a loop.
                     app.clock.now() + interval.min(Duration::from_secs(300))
                 } else {
-                    app.clock.now()
+                    app.clock.now() + interval
                 };
                 next = Some(next.map_or(again, |n| n.min(again)));
             }

@@ -77,7 +77,8 @@ pub struct ScanReport {
     pub sends_queued: usize,
     /// Posts that could not be read this time (tried again next run).
     pub post_errors: Vec<String>,
-    /// `false` when the deadline stopped the scan; the next run goes on.
+    /// `false` when the deadline stopped the scan; the next run goes on
+    /// (posts that could not be read are in `post_errors` instead).
     pub complete: bool,
     /// Per post, what would be done (`--dry-run` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -203,7 +204,9 @@ pub struct RunReport {
     pub scan: ScanReport,
     /// What this process's job handlers did during the run.
     pub done: Counts,
-    /// Sends still queued: retries due later (the next run takes them).
+    /// Sends of this run that failed for now and wait for a later retry
+    /// (`done.retrying`; counted without listing the queue, which on S3
+    /// would cost a read per job).
     pub retrying: u64,
 }
 
@@ -229,17 +232,10 @@ pub async fn run_now(
         futures_util::future::try_join_all(loops).await?;
     }
     let done = app.publisher.stats() - before;
-    let retrying = app
-        .store
-        .count_jobs()
-        .await?
-        .into_iter()
-        .find(|(kind, _)| *kind == crate::domain::job::JobKind::SendWebmention)
-        .map_or(0, |(_, c)| c.queued + c.running);
     Ok(RunReport {
         scan,
+        retrying: done.retrying,
         done,
-        retrying,
     })
 }
 

@@ -256,3 +256,67 @@ async fn with_announce_on_view_off_views_only_look_up_until_publish_announces() 
         200
     );
 }
+
+#[tokio::test]
+async fn a_post_whose_page_fails_is_read_again_by_the_next_run() {
+    let s = scene(|_| {}).await;
+    let ok = s.post("fine", &[s.rocks.target(3)]);
+    let broken = s.app.blog.url("/posts/broken/");
+    s.app.blog.page_with_status("/posts/broken/", 503, "busy");
+    s.feed(&[item(&ok, "Fine", "f"), item(&broken, "Broken", "b")]);
+
+    let first = s.publish().await;
+    assert_eq!(
+        (first.scan.new, first.scan.post_errors.len()),
+        (1, 1),
+        "{first:#?}"
+    );
+    assert!(first.scan.post_errors[0].contains("503"), "{first:#?}");
+
+    s.post("broken", &[s.rocks.target(4)]);
+    s.app.advance(Duration::from_secs(60));
+    let second = s.publish().await;
+
+    assert_eq!(
+        second.scan.feeds_unchanged, 0,
+        "the feed is read in full again: {second:#?}"
+    );
+    assert_eq!((second.scan.new, second.done.sent), (1, 1), "{second:#?}");
+    assert_eq!(s.rocks.posted().len(), 2);
+    assert_eq!(
+        s.app.blog.hits("/posts/fine/"),
+        2,
+        "the fine post is not read again (once more to announce it)"
+    );
+    assert_eq!(
+        s.publish().await.scan.feeds_unchanged,
+        1,
+        "and then the feed is known"
+    );
+}
+
+#[tokio::test]
+async fn a_feed_longer_than_a_save_interval_is_published_in_one_run() {
+    let s = scene(|_| {}).await;
+    let items: Vec<_> = (0..45)
+        .map(|n| {
+            let url = s.post(&format!("many-{n}"), &[s.rocks.url("/extra/capital-rel")]);
+            item(&url, &format!("Many {n}"), "m")
+        })
+        .collect();
+    s.feed(&items);
+
+    let run = s.publish().await;
+
+    assert_eq!((run.scan.new, run.done.sent), (45, 45), "{run:#?}");
+    let state = s
+        .app
+        .app
+        .store
+        .load_feed(&s.feed_url())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.entries.len(), 45);
+    assert!(state.etag.is_some(), "a complete read keeps the validators");
+}
