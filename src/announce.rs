@@ -22,7 +22,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use time::OffsetDateTime;
 
 use crate::clients::http::{FetchError, HttpClient};
 use crate::clients::mastodon::{MastodonClient, MastodonError, NewStatus};
@@ -122,6 +121,7 @@ struct PostPage {
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1";
 
 pub struct Announcer {
+    clock: Clock,
     config: AnnounceConfig,
     mastodon: Arc<MastodonClient>,
     pages: HttpClient,
@@ -143,8 +143,9 @@ impl Announcer {
     ) -> Self {
         let lease =
             pages.policy().total_timeout + config.mastodon.timeout * 2 + Duration::from_secs(10);
-        let rate = AnnounceRate::new(config.announce_rate, clock);
+        let rate = AnnounceRate::new(config.announce_rate, clock.clone());
         Self {
+            clock,
             config,
             mastodon,
             pages,
@@ -225,7 +226,7 @@ impl Announcer {
         loop {
             match self
                 .store
-                .claim_post(&url, self.lease, OffsetDateTime::now_utc())
+                .claim_post(&url, self.lease, self.clock.now())
                 .await?
             {
                 ClaimOutcome::Announced(toot_id) => return Ok(self.found(url, toot_id)),
@@ -259,9 +260,7 @@ impl Announcer {
                     Some(Ok(self.found(url.clone(), toot_id)))
                 }
                 Some(PostState::Failed { reason }) => Some(Err(AnnounceError::Failed { reason })),
-                Some(PostState::Claimed { expires_at, .. })
-                    if expires_at > OffsetDateTime::now_utc() =>
-                {
+                Some(PostState::Claimed { expires_at, .. }) if expires_at > self.clock.now() => {
                     continue;
                 }
                 Some(PostState::Claimed { .. }) | None => None,
@@ -301,7 +300,7 @@ impl Announcer {
         hop: Hop,
     ) -> Result<Announcement, AnnounceError> {
         let result = self.resolve(url, hop).await;
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         match result {
             Ok(Resolved::Toot { toot_id, created }) => {
                 let toot_id = self.store.record_toot(url, claim, &toot_id, now).await?;
@@ -390,7 +389,7 @@ impl Announcer {
     /// names, so the store answers it from now on. It is claimed first, as
     /// every write of a post is; a request holding it records the same toot.
     async fn record_alias(&self, alias: &PostUrl, toot_id: &TootId) -> Result<TootId, StoreError> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let recorded = match self.store.claim_post(alias, self.lease, now).await? {
             ClaimOutcome::Claimed(claim) => {
                 self.store.record_toot(alias, &claim, toot_id, now).await?

@@ -96,6 +96,21 @@ impl Default for Clock {
     }
 }
 
+/// A [`Clock`] as `governor`'s clock (time since the Unix epoch, never
+/// before it), so the rate limiters' buckets refill on the app's time.
+#[derive(Clone)]
+pub struct GovernorClock(pub Clock);
+
+impl governor::clock::Clock for GovernorClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        (self.0.now() - OffsetDateTime::UNIX_EPOCH)
+            .try_into()
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
 /// A clock that moves only when told: tests hold it and hand
 /// [`ManualClock::clock`] to the code under test.
 #[derive(Clone)]

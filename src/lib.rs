@@ -73,7 +73,7 @@ impl App {
 
     /// [`App::build`] with a given clock (tests pass a manual one).
     pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Arc<Self>, BuildError> {
-        let store = storage::open(&config.database).await?;
+        let store = storage::open(&config.database, &clock).await?;
         Self::with_store(config, store, clock)
     }
 
@@ -89,6 +89,7 @@ impl App {
             Some(announce) => Some(Arc::new(MastodonClient::new(
                 &announce.mastodon,
                 &config.fetch,
+                clock.clone(),
             )?)),
             None => None,
         };
@@ -123,8 +124,11 @@ impl App {
             clock.clone(),
         ));
         let publisher = publish::Publisher::new(HttpClient::new(config.fetch.clone())?);
-        let rate_limits =
-            http::RateLimits::new(config.webmention.as_ref().and_then(|w| w.rate_limit));
+        let rate_limits = http::RateLimits::new(
+            config.webmention.as_ref().and_then(|w| w.rate_limit),
+            &clock,
+        );
+        let responses = http::ResponseCache::new(changes.clone(), clock.clone());
         Ok(Arc::new(Self {
             config,
             clock,
@@ -136,7 +140,7 @@ impl App {
             changes: changes.clone(),
             metrics: http::Metrics::install(),
             rate_limits,
-            responses: http::ResponseCache::new(changes.clone()),
+            responses,
             publisher,
         }))
     }

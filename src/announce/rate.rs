@@ -9,16 +9,15 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::Clock as GovernorClock;
+use governor::clock::Clock as _;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
-use time::OffsetDateTime;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, GovernorClock};
 use crate::config::RateLimit;
 
-type Limiter = RateLimiter<NotKeyed, InMemoryState, ClockTime, NoOpMiddleware<Duration>>;
+type Limiter = RateLimiter<NotKeyed, InMemoryState, GovernorClock, NoOpMiddleware<Duration>>;
 
 pub struct AnnounceRate {
     /// `None` when the limit is off.
@@ -32,7 +31,7 @@ impl AnnounceRate {
             let burst = NonZeroU32::new(limit.requests)?;
             Quota::with_period(limit.per / limit.requests).map(|q| q.allow_burst(burst))
         });
-        let clock = ClockTime(clock);
+        let clock = GovernorClock(clock);
         Self {
             limiter: quota.map(|quota| RateLimiter::direct_with_clock(quota, clock)),
         }
@@ -46,20 +45,6 @@ impl AnnounceRate {
         limiter
             .check()
             .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
-    }
-}
-
-/// Our [`Clock`] as governor's: time since the Unix epoch (never before it).
-#[derive(Clone)]
-struct ClockTime(Clock);
-
-impl GovernorClock for ClockTime {
-    type Instant = Duration;
-
-    fn now(&self) -> Duration {
-        (self.0.now() - OffsetDateTime::UNIX_EPOCH)
-            .try_into()
-            .unwrap_or(Duration::ZERO)
     }
 }
 

@@ -30,12 +30,13 @@ is drawn on standard error when it is a terminal. Exit status 1 on any error.
   sqlite:///absolute/path.db   sqlite://relative.db
       backfeed's SQLite store (the file must exist).
   postgres://user:password@host:port/database
-      backfeed's PostgreSQL store; or, when the database holds the seed's
-      posts(id, url, toot_id) table and none of backfeed's schema, that
-      table (recognised by looking; nothing to add).
+      backfeed's PostgreSQL store; or, when the database holds the
+      posts(id, url, toot_id) table of sdether/mastodon_post_blog (the
+      Python/Flask service backfeed replaces) and none of backfeed's
+      schema, that table (recognised by looking; nothing to add).
   s3://bucket/prefix?endpoint=URL&region=NAME
-      backfeed's S3 store, plus any of the seed's zero-byte objects
-      .mastodon-meta/<path> (metadata toot-id) it has no record of. Those
+      backfeed's S3 store, plus any of mastodon_post_blog's zero-byte
+      objects .mastodon-meta/<path> (metadata toot-id) it has no record of. Those
       keys hold only the URL's path: give --site for them.
   jf2:<file>   (or a file name ending in .json or .jf2)
       a webmention.io export: /api/mentions.jf2 pages one after another, or
@@ -49,7 +50,7 @@ AWS_SECRET_ACCESS_KEY, never from the URL.
 Examples:
   backfeed migrate --from sqlite:///var/lib/backfeed/backfeed.db \\
       --to postgres://backfeed:secret@db.internal/backfeed
-  backfeed migrate --from postgres://seed@db.internal/mastodon \\
+  backfeed migrate --from postgres://blog@db.internal/mastodon \\
       --to sqlite://backfeed.db
   backfeed migrate --site https://blog.example \\
       --from 's3://blog-meta?endpoint=https://fra1.digitaloceanspaces.com' \\
@@ -61,15 +62,16 @@ Examples:
 #[command(after_long_help = LONG_HELP)]
 pub struct MigrateArgs {
     /// Where to read: sqlite://…, postgres://… (backfeed's store or the
-    /// seed's table), s3://… (backfeed's store and the seed's layout), or
+    /// `posts` table of mastodon_post_blog, the Python/Flask service),
+    /// s3://… (backfeed's store and mastodon_post_blog's layout), or
     /// jf2:<file> for a webmention.io export. See --help for every form.
     #[arg(long, value_name = "URL")]
     pub from: String,
     /// The store to copy into: sqlite://…, postgres://… or s3://….
     #[arg(long, value_name = "URL")]
     pub to: String,
-    /// The blog's origin (https://blog.example), to rebuild the URLs of the
-    /// seed's S3 objects, whose keys hold only the path.
+    /// The blog's origin (https://blog.example), to rebuild the URLs of
+    /// mastodon_post_blog's S3 objects, whose keys hold only the path.
     #[arg(long, value_name = "URL")]
     pub site: Option<String>,
     /// Report what would be copied; write nothing.

@@ -15,26 +15,56 @@
 //! tree recursively afterwards, drops included, recurses at most that deep.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::Visibility;
+
+/// A Mastodon status id: an opaque string (GoToSocial and Akkoma ids are
+/// not numbers), never empty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatusId(String);
+
+impl StatusId {
+    /// Longer ids are refused: no server makes them, and they are keys.
+    pub const MAX_LENGTH: usize = 256;
+
+    pub fn new(id: impl Into<String>) -> Option<Self> {
+        let id = id.into();
+        let valid =
+            !id.is_empty() && id.len() <= Self::MAX_LENGTH && !id.chars().any(char::is_control);
+        valid.then_some(Self(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StatusId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The announcing toot as Mastodon reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TootSummary {
-    pub id: String,
+    pub id: StatusId,
     pub url: Option<String>,
     pub replies_count: u64,
     pub reblogs_count: u64,
     pub favourites_count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emoji {
     pub shortcode: String,
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyAuthor {
     pub display_name: String,
     /// `user@domain`, without the leading `@`.
@@ -44,7 +74,7 @@ pub struct ReplyAuthor {
     pub emojis: Vec<Emoji>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Media {
     pub kind: String,
     pub url: String,
@@ -53,17 +83,18 @@ pub struct Media {
 }
 
 /// One reply, as fetched (content already sanitised).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    pub id: String,
-    pub in_reply_to_id: Option<String>,
-    pub visibility: String,
+    pub id: StatusId,
+    pub in_reply_to_id: Option<StatusId>,
+    /// `None`: a visibility this version does not know (never shown).
+    pub visibility: Option<Visibility>,
     pub author: ReplyAuthor,
     pub content_html: String,
     pub content_text: String,
     pub spoiler_text: Option<String>,
-    pub created_at: String,
-    pub edited_at: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub edited_at: Option<OffsetDateTime>,
     pub url: Option<String>,
     pub media: Vec<Media>,
     pub emojis: Vec<Emoji>,
@@ -79,7 +110,7 @@ pub struct HiddenReplies {
 
 impl HiddenReplies {
     fn hides(&self, reply: &Reply) -> bool {
-        self.statuses.contains(&reply.id)
+        self.statuses.contains(reply.id.as_str())
             || self
                 .accounts
                 .contains(&reply.author.acct.to_ascii_lowercase())
@@ -119,14 +150,17 @@ pub fn visible_tree(
     hidden: &HiddenReplies,
 ) -> Vec<ReplyNode> {
     let may_show = |reply: &Reply| {
-        let visible =
-            reply.visibility == "public" || (include_unlisted && reply.visibility == "unlisted");
+        let visible = match reply.visibility {
+            Some(Visibility::Public) => true,
+            Some(Visibility::Unlisted) => include_unlisted,
+            Some(Visibility::Private | Visibility::Direct) | None => false,
+        };
         visible && !hidden.hides(reply)
     };
     let mut children: HashMap<&str, Vec<&Reply>> = HashMap::new();
     for reply in replies.iter().filter(|r| may_show(r)) {
-        if let Some(parent) = reply.in_reply_to_id.as_deref() {
-            children.entry(parent).or_default().push(reply);
+        if let Some(parent) = &reply.in_reply_to_id {
+            children.entry(parent.as_str()).or_default().push(reply);
         }
     }
     for kids in children.values_mut() {
@@ -159,7 +193,7 @@ fn reading_order<'a>(
         }
         order.push((level, reply));
         let below = (level + 1).min(MAX_DEPTH);
-        stack.extend(kids(&reply.id).map(|r| (below, r)));
+        stack.extend(kids(reply.id.as_str()).map(|r| (below, r)));
     }
     order
 }
@@ -209,10 +243,11 @@ mod tests {
     use super::*;
 
     fn reply(id: &str, parent: &str, visibility: &str, acct: &str) -> Reply {
+        let second: u64 = id.parse().unwrap_or(0);
         Reply {
-            id: id.into(),
-            in_reply_to_id: Some(parent.into()),
-            visibility: visibility.into(),
+            id: StatusId::new(id).unwrap(),
+            in_reply_to_id: StatusId::new(parent),
+            visibility: visibility.parse().ok(),
             author: ReplyAuthor {
                 display_name: acct.into(),
                 acct: acct.into(),
@@ -223,7 +258,8 @@ mod tests {
             content_html: String::new(),
             content_text: String::new(),
             spoiler_text: None,
-            created_at: format!("2026-11-22T10:00:{id:0>2}Z"),
+            created_at: time::macros::datetime!(2026-11-22 10:00 UTC)
+                + std::time::Duration::from_secs(second),
             edited_at: None,
             url: None,
             media: vec![],
@@ -237,7 +273,7 @@ mod tests {
             .map(|n| {
                 let kids = ids(&n.children);
                 if kids.is_empty() {
-                    n.reply.id.clone()
+                    n.reply.id.to_string()
                 } else {
                     format!("{}[{}]", n.reply.id, kids.join(","))
                 }
@@ -377,7 +413,7 @@ mod tests {
         assert_eq!(depth(&tree), MAX_DEPTH);
         assert_eq!(count(&tree), 19);
         let mut level_15 = &tree[0];
-        while level_15.reply.id != "15" {
+        while level_15.reply.id.as_str() != "15" {
             level_15 = &level_15.children[0];
         }
         assert_eq!(ids(&level_15.children), vec!["16", "20", "22", "21"]);

@@ -10,7 +10,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, RequestProblem};
 use super::extract::{FormOrJson, Query};
 use super::webmention::StatusBody;
 use crate::domain::mention::{Mention, MentionId, Moderation, VerificationState};
@@ -29,11 +29,7 @@ use crate::webmention::{ReceiveError, Receiver};
 /// Refuses every admin request without the right bearer token.
 pub async fn require_token(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let Some(expected) = &app.config.admin_token else {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the admin API is off: set BACKFEED_ADMIN_TOKEN to turn it on",
-        )
-        .into_response();
+        return ApiError::from(RequestProblem::AdminOff).into_response();
     };
     let given = request
         .headers()
@@ -44,16 +40,7 @@ pub async fn require_token(State(app): State<AppState>, request: Request, next: 
     if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
         return next.run(request).await;
     }
-    let mut response = ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "a valid admin bearer token is required",
-    )
-    .into_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
-    response
+    ApiError::from(RequestProblem::Unauthorized).into_response()
 }
 
 fn receiver(app: &AppState) -> Result<&Receiver, ApiError> {

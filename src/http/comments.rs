@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, RequestProblem};
 
 /// Browsers may reuse an answer briefly; after that they revalidate with
 /// `If-None-Match`, which costs us a hash comparison.
@@ -24,8 +24,9 @@ pub async fn comments(
         .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "url"))
         .map(|(_, v)| v.into_owned());
     let rendered = app.threads.comments(raw_url.as_deref()).await?;
+    // The ETag is hex between quotes, always a valid header value.
     let etag = HeaderValue::from_str(&rendered.etag)
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "bad etag"))?;
+        .map_err(|_| ApiError::from(RequestProblem::Internal))?;
     let cache = HeaderValue::from_static(CACHE_CONTROL);
     if if_none_match(&headers, &rendered.etag) {
         return Ok((

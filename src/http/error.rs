@@ -19,7 +19,86 @@ use crate::storage::StoreError;
 use crate::threads::ThreadError;
 use crate::webmention::{ModerationError, ReceiveError};
 
+use super::admin_pages::AdminPageError;
 use super::limits::LimitError;
+
+/// What can go wrong with a request itself, whatever it asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestProblem {
+    #[error("no such resource")]
+    NotFound,
+    #[error("method not allowed on this resource")]
+    MethodNotAllowed,
+    /// A handler panicked (caught; the cause is in the log).
+    #[error("internal error")]
+    Internal,
+    #[error("too many {what}; try again later")]
+    TooMany { what: &'static str, wait: Duration },
+    #[error("the admin API is off: set BACKFEED_ADMIN_TOKEN to turn it on")]
+    AdminOff,
+    #[error("a valid admin bearer token is required")]
+    Unauthorized,
+    /// A serverless platform's time limit ran out before the answer.
+    #[error("the request did not finish within the function's time limit")]
+    OutOfTime,
+    #[error("the answer is too large for a web action result")]
+    AnswerTooLarge,
+}
+
+impl From<RequestProblem> for ApiError {
+    fn from(problem: RequestProblem) -> Self {
+        let message = problem.to_string();
+        match problem {
+            RequestProblem::NotFound => Self::new(StatusCode::NOT_FOUND, message),
+            RequestProblem::MethodNotAllowed => Self::new(StatusCode::METHOD_NOT_ALLOWED, message),
+            RequestProblem::Internal | RequestProblem::AnswerTooLarge => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+            }
+            RequestProblem::TooMany { wait, .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(wait)
+            }
+            RequestProblem::AdminOff | RequestProblem::OutOfTime => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+            }
+            RequestProblem::Unauthorized => {
+                let mut error = Self::new(StatusCode::UNAUTHORIZED, message);
+                error.www_authenticate = true;
+                error
+            }
+        }
+    }
+}
+
+/// Why the read API (`/api/mentions…`, `/api/count`, `/web-mentions/query`)
+/// refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadApiError {
+    /// A parameter it reads is malformed (said in the message).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the `target` parameter is missing: name the page whose mentions you want")]
+    MissingTarget,
+    #[error(
+        "a token is needed to list mentions without a `target`: pass `token=` (one of \
+         BACKFEED_READ_TOKENS), or name the page with `target=`"
+    )]
+    TokenMissing,
+    #[error("the token is not valid (not one of BACKFEED_READ_TOKENS)")]
+    TokenInvalid,
+    #[error("at most {max} `target` values may be asked for at once, not {given}")]
+    TooManyTargets { given: usize, max: usize },
+    #[error(
+        "`per-page` may be at most {max} here when more mentions than that remain \
+         ({remaining} do): ask for pages of at most {max} and page on with `page`"
+    )]
+    PageTooLarge { max: u32, remaining: u64 },
+    #[error(
+        "this page of mentions would be larger than {max_mb} MB: ask for fewer with `per-page`"
+    )]
+    AnswerTooLarge { max_mb: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// An error on its way to becoming an HTTP answer.
 #[derive(Debug)]
@@ -27,6 +106,8 @@ pub struct ApiError {
     status: StatusCode,
     message: String,
     retry_after: Option<Duration>,
+    /// Adds `WWW-Authenticate: Bearer` (a 401 of the admin API).
+    www_authenticate: bool,
 }
 
 #[derive(Serialize)]
@@ -41,6 +122,7 @@ impl ApiError {
             status,
             message: message.into(),
             retry_after: None,
+            www_authenticate: false,
         }
     }
 
@@ -50,7 +132,7 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "no such resource")
+        RequestProblem::NotFound.into()
     }
 
     /// Adds `Retry-After` (whole seconds, at least one).
@@ -66,6 +148,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The safe message clients see (the admin pages show it as text).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// `Retry-After` for this error, if it has one.
+    pub fn retry_after_header(&self) -> Option<HeaderValue> {
+        let seconds = self.retry_after?.as_secs().max(1).to_string();
+        HeaderValue::from_str(&seconds).ok()
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -74,12 +167,15 @@ impl IntoResponse for ApiError {
             code: self.status.as_u16(),
             error: &self.message,
         });
+        let retry_after = self.retry_after_header();
         let mut response = (self.status, body).into_response();
-        if let Some(after) = self.retry_after {
-            let seconds = after.as_secs().max(1).to_string();
-            if let Ok(value) = HeaderValue::from_str(&seconds) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if self.www_authenticate {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }
@@ -175,6 +271,28 @@ impl From<ModerationError> for ApiError {
     }
 }
 
+impl From<ReadApiError> for ApiError {
+    fn from(error: ReadApiError) -> Self {
+        match error {
+            ReadApiError::Invalid(_)
+            | ReadApiError::MissingTarget
+            | ReadApiError::TooManyTargets { .. }
+            | ReadApiError::PageTooLarge { .. }
+            | ReadApiError::AnswerTooLarge { .. } => Self::bad_request(error.to_string()),
+            ReadApiError::TokenMissing | ReadApiError::TokenInvalid => {
+                Self::new(StatusCode::UNAUTHORIZED, error.to_string())
+            }
+            ReadApiError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for ReadApiError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}
+
 impl From<LimitError> for ApiError {
     fn from(error: LimitError) -> Self {
         let status = match error {
@@ -216,5 +334,42 @@ impl From<PublishError> for ApiError {
             PublishError::NothingToPublish => Self::bad_request(error.to_string()),
             PublishError::Store(e) => e.into(),
         }
+    }
+}
+impl From<AdminPageError> for ApiError {
+    fn from(error: AdminPageError) -> Self {
+        let message = error.to_string();
+        match error {
+            AdminPageError::Off => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
+            AdminPageError::WrongToken | AdminPageError::SignedOut => {
+                Self::new(StatusCode::UNAUTHORIZED, message)
+            }
+            AdminPageError::Throttled { retry_after } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(retry_after)
+            }
+            AdminPageError::BadCsrf | AdminPageError::CrossOrigin => {
+                Self::new(StatusCode::FORBIDDEN, message)
+            }
+            AdminPageError::Invalid(_) => Self::bad_request(message),
+        }
+    }
+}
+
+/// The OpenWhisk action proxy protocol's refusals: `{"error":"…"}`.
+impl IntoResponse for crate::runtime::openwhisk::ProxyError {
+    fn into_response(self) -> Response {
+        use crate::runtime::openwhisk::ProxyError;
+        let status = match &self {
+            ProxyError::UnknownPath => StatusCode::NOT_FOUND,
+            ProxyError::AlreadyInitialized => StatusCode::FORBIDDEN,
+            ProxyError::Unreadable(_) => StatusCode::BAD_REQUEST,
+            ProxyError::Environment(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::Unusable => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }

@@ -9,9 +9,9 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, RequestProblem};
 use super::extract::Form;
-use super::rate_limit::client_ip;
+use super::rate_limit::client_key;
 use crate::domain::mention::{Mention, MentionId, Verification};
 use crate::webmention::{ReceiveError, Receiver};
 
@@ -25,7 +25,7 @@ pub async fn receive(
     Form(form): Form,
 ) -> Result<Response, ApiError> {
     let receiver = receiver(&app)?;
-    let client = client_ip(&headers, &extensions, app.config.trust_x_forwarded_for);
+    let client = client_key(&headers, &extensions, app.config.trust_x_forwarded_for);
     app.rate_limits.check_client(client).map_err(too_many)?;
     if let Some(domain) = form.get("source").and_then(source_domain) {
         app.rate_limits.check_domain(&domain).map_err(too_many)?;
@@ -121,11 +121,11 @@ fn source_domain(source: &str) -> Option<String> {
 }
 
 fn too_many(wait: std::time::Duration) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too many webmentions; try again later",
-    )
-    .with_retry_after(wait)
+    RequestProblem::TooMany {
+        what: "webmentions",
+        wait,
+    }
+    .into()
 }
 
 fn receiver(app: &AppState) -> Result<&Receiver, ApiError> {

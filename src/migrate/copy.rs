@@ -315,7 +315,7 @@ pub async fn threads(
         }
         let post = to.store.find_post(&url).await.map_err(write)?;
         if let Some(PostState::Announced { toot_id }) = post.map(|p| p.state)
-            && toot_id.as_str() != thread.toot.id
+            && toot_id.as_str() != thread.toot.id.as_str()
         {
             let kept = Imported::Conflict {
                 kept: format!("toot {toot_id}, not the cached thread's {}", thread.toot.id),

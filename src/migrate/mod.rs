@@ -1,5 +1,5 @@
 //! `backfeed migrate`: copying everything from one store to another, or
-//! importing the seed's stores and a webmention.io export.
+//! importing mastodon_post_blog's stores and a webmention.io export.
 //!
 //! What is copied: posts (announced, failed with their reason; claims in
 //! flight are left behind), mentions in every state with their data,
@@ -40,7 +40,7 @@ pub use summary::{Kind, Summary, Tally};
 pub struct Plan {
     pub from: Source,
     pub to: DatabaseUrl,
-    /// The blog's origin, for the seed's S3 keys (which hold only paths).
+    /// The blog's origin, for mastodon_post_blog's S3 keys (which hold only paths).
     pub site: Option<Url>,
     /// Read and compare only; write nothing.
     pub dry_run: bool,
@@ -107,7 +107,7 @@ impl Progress for Silent {
 /// destination is opened, so a missing source creates nothing.
 pub async fn run(plan: &Plan, progress: &dyn Progress) -> Result<Summary, MigrateError> {
     let started = Instant::now();
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::Clock::system().now();
     let (from, to) = (plan.from.describe(), source::describe(&plan.to));
     let mut summary = Summary::new(from.clone(), to.clone(), plan.dry_run);
     let opened = match &plan.from {

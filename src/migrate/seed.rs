@@ -1,14 +1,14 @@
-//! Reading the seed's own stores into post records: its PostgreSQL table
+//! Reading mastodon_post_blog's own stores into post records: its PostgreSQL table
 //! `posts(id, url, toot_id)`, and its S3 layout (a zero-byte object
 //! `.mastodon-meta/<url path>` with user metadata `toot-id` per post).
 //!
-//! The seed's S3 keys hold only the URL's path, so the blog's origin comes
+//! mastodon_post_blog's S3 keys hold only the URL's path, so the blog's origin comes
 //! from `--site`; it is asked for only when the bucket holds such objects
 //! that backfeed has no record of (backfeed writes the same objects for the
 //! posts it announces, next to a record that holds the whole URL).
 //!
 //! Invariant: a row or object that does not make a post (no URL, no toot
-//! id) is reported as invalid, never guessed at; the seed recorded no times,
+//! id) is reported as invalid, never guessed at; mastodon_post_blog recorded no times,
 //! so a post from its table is dated by the migration, one from its bucket
 //! by the object's last change.
 
@@ -25,10 +25,10 @@ use crate::storage::StoreError;
 use crate::storage::postgres::{SeedRow, seed_rows};
 use crate::storage::s3::S3Store;
 
-/// Requests in flight while reading the seed's objects.
+/// Requests in flight while reading mastodon_post_blog's objects.
 const IN_FLIGHT: usize = 16;
 
-/// The posts in the seed's PostgreSQL table; rows that are no post are
+/// The posts in mastodon_post_blog's PostgreSQL table; rows that are no post are
 /// counted as invalid in `summary`.
 pub async fn postgres_posts(
     url: &str,
@@ -45,7 +45,10 @@ pub async fn postgres_posts(
     for row in rows {
         match seed_row_post(&row, now) {
             Ok(post) => posts.push(post),
-            Err(why) => summary.invalid(Kind::Posts, format!("seed row id {}: {why}", row.id)),
+            Err(why) => summary.invalid(
+                Kind::Posts,
+                format!("mastodon_post_blog row id {}: {why}", row.id),
+            ),
         }
     }
     Ok(posts)
@@ -67,7 +70,7 @@ fn seed_row_post(row: &SeedRow, now: OffsetDateTime) -> Result<PostRecord, Strin
     })
 }
 
-/// `--site`: the blog's origin, which the seed's keys leave out.
+/// `--site`: the blog's origin, which mastodon_post_blog's keys leave out.
 pub fn parse_site(text: &str) -> Result<Url, MigrateError> {
     let bad = |why: &str| {
         MigrateError::Usage(format!(
@@ -80,13 +83,13 @@ pub fn parse_site(text: &str) -> Result<Url, MigrateError> {
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Err(bad(
-            "has a path: the seed's keys hold a post's whole path, so only the origin is needed",
+            "has a path: mastodon_post_blog's keys hold a post's whole path, so only the origin is needed",
         ));
     }
     Ok(url)
 }
 
-/// The posts the bucket holds only in the seed's layout (no record of
+/// The posts the bucket holds only in mastodon_post_blog's layout (no record of
 /// ours names them), with their URLs rebuilt from `site`.
 pub async fn s3_posts(
     s3: &S3Store,
@@ -112,14 +115,14 @@ pub async fn s3_posts(
     };
     let Some(site) = site else {
         return Err(MigrateError::Usage(format!(
-            "{what} holds {} announced post(s) in the seed's layout (e.g. `.mastodon-meta/{first}`), whose keys hold \
+            "{what} holds {} announced post(s) in mastodon_post_blog's layout (e.g. `.mastodon-meta/{first}`), whose keys hold \
              only the URL's path: give the blog's address with --site https://blog.example so their URLs can be rebuilt",
             paths.len()
         )));
     };
     summary.read(Kind::Posts, paths.len() as u64);
     summary.note(format!(
-        "{} post(s) found only in the seed's layout (.mastodon-meta/…) were read as {site}<path>",
+        "{} post(s) found only in mastodon_post_blog's layout (.mastodon-meta/…) were read as {site}<path>",
         paths.len()
     ));
     let looks: Vec<_> = paths.iter().map(|path| s3.seed_post(path)).collect();

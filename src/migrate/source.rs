@@ -2,17 +2,17 @@
 //! forms, and opening them.
 //!
 //! `--from` takes every `DATABASE_URL` form, and a webmention.io export as
-//! `jf2:<file>` (or a file name ending in `.json` or `.jf2`). The seed's own
+//! `jf2:<file>` (or a file name ending in `.json` or `.jf2`). mastodon_post_blog's own
 //! stores need no form of their own: a PostgreSQL database is looked at
-//! before it is opened, and one holding the seed's `posts(id, url,
-//! toot_id)` table and none of backfeed's schema is read as the seed's; an
+//! before it is opened, and one holding mastodon_post_blog's `posts(id, url,
+//! toot_id)` table and none of backfeed's schema is read as mastodon_post_blog's; an
 //! S3 bucket is read in both layouts (see `seed.rs`).
 //!
 //! Invariant: a source's records are only read, and a source is never
 //! created (a missing SQLite file is an error, not a new empty database).
 //! Opening one of backfeed's stores does what every start does: it brings
 //! an older schema up to date, and an S3 store writes and deletes one
-//! scratch object to probe the provider. The seed's database is never
+//! scratch object to probe the provider. mastodon_post_blog's database is never
 //! opened as a store (migrating it would fail half-way on its `posts`
 //! table).
 
@@ -22,6 +22,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::MigrateError;
+use crate::clock::Clock;
 use crate::config::DatabaseUrl;
 use crate::storage::postgres::{self, Contents};
 use crate::storage::s3::S3Store;
@@ -102,12 +103,12 @@ pub fn describe(url: &DatabaseUrl) -> String {
 /// A source, opened.
 pub enum Opened {
     /// One of backfeed's stores; `s3` is the same store when it is an S3
-    /// bucket, which may also hold the seed's post objects.
+    /// bucket, which may also hold mastodon_post_blog's post objects.
     Store {
         store: Arc<dyn Store>,
         s3: Option<Arc<S3Store>>,
     },
-    /// The seed's PostgreSQL table (the connection URL).
+    /// mastodon_post_blog's PostgreSQL table (the connection URL).
     SeedPostgres(String),
 }
 
@@ -121,18 +122,18 @@ pub async fn open_source(url: &DatabaseUrl) -> Result<Opened, MigrateError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
             require_file(path, &what)?;
-            let store = storage::open(url).await.map_err(cannot)?;
+            let store = storage::open(url, &Clock::system()).await.map_err(cannot)?;
             Ok(Opened::Store { store, s3: None })
         }
         DatabaseUrl::Postgres(secret) => {
             match postgres::inspect(secret.expose()).await.map_err(cannot)? {
                 Contents::Backfeed => Ok(Opened::Store {
-                    store: storage::open(url).await.map_err(cannot)?,
+                    store: storage::open(url, &Clock::system()).await.map_err(cannot)?,
                     s3: None,
                 }),
                 Contents::Seed => Ok(Opened::SeedPostgres(secret.expose().to_owned())),
                 Contents::Empty => Err(MigrateError::Usage(format!(
-                    "the source {what} holds neither a backfeed store nor the seed's `posts(id, url, toot_id)` table: nothing to copy"
+                    "the source {what} holds neither a backfeed store nor mastodon_post_blog's `posts(id, url, toot_id)` table: nothing to copy"
                 ))),
                 Contents::Unknown(columns) => Err(unknown_posts_table(&what, &columns)),
             }
@@ -143,9 +144,15 @@ pub async fn open_source(url: &DatabaseUrl) -> Result<Opened, MigrateError> {
             endpoint,
             region,
         } => {
-            let s3 = S3Store::open(bucket, prefix, endpoint.as_ref(), region.as_deref())
-                .await
-                .map_err(cannot)?;
+            let s3 = S3Store::open(
+                bucket,
+                prefix,
+                endpoint.as_ref(),
+                region.as_deref(),
+                Clock::system().now(),
+            )
+            .await
+            .map_err(cannot)?;
             let s3 = Arc::new(s3);
             Ok(Opened::Store {
                 store: Arc::clone(&s3) as Arc<dyn Store>,
@@ -167,14 +174,14 @@ pub async fn open_destination(url: &DatabaseUrl) -> Result<Arc<dyn Store>, Migra
             Contents::Empty | Contents::Backfeed => {}
             Contents::Seed => {
                 return Err(MigrateError::Usage(format!(
-                    "the destination {what} holds the seed's `posts` table, whose name backfeed's own schema needs: \
+                    "the destination {what} holds mastodon_post_blog's `posts` table, whose name backfeed's own schema needs: \
                      migrate into a new database (createdb backfeed) and read this one with --from"
                 )));
             }
             Contents::Unknown(columns) => return Err(unknown_posts_table(&what, &columns)),
         }
     }
-    storage::open(url).await.map_err(cannot)
+    storage::open(url, &Clock::system()).await.map_err(cannot)
 }
 
 fn require_file(path: &Path, what: &str) -> Result<(), MigrateError> {
@@ -190,7 +197,7 @@ fn require_file(path: &Path, what: &str) -> Result<(), MigrateError> {
 
 fn unknown_posts_table(what: &str, columns: &[String]) -> MigrateError {
     MigrateError::Usage(format!(
-        "{what} has a `posts` table with columns ({}), which is neither backfeed's nor the seed's (id, url, toot_id)",
+        "{what} has a `posts` table with columns ({}), which is neither backfeed's nor mastodon_post_blog's (id, url, toot_id)",
         columns.join(", ")
     ))
 }

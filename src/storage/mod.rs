@@ -2,10 +2,13 @@
 //!
 //! [`Store`] speaks in domain operations (`claim_post`, `record_toot`, …), not
 //! SQL shapes, so that an object store can implement it too. Every backend
-//! passes the same [`conformance`] suite. Invariant: a backend never
+//! passes the same `conformance` suite (test code, compiled only with the
+//! `test-support` feature, which the tests turn on). Invariant: a backend never
 //! half-writes: each operation is atomic, and `claim_post` is the one place
 //! that decides who may post a post's toot, across threads and processes.
 
+// Panicking test code: never in the production library.
+#[cfg(feature = "test-support")]
 pub mod conformance;
 pub mod import;
 pub mod jobs;
@@ -16,6 +19,7 @@ pub mod s3;
 pub mod sent;
 mod sent_rows;
 pub mod sqlite;
+pub mod thread_record;
 pub mod threads;
 
 use std::sync::Arc;
@@ -24,6 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::clock::Clock;
 use crate::config::DatabaseUrl;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 
@@ -104,8 +109,9 @@ pub trait PostStore: Send + Sync {
     async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError>;
 }
 
-/// Opens the store a `DATABASE_URL` names, running migrations.
-pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+/// Opens the store a `DATABASE_URL` names, running migrations (`clock`
+/// dates what a migration writes).
+pub async fn open(url: &DatabaseUrl, clock: &Clock) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
         DatabaseUrl::Postgres(url) => Ok(Arc::new(
@@ -117,7 +123,14 @@ pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
             endpoint,
             region,
         } => Ok(Arc::new(
-            s3::S3Store::open(bucket, prefix, endpoint.as_ref(), region.as_deref()).await?,
+            s3::S3Store::open(
+                bucket,
+                prefix,
+                endpoint.as_ref(),
+                region.as_deref(),
+                clock.now(),
+            )
+            .await?,
         )),
     }
 }

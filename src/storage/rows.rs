@@ -13,7 +13,6 @@
 //! malformed URL, a time out of range, a missing field a state requires)
 //! becomes `StoreError::Corrupt`, never a panic.
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
@@ -22,7 +21,6 @@ use crate::domain::job::{Job, JobId, JobKind, JobState};
 use crate::domain::mention::{
     Author, Mention, MentionData, MentionId, Moderation, Relation, Verification,
 };
-use crate::domain::thread::{Reply, TootSummary};
 use crate::domain::{ClaimToken, PostRecord, PostState, PostUrl, TootId};
 
 /// A time as a backend stores it: PostgreSQL reads `timestamptz` straight
@@ -277,18 +275,10 @@ pub(crate) fn recorded_toot(url: &PostUrl, stored: Option<String>) -> Result<Too
 }
 
 /// The stored form of a cached thread; versioned by its field names.
-#[derive(Serialize, Deserialize)]
-struct Payload {
-    toot: TootSummary,
-    replies: Vec<Reply>,
-}
-
-/// `thread`'s toot and replies as the JSON text both backends store.
+/// `thread`'s toot and replies as the versioned JSON text every backend
+/// stores (`thread_record.rs`).
 pub(crate) fn thread_payload(thread: &CachedThread) -> serde_json::Result<String> {
-    serde_json::to_string(&Payload {
-        toot: thread.toot.clone(),
-        replies: thread.replies.clone(),
-    })
+    super::thread_record::encode(&thread.toot, &thread.replies)
 }
 
 /// One `thread_cache` row as stored, without its key.
@@ -299,14 +289,18 @@ pub(crate) struct RawThread<T> {
 }
 
 impl<T: StoredTime> RawThread<T> {
-    pub(crate) fn into_thread(self, url: &PostUrl) -> Result<CachedThread, StoreError> {
+    /// `None` when the payload was written by another version or does not
+    /// read back: a cache entry to fetch again, never an error.
+    pub(crate) fn into_thread(self, url: &PostUrl) -> Result<Option<CachedThread>, StoreError> {
         let corrupt = |what: String| StoreError::Corrupt(format!("cached thread of {url}: {what}"));
-        let payload =
-            serde_json::from_str::<Payload>(&self.payload).map_err(|e| corrupt(e.to_string()))?;
-        Ok(CachedThread {
+        let Some((toot, replies)) = super::thread_record::decode(&self.payload) else {
+            tracing::debug!(%url, "cached thread in an older or unreadable form; fetching it again");
+            return Ok(None);
+        };
+        Ok(Some(CachedThread {
             url: url.clone(),
-            toot: payload.toot,
-            replies: payload.replies,
+            toot,
+            replies,
             fetched_at: self
                 .fetched_at
                 .to_time()
@@ -315,6 +309,6 @@ impl<T: StoredTime> RawThread<T> {
                 .fresh_until
                 .to_time()
                 .ok_or_else(|| corrupt("bad fresh_until".into()))?,
-        })
+        }))
     }
 }

@@ -31,7 +31,7 @@ use crate::clients::mastodon::{MastodonClient, MastodonError};
 use crate::clock::Clock;
 use crate::config::ThreadsConfig;
 use crate::domain::job::{Job, NewJob, Outcome, RefreshThread};
-use crate::domain::thread::{TootSummary, visible_tree};
+use crate::domain::thread::{StatusId, TootSummary, visible_tree};
 use crate::domain::{PostState, PostUrl};
 use crate::jobs::Queue;
 use crate::storage::{CachedThread, MentionQuery, SortDirection, Store, StoreError};
@@ -156,7 +156,7 @@ impl Threads {
             .as_ref()
             .map(|t| {
                 visible_tree(
-                    &t.toot.id,
+                    t.toot.id.as_str(),
                     &t.replies,
                     self.config.include_unlisted,
                     &hidden,
@@ -172,7 +172,7 @@ impl Threads {
         let toot = thread
             .as_ref()
             .map(|t| t.toot.clone())
-            .or_else(|| toot_id.map(|id| self.fallback_toot(id)));
+            .or_else(|| toot_id.and_then(|id| self.fallback_toot(id)));
         let body = wire::CommentsBody {
             url: url.to_string(),
             toot: toot.as_ref().map(wire::TootBody::from),
@@ -235,20 +235,21 @@ impl Threads {
     }
 
     /// The toot's URL as Mastodon builds it, when the toot itself could not be read.
-    fn fallback_toot(&self, id: String) -> TootSummary {
+    fn fallback_toot(&self, id: String) -> Option<TootSummary> {
+        let id = StatusId::new(id)?;
         let url = self.announcer.as_ref().map(|a| {
             let mastodon = &a.config().mastodon;
             let mut base = mastodon.base.api_base.clone();
             base.set_path(&format!("/@{}/{id}", mastodon.user));
             base.to_string()
         });
-        TootSummary {
+        Some(TootSummary {
             id,
             url,
             replies_count: 0,
             reblogs_count: 0,
             favourites_count: 0,
-        }
+        })
     }
 
     /// The cached thread (refreshing it in the background when stale), or a
@@ -262,7 +263,7 @@ impl Threads {
             .store
             .load_thread(url)
             .await?
-            .filter(|t| t.toot.id == toot_id)
+            .filter(|t| t.toot.id.as_str() == toot_id)
         {
             if self.clock.now() >= cached.fresh_until {
                 self.queue_refresh(url).await;
@@ -275,7 +276,7 @@ impl Threads {
             .store
             .load_thread(url)
             .await?
-            .filter(|t| t.toot.id == toot_id)
+            .filter(|t| t.toot.id.as_str() == toot_id)
         {
             return Ok(Some(cached));
         }
@@ -314,7 +315,11 @@ impl Threads {
         if recently {
             return;
         }
-        if let Err(error) = self.queue.enqueue(&NewJob::refresh_thread(url, now)).await {
+        // While Mastodon has asked us to wait, the refresh is due when the
+        // wait ends, not before (a queued one is never brought forward into
+        // the wait).
+        let due = now + self.backoff_left().unwrap_or_default();
+        if let Err(error) = self.queue.enqueue(&NewJob::refresh_thread(url, due)).await {
             tracing::warn!(%url, %error, "cannot queue a thread refresh");
         }
     }
@@ -335,7 +340,11 @@ impl Threads {
             Ok(outcome) => outcome,
             Err(error) => Outcome::retry(error.to_string()),
         };
-        if let Ok(mut queued) = self.refresh_queued.lock() {
+        // A refresh that will be retried is still queued: views need not
+        // queue it again.
+        if !matches!(outcome, Outcome::Retry { .. })
+            && let Ok(mut queued) = self.refresh_queued.lock()
+        {
             queued.remove(&url);
         }
         outcome

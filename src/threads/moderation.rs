@@ -1,15 +1,13 @@
 //! Hiding Mastodon replies: one reply, or every reply from an account.
 //! Used by the admin API and the CLI; hidden items never appear in a thread.
 
-use time::OffsetDateTime;
-
 use super::Threads;
 use crate::storage::StoreError;
 
 impl Threads {
     pub async fn hide_reply(&self, status_id: &str) -> Result<(), StoreError> {
         self.store
-            .hide_reply(status_id.trim(), OffsetDateTime::now_utc())
+            .hide_reply(status_id.trim(), self.clock.now())
             .await?;
         self.changes.bump();
         Ok(())
@@ -23,9 +21,7 @@ impl Threads {
 
     /// `acct` is `user@domain` (a leading `@` is fine).
     pub async fn hide_account(&self, acct: &str) -> Result<(), StoreError> {
-        self.store
-            .hide_account(acct, OffsetDateTime::now_utc())
-            .await?;
+        self.store.hide_account(acct, self.clock.now()).await?;
         self.changes.bump();
         Ok(())
     }

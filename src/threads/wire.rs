@@ -29,7 +29,7 @@ pub struct TootBody {
 impl From<&TootSummary> for TootBody {
     fn from(toot: &TootSummary) -> Self {
         Self {
-            id: toot.id.clone(),
+            id: toot.id.to_string(),
             url: toot.url.clone(),
             replies_count: toot.replies_count,
             reblogs_count: toot.reblogs_count,
@@ -106,6 +106,11 @@ impl ReactionGroup {
     }
 }
 
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// A Mastodon reply and its subtree. Recursive, which is safe: a
 /// [`ReplyNode`] nests at most `domain::thread::MAX_DEPTH` levels, so the
 /// `CommentBody` (and serialising it) does too.
@@ -126,8 +131,8 @@ pub fn from_reply(node: &ReplyNode) -> CommentBody {
         content_html: reply.content_html.clone(),
         content_text: reply.content_text.clone(),
         content_warning: reply.spoiler_text.clone(),
-        created_at: reply.created_at.clone(),
-        edited_at: reply.edited_at.clone(),
+        created_at: rfc3339(reply.created_at),
+        edited_at: reply.edited_at.map(rfc3339),
         url: reply.url.clone(),
         media: reply
             .media
@@ -213,18 +218,20 @@ pub fn count(comments: &[CommentBody]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::thread::{HiddenReplies, MAX_DEPTH, Reply, ReplyAuthor, visible_tree};
+    use crate::domain::thread::{
+        HiddenReplies, MAX_DEPTH, Reply, ReplyAuthor, StatusId, visible_tree,
+    };
 
     fn chain(length: usize) -> Vec<Reply> {
         (0..length)
             .map(|i| Reply {
-                id: format!("{i}"),
-                in_reply_to_id: Some(if i == 0 {
-                    "root".into()
+                id: StatusId::new(format!("{i}")).unwrap(),
+                in_reply_to_id: StatusId::new(if i == 0 {
+                    "root".to_owned()
                 } else {
                     format!("{}", i - 1)
                 }),
-                visibility: "public".into(),
+                visibility: Some(crate::domain::Visibility::Public),
                 author: ReplyAuthor {
                     display_name: "A".into(),
                     acct: "a@x.example".into(),
@@ -235,7 +242,7 @@ mod tests {
                 content_html: format!("<p>{i}</p>"),
                 content_text: format!("{i}"),
                 spoiler_text: None,
-                created_at: "2026-11-22T10:00:00Z".into(),
+                created_at: time::macros::datetime!(2026-11-22 10:00 UTC),
                 edited_at: None,
                 url: None,
                 media: vec![],

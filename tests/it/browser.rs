@@ -92,7 +92,7 @@ async fn the_widget_renders_a_real_thread_safely_in_headless_chromium() {
         std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     assert!(
         Path::new(&chromium).exists(),
-        "{chromium} is missing: the browser tests need Debian's chromium (apt-get install chromium; .ci/run installs it)"
+        "{chromium} is missing: the browser tests need Debian's chromium (apt-get install chromium; ./test.sh installs it)"
     );
     let suite = ensure_browser_suite();
     let app = spawn_app().await;
@@ -141,7 +141,7 @@ async fn the_widget_renders_a_real_thread_safely_in_headless_chromium() {
 }
 
 /// `npm ci` in `tests/browser` from its committed lock, once per lock.
-fn ensure_browser_suite() -> PathBuf {
+pub fn ensure_browser_suite() -> PathBuf {
     static IN_PROCESS: Mutex<()> = Mutex::new(());
     let suite = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")

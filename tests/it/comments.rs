@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::{FAKE_TOKEN, Failure, ReplySpec};
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app_with, spawn_app_with_clock};
 
 struct Thread {
     app: TestApp,
@@ -25,14 +25,19 @@ fn reply(parent: &str, acct: &str, html: &str) -> ReplySpec {
     }
 }
 
+/// A post with its toot and an empty thread, on an app whose time moves
+/// only when the test advances it.
 async fn thread_with(ttl: &str) -> Thread {
-    let app = spawn_app_with(|env| {
-        env.insert("BACKFEED_THREAD_TTL".into(), ttl.into());
-        env.insert(
-            "BACKFEED_ADMIN_TOKEN".into(),
-            "admin-token-0123456789".into(),
-        );
-    })
+    let app = spawn_app_with_clock(
+        |env| {
+            env.insert("BACKFEED_THREAD_TTL".into(), ttl.into());
+            env.insert(
+                "BACKFEED_ADMIN_TOKEN".into(),
+                "admin-token-0123456789".into(),
+            );
+        },
+        true,
+    )
     .await;
     let post = app.publish("thread", "Thread");
     let lookup: serde_json::Value = app.lookup(&post).await.json().await.unwrap();
@@ -126,6 +131,9 @@ async fn the_thread_nests_public_replies_drops_private_ones_and_merges_webmentio
             t.post
         ),
     );
+    // The webmentions arrive after the replies (whose times the fake takes
+    // from the wall clock).
+    t.app.advance(Duration::from_secs(5));
     for path in ["/reply/", "/like/"] {
         let status = t
             .app
@@ -166,7 +174,7 @@ async fn the_thread_nests_public_replies_drops_private_ones_and_merges_webmentio
 
 #[tokio::test]
 async fn a_cached_thread_is_served_without_waiting_and_refreshed_once_in_the_background() {
-    let t = thread_with("300ms").await;
+    let t = thread_with("5m").await;
     let m = &t.app.mastodon;
     let first = m.add_reply(reply(&t.toot, "alice@social.example", "<p>v1</p>"));
     let second = m.add_reply(reply(&t.toot, "bob@social.example", "<p>bye</p>"));
@@ -180,23 +188,21 @@ async fn a_cached_thread_is_served_without_waiting_and_refreshed_once_in_the_bac
 
     m.edit_status(&first, "<p>v2</p>");
     m.delete_status(&second);
-    m.set_context_delay(Duration::from_millis(500));
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    let started = std::time::Instant::now();
-    let stale = comments(&t.app, &t.post).await;
-    assert!(
-        started.elapsed() < Duration::from_millis(400),
-        "did not wait on Mastodon: {:?}",
-        started.elapsed()
-    );
+    // Mastodon now answers nothing until released: a reader who waited on
+    // it would never get an answer.
+    m.hold_contexts();
+    t.app.advance(Duration::from_secs(5 * 60 + 1));
+    let stale = answered(comments(&t.app, &t.post)).await;
     assert_eq!(
         stale["comments"][0]["content_text"], "v1",
         "stale copy served"
     );
     for _ in 0..5 {
-        comments(&t.app, &t.post).await;
+        answered(comments(&t.app, &t.post)).await;
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    wait_until(|| m.context_requests() == 2).await;
+    m.release_contexts();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let fresh = comments(&t.app, &t.post).await;
         if fresh["comments"][0]["content_text"] == "v2" {
@@ -296,20 +302,19 @@ async fn hidden_replies_and_accounts_never_appear() {
 
 #[tokio::test]
 async fn a_rate_limited_refresh_keeps_the_stale_copy_and_backs_off() {
-    let t = thread_with("200ms").await;
+    // The fake states its rate-limit reset in real time, so the app's clock
+    // is kept close to it: a short TTL, a short advance.
+    let t = thread_with("1s").await;
     let m = &t.app.mastodon;
     m.add_reply(reply(&t.toot, "alice@social.example", "<p>hi</p>"));
     assert_eq!(comments(&t.app, &t.post).await["comment_count"], 1);
-    m.fail_context_next(Failure::RateLimited { reset_in_secs: 60 });
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    m.fail_context_next(Failure::RateLimited { reset_in_secs: 120 });
+    t.app.advance(Duration::from_secs(2));
     comments(&t.app, &t.post).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while m.context_requests() < 2 {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(|| m.context_requests() == 2).await;
+    wait_for_job_to_wait(&t.app).await;
     for _ in 0..5 {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        t.app.advance(Duration::from_secs(20));
         assert_eq!(
             comments(&t.app, &t.post).await["comment_count"],
             1,
@@ -317,6 +322,50 @@ async fn a_rate_limited_refresh_keeps_the_stale_copy_and_backs_off() {
         );
     }
     assert_eq!(m.context_requests(), 2, "no calls while Retry-After runs");
+    m.add_reply(reply(&t.toot, "bob@social.example", "<p>later</p>"));
+    t.app.advance(Duration::from_secs(30));
+    wait_until(|| m.context_requests() == 3).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while comments(&t.app, &t.post).await["comment_count"] != 2 {
+        assert!(std::time::Instant::now() < deadline, "never refreshed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the refresh that hit the rate limit is queued again.
+async fn wait_for_job_to_wait(app: &TestApp) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = app.app.store.count_jobs().await.unwrap();
+        let queued = counts
+            .iter()
+            .find(|(kind, _)| *kind == backfeed::domain::job::JobKind::RefreshThread)
+            .is_some_and(|(_, c)| c.queued == 1 && c.running == 0);
+        if queued {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refresh never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The answer to `request`, which must come without waiting on anything
+/// the test holds (a generous bound, never a timing assertion).
+async fn answered<T>(request: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), request)
+        .await
+        .expect("answered without waiting for Mastodon")
+}
+
+async fn wait_until(condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -327,9 +376,9 @@ async fn the_async_refresh_hint_brings_the_next_refresh_forward() {
     assert_eq!(comments(&t.app, &t.post).await["comment_count"], 0);
     m.set_async_refresh(None);
     m.add_reply(reply(&t.toot, "remote@far.example", "<p>arrived late</p>"));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    t.app.advance(Duration::from_millis(1_100));
     comments(&t.app, &t.post).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while comments(&t.app, &t.post).await["comment_count"] != 1 {
         assert!(
             std::time::Instant::now() < deadline,

@@ -54,6 +54,7 @@
 //! per IP).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -162,6 +163,22 @@ impl FakeMastodon {
         self.shared.lock().threads.context_delay = delay;
     }
 
+    /// Holds every answer to `GET /api/v1/statuses/:id/context` (they are
+    /// counted as they arrive) until [`Self::release_contexts`].
+    pub fn hold_contexts(&self) {
+        self.shared.lock().threads.context_held = true;
+    }
+
+    /// Lets held and later context requests be answered.
+    pub fn release_contexts(&self) {
+        let released = {
+            let mut state = self.shared.lock();
+            state.threads.context_held = false;
+            Arc::clone(&state.threads.context_released)
+        };
+        released.notify_waiters();
+    }
+
     /// Calls to `GET /api/v1/statuses/:id/context`, failed ones included.
     pub fn context_requests(&self) -> usize {
         self.shared.lock().threads.context_requests
@@ -186,6 +203,9 @@ pub(super) struct Threads {
     context_failures: VecDeque<Failure>,
     context_delay: Duration,
     context_requests: usize,
+    /// While set, context answers wait for `context_released`.
+    context_held: bool,
+    context_released: Arc<tokio::sync::Notify>,
     async_refresh: Option<(String, u64, u64)>,
 }
 
@@ -243,6 +263,7 @@ pub(super) async fn get_context(
         threads.context_requests += 1;
         (threads.context_failures.pop_front(), threads.context_delay)
     };
+    wait_while_held(&shared).await;
     tokio::time::sleep(delay).await;
     if let Some(failure) = failure {
         return answer_failure(&shared, &failure).await;
@@ -250,6 +271,21 @@ pub(super) async fn get_context(
     let mut state = shared.lock();
     let answer = state.answer_context(&id, &headers);
     state.rate_limit.count_call(answer)
+}
+
+/// Waits until the test releases held context answers (no polling: the
+/// wake-up is armed before the flag is read).
+async fn wait_while_held(shared: &Shared) {
+    loop {
+        let released = Arc::clone(&shared.lock().threads.context_released);
+        let wake = released.notified();
+        tokio::pin!(wake);
+        wake.as_mut().enable();
+        if !shared.lock().threads.context_held {
+            return;
+        }
+        wake.await;
+    }
 }
 
 impl ServerState {

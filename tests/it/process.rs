@@ -16,6 +16,8 @@ pub struct Backfeed {
     pub child: Child,
     pub address: String,
     pub stderr: Arc<Mutex<Vec<String>>>,
+    /// Collects stderr until the process closes it.
+    reader: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// A command for the binary with exactly `env` (plus PATH) as environment.
@@ -44,7 +46,7 @@ impl Backfeed {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let collected = Arc::clone(&stderr);
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut tx = Some(tx);
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(at) = line.find("listening on http://") {
@@ -73,6 +75,7 @@ impl Backfeed {
             child,
             address,
             stderr,
+            reader: Some(reader),
         }
     }
 
@@ -91,7 +94,11 @@ impl Backfeed {
             .await
             .expect("exits after SIGTERM")
             .expect("exit status");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The process has exited, so its stderr is closed: the reader ends
+        // once it has collected the last line.
+        if let Some(reader) = self.reader.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), reader).await;
+        }
         (status, self.stderr_text())
     }
 }

@@ -28,9 +28,15 @@ async fn open(bucket_url: &str) -> S3Store {
     else {
         panic!("{bucket_url} is not an S3 URL");
     };
-    S3Store::open(&bucket, &prefix, endpoint.as_ref(), region.as_deref())
-        .await
-        .expect("the S3 store opens")
+    S3Store::open(
+        &bucket,
+        &prefix,
+        endpoint.as_ref(),
+        region.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("the S3 store opens")
 }
 
 async fn spawn_on(bucket_url: &str) -> TestApp {
@@ -227,9 +233,15 @@ async fn a_missing_bucket_fails_at_start_up_naming_it() {
     else {
         panic!("an S3 URL");
     };
-    let error = S3Store::open(&bucket, &prefix, endpoint.as_ref(), region.as_deref())
-        .await
-        .err()
-        .expect("no bucket, no store");
+    let error = S3Store::open(
+        &bucket,
+        &prefix,
+        endpoint.as_ref(),
+        region.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .err()
+    .expect("no bucket, no store");
     assert!(error.to_string().contains(&bucket), "{error}");
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const INSTALL_HINT: &str = "apt-get install postgresql (as .ci/run does)";
+const INSTALL_HINT: &str = "apt-get install postgresql (as ./test.sh does)";
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 static SHARED: OnceLock<PgServer> = OnceLock::new();

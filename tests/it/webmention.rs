@@ -214,7 +214,9 @@ async fn a_source_that_recovers_during_retries_is_verified() {
         .app
         .accepted_webmention(&s.source_site.url("/later/"), &s.target)
         .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while s.source_site.hits("/later/") == 0 {
+        assert!(std::time::Instant::now() < deadline, "never fetched");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     s.source_site

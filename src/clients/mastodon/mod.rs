@@ -6,7 +6,7 @@
 //! sent in the `Authorization` header, never logged.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
 use reqwest::Method;
@@ -14,11 +14,13 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub mod oauth;
 mod thread;
 
 pub use thread::FetchedThread;
 
 use super::http::{FetchError, FetchPolicy, Fetched, HttpClient};
+use crate::clock::Clock;
 use crate::config::MastodonConfig;
 use crate::domain::{InstanceLimits, TootId, Visibility};
 
@@ -72,13 +74,18 @@ pub struct NewStatus<'a> {
 pub struct MastodonClient {
     http: HttpClient,
     config: MastodonConfig,
-    limits: Mutex<Option<(Instant, InstanceLimits)>>,
+    clock: Clock,
+    limits: Mutex<Option<(OffsetDateTime, InstanceLimits)>>,
 }
 
 impl MastodonClient {
     /// The instance is the operator's own choice, not a URL someone else
     /// gave us, so private addresses are allowed (self-hosted instances).
-    pub fn new(config: &MastodonConfig, base_policy: &FetchPolicy) -> Result<Self, FetchError> {
+    pub fn new(
+        config: &MastodonConfig,
+        base_policy: &FetchPolicy,
+        clock: Clock,
+    ) -> Result<Self, FetchError> {
         let policy = FetchPolicy {
             allow_private_addresses: true,
             total_timeout: config.timeout,
@@ -90,6 +97,7 @@ impl MastodonClient {
         Ok(Self {
             http: HttpClient::new(policy)?,
             config: config.clone(),
+            clock,
             limits: Mutex::new(None),
         })
     }
@@ -108,7 +116,7 @@ impl MastodonClient {
             }
         };
         if let Ok(mut cache) = self.limits.lock() {
-            *cache = Some((Instant::now() + ttl, limits));
+            *cache = Some((self.clock.now() + ttl, limits));
         }
         limits
     }
@@ -116,7 +124,7 @@ impl MastodonClient {
     fn cached_limits(&self) -> Option<InstanceLimits> {
         let cache = self.limits.lock().ok()?;
         cache
-            .filter(|(until, _)| *until > Instant::now())
+            .filter(|(until, _)| *until > self.clock.now())
             .map(|(_, limits)| limits)
     }
 
@@ -131,7 +139,7 @@ impl MastodonClient {
             )
             .await
             .map_err(MastodonError::from_fetch)?;
-        let body: InstanceWire = parse_success(&response)?;
+        let body: InstanceWire = parse_success(&response, self.clock.now())?;
         Ok(body.into_limits())
     }
 
@@ -158,13 +166,16 @@ impl MastodonClient {
             .execute(request)
             .await
             .map_err(MastodonError::from_fetch)?;
-        let created: StatusWire = parse_success(&response)?;
+        let created: StatusWire = parse_success(&response, self.clock.now())?;
         created.id.into_toot_id()
     }
 }
 
 /// Maps a non-success answer to its error, or parses the success body.
-fn parse_success<T: for<'de> Deserialize<'de>>(response: &Fetched) -> Result<T, MastodonError> {
+fn parse_success<T: for<'de> Deserialize<'de>>(
+    response: &Fetched,
+    now: OffsetDateTime,
+) -> Result<T, MastodonError> {
     let status = response.status;
     if status.is_success() {
         return serde_json::from_slice(&response.body).map_err(|e| {
@@ -180,7 +191,7 @@ fn parse_success<T: for<'de> Deserialize<'de>>(response: &Fetched) -> Result<T, 
             reason: reason.unwrap_or_else(|| "no reason given".to_owned()),
         },
         StatusCode::TOO_MANY_REQUESTS => MastodonError::RateLimited {
-            retry_after: retry_after(&response.headers, OffsetDateTime::now_utc()),
+            retry_after: retry_after(&response.headers, now),
         },
         s if s.is_server_error() => MastodonError::Unavailable {
             status: s.as_u16(),

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use url::Url;
 
 use super::{MastodonClient, MastodonError, parse_success};
-use crate::domain::thread::{Emoji, Media, Reply, ReplyAuthor, TootSummary};
+use crate::domain::thread::{Emoji, Media, Reply, ReplyAuthor, StatusId, TootSummary};
 use crate::protocol::sanitize::{self, plain_text, sanitize_html};
 
 /// A fetched thread: the toot, its descendants, and Mastodon's hint that
@@ -36,9 +38,12 @@ impl MastodonClient {
             .get("mastodon-async-refresh")
             .and_then(|v| v.to_str().ok())
             .and_then(async_refresh_retry);
+        let id = StatusId::new(status.id.clone()).ok_or_else(|| {
+            MastodonError::Unexpected(format!("the toot's id `{}` is not a status id", status.id))
+        })?;
         Ok(FetchedThread {
             toot: TootSummary {
-                id: status.id.clone(),
+                id,
                 url: safe_url(status.url.as_deref()),
                 replies_count: status.replies_count,
                 reblogs_count: status.reblogs_count,
@@ -67,7 +72,7 @@ impl MastodonClient {
             .execute(request)
             .await
             .map_err(MastodonError::from_fetch)?;
-        let value = parse_success(&response)?;
+        let value = parse_success(&response, self.clock.now())?;
         Ok((value, response.headers))
     }
 }
@@ -158,6 +163,11 @@ struct EmojiWire {
     url: String,
 }
 
+/// Mastodon's times are RFC 3339 (`2026-11-22T10:44:12.345Z`).
+fn timestamp(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
 fn emojis(wire: Vec<EmojiWire>) -> Vec<Emoji> {
     wire.into_iter()
         .filter(|e| {
@@ -175,9 +185,12 @@ fn emojis(wire: Vec<EmojiWire>) -> Vec<Emoji> {
 }
 
 impl StatusWire {
-    /// `None` for a status without an account (never shown).
+    /// `None` for a status without an account, a usable id or a readable
+    /// time (never shown; its replies, unreachable, are dropped with it).
     fn into_reply(self) -> Option<Reply> {
         let account = self.account?;
+        let id = StatusId::new(self.id)?;
+        let created_at = timestamp(&self.created_at)?;
         let permalink = safe_url(self.url.as_deref()).or_else(|| safe_url(self.uri.as_deref()));
         let base = permalink
             .as_deref()
@@ -191,9 +204,9 @@ impl StatusWire {
             account.acct
         };
         Some(Reply {
-            id: self.id,
-            in_reply_to_id: self.in_reply_to_id,
-            visibility: self.visibility,
+            id,
+            in_reply_to_id: self.in_reply_to_id.and_then(StatusId::new),
+            visibility: self.visibility.parse().ok(),
             author: ReplyAuthor {
                 // Plain text on Mastodon (never HTML): kept as is, shown as text.
                 display_name: account.display_name.trim().to_owned(),
@@ -205,8 +218,8 @@ impl StatusWire {
             content_text,
             content_html,
             spoiler_text: Some(self.spoiler_text).filter(|s| !s.trim().is_empty()),
-            created_at: self.created_at,
-            edited_at: self.edited_at,
+            created_at,
+            edited_at: self.edited_at.as_deref().and_then(timestamp),
             url: permalink,
             media: self
                 .media_attachments

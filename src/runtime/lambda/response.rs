@@ -2,6 +2,11 @@
 //! gets `multiValueHeaders`; an HTTP API (2.0) or Function URL gets
 //! `headers` (repeated headers joined with commas) and `cookies`.
 //!
+//! Invariant: every answer deserialises into `aws_lambda_events`' response
+//! type for its source (the tests check it). Lambda itself is lenient, but
+//! tools built on those types are not: `cargo lambda watch` answered every
+//! request 500 while an empty `cookies` list was left out.
+//!
 //! Bodies that are UTF-8 and not content-encoded go as text, anything else
 //! as base64. A relative `Location` is made to point under the public
 //! prefix (`/prod/webmention/status/3`), as the client sees the service.
@@ -31,13 +36,13 @@ struct RestApiResponse {
     is_base64_encoded: bool,
 }
 
-/// HTTP API (payload format 2.0) and Function URL response.
+/// HTTP API (payload format 2.0) and Function URL response. `cookies` is
+/// always sent, empty or not: `aws_lambda_events` requires the field.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct HttpApiResponse {
     status_code: u16,
     headers: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     cookies: Vec<String>,
     body: String,
     is_base64_encoded: bool,
@@ -137,6 +142,8 @@ fn joined(headers: &HeaderMap) -> BTreeMap<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
+    use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
     use http::StatusCode;
     use serde_json::json;
 
@@ -183,6 +190,49 @@ mod tests {
         assert_eq!(result["headers"]["location"], "/webmention/status/3");
         assert!(result["headers"].get("set-cookie").is_none());
         assert_eq!(result["cookies"], json!(["a=1"]));
+    }
+
+    /// Our answer for `format`, read back the way tools built on
+    /// `aws_lambda_events` read it (`cargo lambda watch`'s emulator does).
+    async fn read_back<T: serde::de::DeserializeOwned>(
+        response: Response<Body>,
+        format: Format,
+    ) -> T {
+        let result = to_event_result(response, format, "").await.unwrap();
+        serde_json::from_value(result.clone())
+            .unwrap_or_else(|e| panic!("not a {}: {e}\n{result}", std::any::type_name::<T>()))
+    }
+
+    fn plain() -> Response<Body> {
+        Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"code":200}"#))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn http_api_answers_read_back_as_aws_lambda_events_types_cookies_or_not() {
+        for response in [answer(), plain()] {
+            let had_cookie = response.headers().contains_key(SET_COOKIE);
+            let v2: ApiGatewayV2httpResponse = read_back(response, Format::HttpApi).await;
+            assert_eq!(v2.cookies.len(), usize::from(had_cookie));
+        }
+        let url: LambdaFunctionUrlResponse = read_back(plain(), Format::HttpApi).await;
+        assert_eq!(url.status_code, 200);
+        assert_eq!(url.body.as_deref(), Some(r#"{"code":200}"#));
+        assert!(url.cookies.is_empty());
+        let url: LambdaFunctionUrlResponse = read_back(answer(), Format::HttpApi).await;
+        assert_eq!(url.cookies, ["a=1"]);
+        assert_eq!(url.headers["vary"], "origin, access-control-request-method");
+    }
+
+    #[tokio::test]
+    async fn rest_api_answers_read_back_as_aws_lambda_events_types() {
+        for response in [answer(), plain()] {
+            let status = response.status();
+            let rest: ApiGatewayProxyResponse = read_back(response, Format::RestApi).await;
+            assert_eq!(rest.status_code, i64::from(status.as_u16()));
+        }
     }
 
     #[tokio::test]

@@ -10,14 +10,13 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::response::IntoResponse;
-use http::StatusCode;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use tracing::Instrument;
 
 use super::activation::Activation;
 use super::{web_request, web_result};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, RequestProblem};
 use crate::{App, jobs};
 
 /// A web request gets at least this long, however close the deadline.
@@ -62,11 +61,7 @@ impl Invoker {
             None => served.await,
             Some(left) => match tokio::time::timeout(left.max(MIN_REQUEST_TIME), served).await {
                 Ok(response) => response,
-                Err(_) => Ok(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the request did not finish within the function's time limit",
-                )
-                .into_response()),
+                Err(_) => Ok(ApiError::from(RequestProblem::OutOfTime).into_response()),
             },
         };
         match response {

@@ -30,7 +30,7 @@ mod web_request;
 mod web_result;
 
 pub use action_loop::run_action_loop;
-pub use proxy::serve_action_proxy;
+pub use proxy::{ProxyError, serve_action_proxy};
 
 /// Variables the Go runtime's proxy (openwhisk-runtime-go) exports to the
 /// executable it starts: any of them means "speak the ActionLoop protocol".

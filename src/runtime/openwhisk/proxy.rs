@@ -24,7 +24,6 @@ use std::sync::{Arc, RwLock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -67,65 +66,59 @@ pub async fn serve_action_proxy(app: Arc<App>, listen: SocketAddr) -> std::io::R
             "/run",
             post(run).layer(DefaultBodyLimit::max(MAX_RUN_BYTES)),
         )
-        .fallback(|| async { failure(StatusCode::NOT_FOUND, "only /init and /run are served") })
+        .fallback(|| async { ProxyError::UnknownPath })
         .with_state(proxy);
     tracing::info!("OpenWhisk action proxy listening on http://{local}");
     axum::serve(listener, routes).await
 }
 
-async fn init(State(proxy): State<Arc<Proxy>>, body: Bytes) -> Response {
+async fn init(State(proxy): State<Arc<Proxy>>, body: Bytes) -> Result<Response, ProxyError> {
     let mut initialized = proxy.initialized.lock().await;
     if *initialized {
-        return failure(
-            StatusCode::FORBIDDEN,
-            "Cannot initialize the action more than once.",
-        );
+        return Err(ProxyError::AlreadyInitialized);
     }
-    let request: Value = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(error) => {
-            return failure(
-                StatusCode::BAD_REQUEST,
-                format!("Error unmarshaling request: {error}"),
-            );
-        }
-    };
+    let request: Value =
+        serde_json::from_slice(&body).map_err(|e| ProxyError::Unreadable(e.to_string()))?;
     let settings = action_settings(request.pointer("/value/env"));
     if !settings.is_empty() {
-        match rebuild(&settings, proxy.listen).await {
-            Ok(app) => match proxy.invoker.write() {
-                Ok(mut invoker) => {
-                    *invoker = Invoker::new(app);
-                    tracing::info!(count = settings.len(), "applied the action's environment");
-                }
-                Err(_) => {
-                    return failure(StatusCode::INTERNAL_SERVER_ERROR, "the action is unusable");
-                }
-            },
-            Err(error) => {
-                return failure(
-                    StatusCode::BAD_GATEWAY,
-                    format!("cannot apply the action's environment: {error}"),
-                );
-            }
-        }
+        let app = rebuild(&settings, proxy.listen)
+            .await
+            .map_err(ProxyError::Environment)?;
+        let mut invoker = proxy.invoker.write().map_err(|_| ProxyError::Unusable)?;
+        *invoker = Invoker::new(app);
+        tracing::info!(count = settings.len(), "applied the action's environment");
     }
     *initialized = true;
-    (StatusCode::OK, axum::Json(json!({"ok": true}))).into_response()
+    Ok(axum::Json(json!({"ok": true})).into_response())
 }
 
-async fn run(State(proxy): State<Arc<Proxy>>, body: Bytes) -> Response {
-    let activation = match Activation::parse(&body) {
-        Ok(activation) => activation,
-        Err(error) => return failure(StatusCode::BAD_REQUEST, error.to_string()),
-    };
-    let invoker = match proxy.invoker.read() {
-        Ok(invoker) => invoker.clone(),
-        Err(_) => return failure(StatusCode::INTERNAL_SERVER_ERROR, "the action is unusable"),
-    };
+async fn run(State(proxy): State<Arc<Proxy>>, body: Bytes) -> Result<Response, ProxyError> {
+    let activation = Activation::parse(&body).map_err(|e| ProxyError::Unreadable(e.to_string()))?;
+    let invoker = proxy
+        .invoker
+        .read()
+        .map_err(|_| ProxyError::Unusable)?
+        .clone();
     let result = invoker.answer(activation).await;
     end_activation_logs();
-    (StatusCode::OK, axum::Json(result)).into_response()
+    Ok(axum::Json(result).into_response())
+}
+
+/// What the action proxy protocol refuses; `http::error` maps each to its
+/// status and the protocol's `{"error":"…"}` body.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("only /init and /run are served")]
+    UnknownPath,
+    /// The Go proxy's exact words.
+    #[error("Cannot initialize the action more than once.")]
+    AlreadyInitialized,
+    #[error("Error unmarshaling request: {0}")]
+    Unreadable(String),
+    #[error("cannot apply the action's environment: {0}")]
+    Environment(String),
+    #[error("the action is unusable")]
+    Unusable,
 }
 
 /// The action's own settings from `/init`'s `env`; the platform's
@@ -170,8 +163,4 @@ fn end_activation_logs() {
     let _ = writeln!(stdout, "{LOG_SENTINEL}").and_then(|()| stdout.flush());
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "{LOG_SENTINEL}").and_then(|()| stderr.flush());
-}
-
-fn failure(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({"error": message.into()}))).into_response()
 }

@@ -9,12 +9,12 @@
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use http::HeaderValue;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
-use http::{HeaderValue, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::media;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, RequestProblem};
 
 /// Larger bodies are refused: OpenWhisk's own result limit is far lower
 /// (1 MB by default), so such an answer could never be delivered.
@@ -25,10 +25,7 @@ pub async fn to_result(response: Response<Body>) -> Value {
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => result_of(&parts, &body),
         Err(_) => {
-            let error = ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the answer is too large for a web action result",
-            );
+            let error = ApiError::from(RequestProblem::AnswerTooLarge);
             let (parts, body) = error.into_response().into_parts();
             let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
                 .await
@@ -100,7 +97,7 @@ mod tests {
 
     fn response(status: u16, headers: &[(&str, &str)], body: impl Into<Body>) -> Response<Body> {
         let mut response = Response::new(body.into());
-        *response.status_mut() = StatusCode::from_u16(status).unwrap();
+        *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
         for (name, value) in headers {
             response.headers_mut().append(
                 http::HeaderName::from_bytes(name.as_bytes()).unwrap(),

@@ -2,14 +2,17 @@
 //!
 //! Backends call [`run`] from their tests with a fresh, empty store. Each
 //! check uses its own URLs, so they can run one after another on one store.
-//! This is test support compiled into the library so that the integration
-//! tests (and later backends) can share it; it panics on a broken contract.
+//! It panics on a broken contract, so it is compiled only with the
+//! `test-support` feature: the package's dev-dependency on itself turns it
+//! on for `cargo test` and `cargo clippy --all-targets`, and a plain or
+//! release build leaves it out.
 
 mod blocked;
 mod jobs;
 mod mentions;
 mod migrate;
 mod posts;
+mod search;
 mod sent;
 mod threads;
 
@@ -23,6 +26,7 @@ pub async fn run(store: Arc<dyn Store>) {
     mentions::run(Arc::clone(&store)).await;
     threads::run(Arc::clone(&store)).await;
     blocked::run(&*store).await;
+    search::run(&*store).await;
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
     sent::run(Arc::clone(&store)).await;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::posts::now;
 use crate::domain::PostUrl;
-use crate::domain::thread::{Reply, ReplyAuthor, TootSummary};
+use crate::domain::Visibility;
+use crate::domain::thread::{Reply, ReplyAuthor, StatusId, TootSummary};
 use crate::storage::{CachedThread, Store};
 
 pub async fn run(store: Arc<dyn Store>) {
@@ -15,9 +16,9 @@ pub async fn run(store: Arc<dyn Store>) {
 
 fn reply(id: &str) -> Reply {
     Reply {
-        id: id.into(),
-        in_reply_to_id: Some("1".into()),
-        visibility: "public".into(),
+        id: StatusId::new(id).unwrap(),
+        in_reply_to_id: StatusId::new("1"),
+        visibility: Some(Visibility::Public),
         author: ReplyAuthor {
             display_name: "Alice".into(),
             acct: "alice@social.example".into(),
@@ -28,7 +29,7 @@ fn reply(id: &str) -> Reply {
         content_html: "<p>hi ✓</p>".into(),
         content_text: "hi ✓".into(),
         spoiler_text: Some("cw".into()),
-        created_at: "2026-11-22T10:00:00Z".into(),
+        created_at: time::macros::datetime!(2026-11-22 10:00:00.123 UTC),
         edited_at: None,
         url: Some("https://social.example/@alice/2".into()),
         media: vec![],
@@ -42,7 +43,7 @@ async fn a_saved_thread_loads_back_whole_and_is_replaced(store: &dyn Store) {
     let thread = CachedThread {
         url: url.clone(),
         toot: TootSummary {
-            id: "1".into(),
+            id: StatusId::new("1").unwrap(),
             url: Some("https://m.example/@b/1".into()),
             replies_count: 1,
             reblogs_count: 2,

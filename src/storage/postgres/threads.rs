@@ -59,7 +59,7 @@ pub async fn load(client: &mut Object, url: &PostUrl) -> Result<Option<CachedThr
         fetched_at: column(&row, 1, &what)?,
         fresh_until: column(&row, 2, &what)?,
     };
-    raw.into_thread(url).map(Some)
+    raw.into_thread(url)
 }
 
 pub async fn save(client: &mut Object, thread: &CachedThread) -> Result<(), StoreError> {

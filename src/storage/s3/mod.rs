@@ -25,6 +25,7 @@ mod mentions;
 mod objects;
 mod posts;
 mod probe;
+mod record_cache;
 mod seed;
 mod sent;
 mod sets;
@@ -38,7 +39,7 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use time::OffsetDateTime;
 use url::Url;
 
-use super::rows::{from_millis, millis};
+use super::rows::millis;
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
     PostStore, SentStore, Settled, Store, StoreError, ThreadStore,
@@ -60,6 +61,8 @@ pub struct S3Store {
     seed: SeedObjects,
     layout: Layout,
     conditional: Conditional,
+    /// Mention records read for listings of every mention.
+    records: record_cache::RecordCache,
 }
 
 impl S3Store {
@@ -80,6 +83,7 @@ impl S3Store {
         prefix: &str,
         endpoint: Option<&Url>,
         region: Option<&str>,
+        now: OffsetDateTime,
     ) -> Result<Self, StoreError> {
         let layout = Layout::new(prefix)?;
         let retry = RetryConfig {
@@ -143,8 +147,9 @@ impl S3Store {
             seed,
             layout,
             conditional,
+            records: record_cache::RecordCache::default(),
         };
-        legacy::move_old_queues(&store, OffsetDateTime::now_utc()).await?;
+        legacy::move_old_queues(&store, now).await?;
         Ok(store)
     }
 

@@ -26,7 +26,7 @@ pub fn load(
         },
     )
     .optional()?;
-    Ok(row.map(|raw| raw.into_thread(url)).transpose())
+    Ok(row.map_or(Ok(None), |raw| raw.into_thread(url)))
 }
 
 pub fn save(conn: &mut Connection, thread: &CachedThread) -> rusqlite::Result<()> {

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
 use base64::Engine;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -151,7 +153,7 @@ impl LambdaFunction {
     }
 }
 
-fn collect_lines(
+pub fn collect_lines(
     stream: Option<impl AsyncRead + Unpin + Send + 'static>,
     into: &Arc<Mutex<Vec<String>>>,
 ) {
@@ -179,6 +181,7 @@ impl HttpAnswer {
     /// Reads `result` in the format `deployment`'s source expects, and
     /// checks that it is that format.
     pub fn read(deployment: Deployment, result: Value) -> Self {
+        assert_aws_shape(deployment, &result);
         let status = result["statusCode"]
             .as_u64()
             .unwrap_or_else(|| panic!("no statusCode: {result}"));
@@ -237,6 +240,26 @@ impl HttpAnswer {
 
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// Lambda itself is lenient, but tools built on `aws_lambda_events` (the
+/// emulator of `cargo lambda watch` among them) read an answer into that
+/// crate's type for its source and refuse one that does not fit.
+fn assert_aws_shape(deployment: Deployment, result: &Value) {
+    let read = match deployment {
+        Deployment::RestStage | Deployment::RestBasePath => {
+            serde_json::from_value::<ApiGatewayProxyResponse>(result.clone()).map(drop)
+        }
+        Deployment::HttpStage | Deployment::HttpDefault => {
+            serde_json::from_value::<ApiGatewayV2httpResponse>(result.clone()).map(drop)
+        }
+        Deployment::FunctionUrl => {
+            serde_json::from_value::<LambdaFunctionUrlResponse>(result.clone()).map(drop)
+        }
+    };
+    if let Err(error) = read {
+        panic!("not a {deployment:?} answer as aws_lambda_events reads it: {error}\n{result}");
     }
 }
 

@@ -25,9 +25,12 @@ async fn announce(store: &dyn Store, url: &PostUrl, toot: &str) {
 }
 
 async fn open(url: &str) -> std::sync::Arc<dyn Store> {
-    storage::open(&DatabaseUrl::parse(url).unwrap())
-        .await
-        .unwrap()
+    storage::open(
+        &DatabaseUrl::parse(url).unwrap(),
+        &backfeed::clock::Clock::system(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

@@ -72,9 +72,12 @@ async fn a_webmention_io_export_is_imported_sanitised_and_once() {
     let again = migrated(file.to_str().unwrap(), &to, &[]).await;
     assert_eq!(counts(&again, "mentions"), [5, 0, 4, 0, 1], "{again}");
 
-    let store = storage::open(&DatabaseUrl::parse(&to).unwrap())
-        .await
-        .unwrap();
+    let store = storage::open(
+        &DatabaseUrl::parse(&to).unwrap(),
+        &backfeed::clock::Clock::system(),
+    )
+    .await
+    .unwrap();
     let all = store.export_mentions(None, 100).await.unwrap();
     assert_eq!(all.len(), 4);
     assert!(all.iter().all(|m| m.verification == Verification::Verified));

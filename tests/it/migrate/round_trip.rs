@@ -9,7 +9,7 @@ use backfeed::domain::job::{JobKind, JobState, Settlement, VerifyMention};
 use backfeed::domain::mention::{
     Author, Mention, MentionData, MentionId, Moderation, Relation, Transition,
 };
-use backfeed::domain::thread::{Reply, ReplyAuthor, TootSummary};
+use backfeed::domain::thread::{Reply, ReplyAuthor, StatusId, TootSummary};
 use backfeed::domain::{ClaimOutcome, PostRecord, PostState, PostUrl, TootId};
 use backfeed::storage::{self, CachedThread, JobFilter, Store};
 use url::Url;
@@ -45,16 +45,16 @@ fn thread(url: &PostUrl, toot: &str) -> CachedThread {
     CachedThread {
         url: url.clone(),
         toot: TootSummary {
-            id: toot.into(),
+            id: StatusId::new(toot).unwrap(),
             url: Some(format!("https://mastodon.example/@me/{toot}")),
             replies_count: 1,
             reblogs_count: 2,
             favourites_count: 3,
         },
         replies: vec![Reply {
-            id: "112".into(),
-            in_reply_to_id: Some(toot.into()),
-            visibility: "public".into(),
+            id: StatusId::new("112").unwrap(),
+            in_reply_to_id: StatusId::new(toot),
+            visibility: Some(backfeed::domain::Visibility::Public),
             author: ReplyAuthor {
                 display_name: "Bob".into(),
                 acct: "bob@social.example".into(),
@@ -65,7 +65,7 @@ fn thread(url: &PostUrl, toot: &str) -> CachedThread {
             content_html: "<p>Hi</p>".into(),
             content_text: "Hi".into(),
             spoiler_text: None,
-            created_at: "2024-05-06T07:08:09Z".into(),
+            created_at: time::macros::datetime!(2024-05-06 07:08:09 UTC),
             edited_at: None,
             url: Some("https://social.example/@bob/112".into()),
             media: Vec::new(),
@@ -231,9 +231,12 @@ async fn snapshot(store: &dyn Store) -> Snapshot {
 }
 
 async fn open(url: &str) -> Arc<dyn Store> {
-    storage::open(&DatabaseUrl::parse(url).unwrap())
-        .await
-        .unwrap_or_else(|e| panic!("opening {url}: {e}"))
+    storage::open(
+        &DatabaseUrl::parse(url).unwrap(),
+        &backfeed::clock::Clock::system(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("opening {url}: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,9 +19,12 @@ async fn toot_of(store: &dyn Store, url: &str) -> Option<String> {
 }
 
 async fn open_sqlite(url: &str) -> std::sync::Arc<dyn Store> {
-    storage::open(&DatabaseUrl::parse(url).unwrap())
-        .await
-        .unwrap()
+    storage::open(
+        &DatabaseUrl::parse(url).unwrap(),
+        &backfeed::clock::Clock::system(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn sql(database: &str, statements: &str) {
@@ -95,7 +98,7 @@ async fn the_seeds_postgres_table_is_recognised_and_imported() {
     let (code, _, stderr) = migrate(&["--from", &to, "--to", &seed]).await;
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("holds the seed's `posts` table"),
+        stderr.contains("holds mastodon_post_blog's `posts` table"),
         "{stderr}"
     );
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::response::Html;
 use axum::routing::{get, post};
 use tempfile::TempDir;
@@ -161,7 +161,9 @@ async fn slow_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
         .route(
             "/wm",
             post(
-                |State(received): State<Arc<Mutex<Vec<String>>>>, Form(form): Form<HashMap<String, String>>| async move {
+                |State(received): State<Arc<Mutex<Vec<String>>>>, body: String| async move {
+                    let form: HashMap<String, String> =
+                        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
                     received.lock().unwrap().push(form["target"].clone());
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     http::StatusCode::ACCEPTED
