@@ -168,7 +168,7 @@ impl Threads {
             .collect();
         let mut reactions = wire::Reactions::default();
         wire::merge_mentions(&mentions, &mut comments, &mut reactions);
-        comments.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        wire::sort_oldest_first(&mut comments);
         let toot = thread
             .as_ref()
             .map(|t| t.toot.clone())
