@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod migrate;
 pub mod protocol;
+pub mod publish;
 pub mod runtime;
 pub mod storage;
 pub mod telemetry;
@@ -55,6 +56,8 @@ pub struct App {
     pub responses: http::ResponseCache,
     /// `None` unless ActivityPub is on: the blog's own fediverse account.
     pub federation: Option<Arc<activitypub::Federation>>,
+    /// Sending webmentions and what this process sent (`publish`).
+    pub publisher: publish::Publisher,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +126,7 @@ impl App {
             changes.clone(),
             clock.clone(),
         ));
+        let publisher = publish::Publisher::new(HttpClient::new(config.fetch.clone())?);
         let rate_limits = http::RateLimits::new(
             config.webmention.as_ref().and_then(|w| w.rate_limit),
             &clock,
@@ -151,6 +155,7 @@ impl App {
             rate_limits,
             responses,
             federation,
+            publisher,
         }))
     }
 

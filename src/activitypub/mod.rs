@@ -20,6 +20,7 @@ pub mod inbox;
 pub mod keys;
 pub mod operator;
 pub mod process;
+pub mod publish;
 pub mod remote;
 pub mod urls;
 pub mod verify;

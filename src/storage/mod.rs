@@ -18,6 +18,8 @@ pub mod postgres;
 mod rows;
 pub mod s3;
 pub mod secrets;
+pub mod sent;
+mod sent_rows;
 pub mod sqlite;
 pub mod thread_record;
 pub mod threads;
@@ -52,6 +54,7 @@ pub trait Store:
     + JobStore
     + SecretStore
     + FollowerStore
+    + SentStore
     + Send
     + Sync
     + 'static
@@ -65,6 +68,7 @@ pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};
 pub use secrets::{CreateSecret, SecretBytes, SecretStore};
+pub use sent::SentStore;
 pub use threads::{CachedThread, ThreadStore};
 
 /// The URL → toot mapping and its claims.

@@ -10,7 +10,8 @@
 import http from "node:http";
 import readline from "node:readline";
 import {
-  Accept, Endpoints, Follow, MemoryKvStore, Person, Undo, createFederation,
+  Accept, Article, Create, Delete, Endpoints, Follow, MemoryKvStore, Person, Undo, Update,
+  createFederation,
   generateCryptoKeyPair,
 } from "@fedify/fedify";
 
@@ -46,6 +47,9 @@ federation
 federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
   .on(Accept, async (_ctx, activity) => { received.push(activity); })
+  .on(Create, async (_ctx, activity) => { received.push(activity); })
+  .on(Update, async (_ctx, activity) => { received.push(activity); })
+  .on(Delete, async (_ctx, activity) => { received.push(activity); })
   .onError((_ctx, error) => { console.log(`inbox-error ${error}`); });
 
 const server = http.createServer(async (req, res) => {
@@ -83,6 +87,23 @@ try {
   const accept = received.find((a) => a instanceof Accept);
   check("accept-verified", accept != null, `${received.length} received`);
   check("accept-names-follow", accept?.objectId?.href === follow.id.href, accept?.objectId?.href);
+
+  await awaitStep("publish-create");
+  const create = received.find((a) => a instanceof Create);
+  const article = await create?.getObject();
+  check("create-verified", create != null, `${received.length} received`);
+  check("create-article", article instanceof Article && article.name?.toString() === "Hello fediverse",
+    `${article?.constructor?.name} ${article?.name}`);
+  check("same-origin-object", article?.id?.origin === new URL(blogActorUrl).origin, article?.id?.href);
+
+  await awaitStep("publish-update");
+  const update = received.find((a) => a instanceof Update);
+  const updated = await update?.getObject();
+  check("update-verified", update != null && updated?.updated != null, String(updated?.updated));
+
+  await awaitStep("publish-delete");
+  const del = received.find((a) => a instanceof Delete);
+  check("delete-verified", del != null && del.objectId?.href === article?.id?.href, del?.objectId?.href);
 
   await ctx.sendActivity({ identifier: "alice" }, blog, new Undo({
     id: new URL(`${base}/undo/1`), actor: ctx.getActorUri("alice"), object: follow,

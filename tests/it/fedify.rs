@@ -1,8 +1,9 @@
 //! backfeed against a real, independent ActivityPub server: Fedify 1.5.9
 //! (the last release for Node 20) from npm, on loopback. Fedify looks the
-//! blog actor up, follows it, verifies our signed `Accept` (its inbox
-//! refuses bad signatures with 401, which would leave our delivery job
-//! retrying instead of done), and unfollows. The scenario is
+//! blog actor up, follows it, verifies our signed `Accept` and our
+//! `Create`, `Update` and `Delete` of a post (its inbox refuses bad
+//! signatures with 401, which would leave our delivery jobs retrying
+//! instead of done), and unfollows. The scenario is
 //! `tests/fedify/peer.mjs`; it waits on stdin whenever backfeed has work to
 //! deliver, and this side runs the job queue then, so nothing sleeps.
 
@@ -12,7 +13,23 @@ use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use backfeed::activitypub::publish::{OutgoingPost, PostChange};
+
 use crate::helpers::spawn_app_without_workers;
+
+fn post(change: PostChange) -> OutgoingPost {
+    let now = time::OffsetDateTime::now_utc();
+    OutgoingPost {
+        url: url::Url::parse("https://blog.example/posts/hello/").unwrap(),
+        title: Some("Hello fediverse".into()),
+        summary: Some("The first post, & more.".into()),
+        content: Some("<p>Hello <em>fediverse</em>.</p>".into()),
+        published: now,
+        updated: (change == PostChange::Update).then_some(now),
+        tags: vec!["rust".into()],
+        image: None,
+    }
+}
 
 const FEDIFY: &str = "@fedify/fedify@1.5.9";
 
@@ -70,7 +87,18 @@ async fn fedify_follows_the_blog_verifies_our_accept_and_unfollows() {
     let mut summary = None;
     while let Some(line) = lines.next_line().await.unwrap() {
         transcript.push(line.clone());
-        if line.starts_with("await ") {
+        if let Some(step) = line.strip_prefix("await ") {
+            let federation = app.app.federation.as_ref().unwrap();
+            let change = match step {
+                "publish-create" => Some(PostChange::Create),
+                "publish-update" => Some(PostChange::Update),
+                "publish-delete" => Some(PostChange::Delete),
+                _ => None,
+            };
+            if let Some(change) = change {
+                let queued = federation.federate(change, &post(change)).await.unwrap();
+                transcript.push(format!("({step}: {queued} deliveries queued)"));
+            }
             let mut ran = Vec::new();
             while let Some(job) = backfeed::jobs::run_one(&app.app).await.unwrap() {
                 ran.push(format!("{}:{}", job.kind, job.outcome));
@@ -89,6 +117,11 @@ async fn fedify_follows_the_blog_verifies_our_accept_and_unfollows() {
         "follow-sent",
         "accept-verified",
         "accept-names-follow",
+        "create-verified",
+        "create-article",
+        "same-origin-object",
+        "update-verified",
+        "delete-verified",
         "undo-sent",
     ] {
         assert!(

@@ -15,6 +15,7 @@ mod migrate;
 mod posts;
 mod search;
 mod secrets;
+mod sent;
 mod threads;
 
 use std::sync::Arc;
@@ -32,5 +33,6 @@ pub async fn run(store: Arc<dyn Store>) {
     migrate::run(&*store).await;
     secrets::run(Arc::clone(&store)).await;
     followers::run(&*store).await;
+    sent::run(Arc::clone(&store)).await;
     store.ping().await.expect("ping");
 }

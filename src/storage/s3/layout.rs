@@ -195,6 +195,19 @@ impl Layout {
 
     pub fn followers(&self) -> Path {
         self.ours(&["followers"])
+    /// What one of our posts sent (its version, links and targets).
+    pub fn sent_source(&self, source: &Url) -> Path {
+        self.sent()
+            .join(format!("{}.json", hash(&[source.as_str()])))
+    }
+
+    pub fn sent(&self) -> Path {
+        self.ours(&["sent"])
+    }
+
+    /// A feed's validators and entry digests.
+    pub fn feed(&self, feed: &Url) -> Path {
+        self.ours(&["feeds", &format!("{}.json", hash(&[feed.as_str()]))])
     }
 
     pub fn probe(&self, name: &str) -> Path {

@@ -1,0 +1,199 @@
+//! Publishing posts to followers: `Create` for a new post, `Update` for a
+//! changed one, `Delete` for one that is gone, one delivery job per
+//! follower server (shared inbox, else personal inbox, de-duplicated).
+//!
+//! A post's object id is on backfeed's host (Mastodon rejects objects whose
+//! id is on another host than the actor's, research §1.3) and encodes the
+//! post's URL, so a reply's `inReplyTo` leads back to the post. `Article`
+//! (Mastodon shows name, summary and link) or `Note` (the full text), as
+//! configured; `updated` is set on an `Update`, which Mastodon needs to
+//! edit the status.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use url::Url;
+
+use super::Federation;
+use super::documents::{AS_CONTEXT, PUBLIC};
+use crate::config::ObjectType;
+use crate::storage::StoreError;
+
+/// What followers are told about a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingPost {
+    pub url: Url,
+    pub title: Option<String>,
+    /// The description: plain text.
+    pub summary: Option<String>,
+    /// The full text as HTML, when known (a feed entry's content).
+    pub content: Option<String>,
+    pub published: OffsetDateTime,
+    pub updated: Option<OffsetDateTime>,
+    pub tags: Vec<String>,
+    pub image: Option<Url>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostChange {
+    Create,
+    Update,
+    Delete,
+}
+
+impl PostChange {
+    fn activity_type(self) -> &'static str {
+        match self {
+            Self::Create => "Create",
+            Self::Update => "Update",
+            Self::Delete => "Delete",
+        }
+    }
+}
+
+/// The object id of a post: `<public>/ap/posts/<base64url of its URL>`.
+pub fn object_id(base: &super::Urls, url: &Url) -> String {
+    base.at(&format!("/ap/posts/{}", URL_SAFE_NO_PAD.encode(url.as_str())))
+        .into()
+}
+
+/// The post URL an object id of ours encodes, if it is one.
+pub fn post_url_of(base: &super::Urls, id: &str) -> Option<Url> {
+    let prefix = base.at("/ap/posts/").to_string();
+    let encoded = id.strip_prefix(&prefix)?;
+    let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
+    Url::parse(std::str::from_utf8(&bytes).ok()?).ok()
+}
+
+fn time(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+impl Federation {
+    /// The post as an ActivityStreams object.
+    pub fn post_object(&self, post: &OutgoingPost) -> Value {
+        let escape = |text: &str| ammonia::clean_text(text);
+        let link = format!(
+            "<p><a href=\"{0}\">{0}</a></p>",
+            escape(post.url.as_str())
+        );
+        let summary_html = post
+            .summary
+            .as_deref()
+            .map(|s| format!("<p>{}</p>", escape(s)));
+        let body = post
+            .content
+            .as_deref()
+            .map(|html| ammonia::clean(html))
+            .or_else(|| summary_html.clone())
+            .unwrap_or_default();
+        let tags: Vec<Value> = post
+            .tags
+            .iter()
+            .map(|tag| {
+                let name = tag.trim_start_matches('#');
+                json!({"type": "Hashtag", "name": format!("#{name}")})
+            })
+            .collect();
+        let mut object = json!({
+            "id": object_id(&self.urls, &post.url),
+            "type": self.config.object.as_str(),
+            "attributedTo": self.urls.actor(),
+            "to": [PUBLIC],
+            "cc": [self.urls.followers()],
+            "url": post.url.as_str(),
+            "published": time(post.published),
+            "tag": tags,
+        });
+        match self.config.object {
+            ObjectType::Article => {
+                object["name"] = json!(post.title.clone().unwrap_or_else(|| post.url.to_string()));
+                object["summary"] = json!(summary_html.unwrap_or_else(|| link.clone()));
+                object["content"] = json!(body);
+            }
+            ObjectType::Note => {
+                let title = post
+                    .title
+                    .as_deref()
+                    .map(|t| format!("<p><strong>{}</strong></p>", escape(t)))
+                    .unwrap_or_default();
+                object["content"] = json!(format!("{title}{body}{link}"));
+            }
+        }
+        if let Some(updated) = post.updated {
+            object["updated"] = json!(time(updated));
+        }
+        if let Some(image) = &post.image {
+            object["attachment"] = json!([{"type": "Image", "url": image.as_str()}]);
+        }
+        object
+    }
+
+    /// The activity for `change` of `post`.
+    pub fn post_activity(&self, change: PostChange, post: &OutgoingPost) -> Value {
+        let object = match change {
+            PostChange::Delete => json!({
+                "id": object_id(&self.urls, &post.url),
+                "type": "Tombstone",
+            }),
+            _ => self.post_object(post),
+        };
+        json!({
+            "@context": AS_CONTEXT,
+            "id": self.urls.new_activity(),
+            "type": change.activity_type(),
+            "actor": self.urls.actor(),
+            "to": [PUBLIC],
+            "cc": [self.urls.followers()],
+            "object": object,
+        })
+    }
+
+    /// Queues `change` of `post` for every follower server; returns how
+    /// many deliveries were queued.
+    pub async fn federate(
+        &self,
+        change: PostChange,
+        post: &OutgoingPost,
+    ) -> Result<usize, StoreError> {
+        let inboxes: BTreeSet<String> = self
+            .store
+            .list_followers()
+            .await?
+            .iter()
+            .map(|f| f.delivery_inbox().to_owned())
+            .collect();
+        if inboxes.is_empty() {
+            return Ok(0);
+        }
+        let activity = self.post_activity(change, post);
+        for inbox in &inboxes {
+            self.queue_delivery(inbox, &activity, None).await?;
+        }
+        tracing::info!(url = %post.url, change = change.activity_type(), servers = inboxes.len(),
+            "post federated to followers");
+        Ok(inboxes.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activitypub::Urls;
+    use crate::activitypub::documents::tests::config;
+
+    #[test]
+    fn object_ids_are_on_our_host_and_lead_back_to_the_post() {
+        let urls = Urls::new(&config());
+        let post = Url::parse("https://blog.example/posts/a?b=c").unwrap();
+        let id = object_id(&urls, &post);
+        assert!(id.starts_with("https://c.example/ap/posts/"), "{id}");
+        assert_eq!(post_url_of(&urls, &id), Some(post));
+        assert_eq!(post_url_of(&urls, "https://c.example/ap/actor"), None);
+        assert_eq!(post_url_of(&urls, "https://else.example/ap/posts/aGk"), None);
+    }
+}
