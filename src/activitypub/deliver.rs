@@ -75,12 +75,36 @@ impl Federation {
             .post_signed(&inbox, delivery.activity.into_bytes())
             .await
         {
+            Ok(410) => {
+                // The server is gone: so are its followers (Mastodon's rule).
+                if let Err(error) = self.drop_inbox(&delivery.inbox).await {
+                    return Outcome::retry(error.to_string());
+                }
+                classify(410)
+            }
             Ok(status) => classify(status),
             Err(error) => Outcome::retry(error),
         };
         metrics::counter!("backfeed_activitypub_deliveries_total", "outcome" => outcome.label())
             .increment(1);
         outcome
+    }
+
+    /// Removes every follower delivered to at `inbox` (it answered 410).
+    async fn drop_inbox(&self, inbox: &str) -> Result<usize, StoreError> {
+        let mut dropped = 0;
+        for follower in self.store.list_followers().await? {
+            if follower.delivery_inbox() == inbox || follower.inbox == inbox {
+                self.store.remove_follower(&follower.actor).await?;
+                dropped += 1;
+            }
+        }
+        tracing::warn!(
+            inbox,
+            dropped,
+            "an inbox answered 410 Gone: its followers are removed"
+        );
+        Ok(dropped)
     }
 
     /// POSTs `body` to `inbox`, signed now; the status, or why no answer came.

@@ -19,8 +19,9 @@ use time::format_description::well_known::Rfc3339;
 use url::Url;
 
 use super::Federation;
+use super::Urls;
 use super::documents::{AS_CONTEXT, PUBLIC};
-use crate::config::ObjectType;
+use crate::config::{ActivityPubConfig, ObjectType};
 use crate::storage::StoreError;
 
 /// What followers are told about a post.
@@ -57,8 +58,11 @@ impl PostChange {
 
 /// The object id of a post: `<public>/ap/posts/<base64url of its URL>`.
 pub fn object_id(base: &super::Urls, url: &Url) -> String {
-    base.at(&format!("/ap/posts/{}", URL_SAFE_NO_PAD.encode(url.as_str())))
-        .into()
+    base.at(&format!(
+        "/ap/posts/{}",
+        URL_SAFE_NO_PAD.encode(url.as_str())
+    ))
+    .into()
 }
 
 /// The post URL an object id of ours encodes, if it is one.
@@ -73,66 +77,63 @@ fn time(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
-impl Federation {
-    /// The post as an ActivityStreams object.
-    pub fn post_object(&self, post: &OutgoingPost) -> Value {
-        let escape = |text: &str| ammonia::clean_text(text);
-        let link = format!(
-            "<p><a href=\"{0}\">{0}</a></p>",
-            escape(post.url.as_str())
-        );
-        let summary_html = post
-            .summary
-            .as_deref()
-            .map(|s| format!("<p>{}</p>", escape(s)));
-        let body = post
-            .content
-            .as_deref()
-            .map(|html| ammonia::clean(html))
-            .or_else(|| summary_html.clone())
-            .unwrap_or_default();
-        let tags: Vec<Value> = post
-            .tags
-            .iter()
-            .map(|tag| {
-                let name = tag.trim_start_matches('#');
-                json!({"type": "Hashtag", "name": format!("#{name}")})
-            })
-            .collect();
-        let mut object = json!({
-            "id": object_id(&self.urls, &post.url),
-            "type": self.config.object.as_str(),
-            "attributedTo": self.urls.actor(),
-            "to": [PUBLIC],
-            "cc": [self.urls.followers()],
-            "url": post.url.as_str(),
-            "published": time(post.published),
-            "tag": tags,
-        });
-        match self.config.object {
-            ObjectType::Article => {
-                object["name"] = json!(post.title.clone().unwrap_or_else(|| post.url.to_string()));
-                object["summary"] = json!(summary_html.unwrap_or_else(|| link.clone()));
-                object["content"] = json!(body);
-            }
-            ObjectType::Note => {
-                let title = post
-                    .title
-                    .as_deref()
-                    .map(|t| format!("<p><strong>{}</strong></p>", escape(t)))
-                    .unwrap_or_default();
-                object["content"] = json!(format!("{title}{body}{link}"));
-            }
+/// The post as an ActivityStreams object.
+pub fn post_object(config: &ActivityPubConfig, urls: &Urls, post: &OutgoingPost) -> Value {
+    let escape = |text: &str| ammonia::clean_text(text);
+    let link = format!("<p><a href=\"{0}\">{0}</a></p>", escape(post.url.as_str()));
+    let summary_html = post
+        .summary
+        .as_deref()
+        .map(|s| format!("<p>{}</p>", escape(s)));
+    let body = post
+        .content
+        .as_deref()
+        .map(ammonia::clean)
+        .or_else(|| summary_html.clone())
+        .unwrap_or_default();
+    let tags: Vec<Value> = post
+        .tags
+        .iter()
+        .map(|tag| {
+            let name = tag.trim_start_matches('#');
+            json!({"type": "Hashtag", "name": format!("#{name}")})
+        })
+        .collect();
+    let mut object = json!({
+        "id": object_id(urls, &post.url),
+        "type": config.object.as_str(),
+        "attributedTo": urls.actor(),
+        "to": [PUBLIC],
+        "cc": [urls.followers()],
+        "url": post.url.as_str(),
+        "published": time(post.published),
+        "tag": tags,
+    });
+    match config.object {
+        ObjectType::Article => {
+            object["name"] = json!(post.title.clone().unwrap_or_else(|| post.url.to_string()));
+            object["summary"] = json!(summary_html.unwrap_or_else(|| link.clone()));
+            object["content"] = json!(body);
         }
-        if let Some(updated) = post.updated {
-            object["updated"] = json!(time(updated));
+        ObjectType::Note => {
+            let title = post
+                .title
+                .as_deref()
+                .map(|t| format!("<p><strong>{}</strong></p>", escape(t)))
+                .unwrap_or_default();
+            object["content"] = json!(format!("{title}{body}{link}"));
         }
-        if let Some(image) = &post.image {
-            object["attachment"] = json!([{"type": "Image", "url": image.as_str()}]);
-        }
-        object
     }
+    if let Some(updated) = post.updated {
+        object["updated"] = json!(time(updated));
+    }
+    if let Some(image) = &post.image {
+        object["attachment"] = json!([{"type": "Image", "url": image.as_str()}]);
+    }
+    object
+}
 
+impl Federation {
     /// The activity for `change` of `post`.
     pub fn post_activity(&self, change: PostChange, post: &OutgoingPost) -> Value {
         let object = match change {
@@ -140,7 +141,7 @@ impl Federation {
                 "id": object_id(&self.urls, &post.url),
                 "type": "Tombstone",
             }),
-            _ => self.post_object(post),
+            _ => post_object(&self.config, &self.urls, post),
         };
         json!({
             "@context": AS_CONTEXT,
@@ -186,6 +187,63 @@ mod tests {
     use crate::activitypub::Urls;
     use crate::activitypub::documents::tests::config;
 
+    fn post(updated: bool) -> OutgoingPost {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        OutgoingPost {
+            url: Url::parse("https://blog.example/posts/a/").unwrap(),
+            title: Some("A <title>".into()),
+            summary: Some("Short & sweet".into()),
+            content: Some("<p>Full <script>x</script>text</p>".into()),
+            published: at,
+            updated: updated.then_some(at),
+            tags: vec!["#rust".into(), "web".into()],
+            image: Some(Url::parse("https://blog.example/a.png").unwrap()),
+        }
+    }
+
+    #[test]
+    fn an_article_has_name_summary_and_sanitised_content() {
+        let config = config();
+        let urls = Urls::new(&config);
+        let object = post_object(&config, &urls, &post(false));
+        assert_eq!(object["type"], "Article");
+        assert_eq!(object["name"], "A <title>");
+        assert_eq!(object["summary"], "<p>Short &amp; sweet</p>");
+        assert_eq!(object["content"], "<p>Full text</p>");
+        assert_eq!(object["url"], "https://blog.example/posts/a/");
+        assert_eq!(object["attributedTo"], "https://c.example/ap/actor");
+        assert_eq!(object["to"][0], PUBLIC);
+        assert_eq!(object["cc"][0], "https://c.example/ap/followers");
+        assert_eq!(object["tag"][0]["name"], "#rust");
+        assert_eq!(object["tag"][1]["name"], "#web");
+        assert_eq!(object["attachment"][0]["url"], "https://blog.example/a.png");
+        assert!(object.get("updated").is_none());
+        assert!(
+            post_object(&config, &urls, &post(true))
+                .get("updated")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_note_carries_title_text_and_link_in_its_content() {
+        let mut config = config();
+        config.object = ObjectType::Note;
+        let urls = Urls::new(&config);
+        let object = post_object(&config, &urls, &post(false));
+        assert_eq!(object["type"], "Note");
+        assert!(object.get("name").is_none());
+        let content = object["content"].as_str().unwrap();
+        assert!(
+            content.starts_with("<p><strong>A &lt;title&gt;</strong></p><p>Full text</p>"),
+            "{content}"
+        );
+        assert!(
+            content.contains("href=\"https://blog.example/posts/a/\""),
+            "{content}"
+        );
+    }
+
     #[test]
     fn object_ids_are_on_our_host_and_lead_back_to_the_post() {
         let urls = Urls::new(&config());
@@ -194,6 +252,9 @@ mod tests {
         assert!(id.starts_with("https://c.example/ap/posts/"), "{id}");
         assert_eq!(post_url_of(&urls, &id), Some(post));
         assert_eq!(post_url_of(&urls, "https://c.example/ap/actor"), None);
-        assert_eq!(post_url_of(&urls, "https://else.example/ap/posts/aGk"), None);
+        assert_eq!(
+            post_url_of(&urls, "https://else.example/ap/posts/aGk"),
+            None
+        );
     }
 }

@@ -144,7 +144,7 @@ pub async fn following(State(app): State<AppState>) -> Result<Response, ApiError
     let fed = federation(&app)?;
     Ok(json(
         ACTIVITY_JSON,
-        &documents::collection(&fed.urls.following(), 0, Some(&[]), None),
+        &documents::collection(&fed.urls.following(), 0, Some(&[][..]), None),
     ))
 }
 

@@ -10,12 +10,12 @@ use url::Url;
 
 use super::{PostError, ScanReport};
 use crate::App;
+use crate::activitypub::publish::{OutgoingPost, PostChange};
 use crate::clients::http::Fetched;
 use crate::clients::webmention::Discovery;
 use crate::domain::job::NewJob;
 use crate::domain::sent::{GONE_VERSION, SentSource, targets_on_delete, targets_to_send};
 use crate::domain::{PostState, PostUrl};
-use crate::activitypub::publish::{OutgoingPost, PostChange};
 use crate::protocol::page_meta::parse_page_meta;
 use crate::protocol::post_links::read_post;
 use crate::protocol::source_links::html_declares_gone;

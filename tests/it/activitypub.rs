@@ -427,3 +427,57 @@ async fn activitypub_routes_are_absent_when_off() {
         assert_eq!(response.status(), 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn posts_reach_each_follower_server_once_and_a_gone_server_is_dropped() {
+    use backfeed::activitypub::publish::{OutgoingPost, PostChange};
+    let app = ap_app().await;
+    let peer = FakeFediverse::start().await;
+    let follow = peer.follow(&format!("{}/ap/actor", app.address));
+    assert_eq!(send(&app, &peer, &follow).await.status(), 202);
+    drain(&app).await;
+    let federation = app.app.federation.as_ref().unwrap();
+    let post = OutgoingPost {
+        url: url::Url::parse("https://blog.example/posts/a/").unwrap(),
+        title: Some("A".into()),
+        summary: Some("About A".into()),
+        content: None,
+        published: time::OffsetDateTime::now_utc(),
+        updated: None,
+        tags: Vec::new(),
+        image: None,
+    };
+    assert_eq!(
+        federation
+            .federate(PostChange::Create, &post)
+            .await
+            .unwrap(),
+        1
+    );
+    drain(&app).await;
+    let create = peer.delivered().pop().unwrap();
+    assert_eq!(create.path, "/inbox", "the shared inbox");
+    assert_eq!(create.json()["type"], "Create");
+    assert_eq!(create.json()["object"]["type"], "Article");
+
+    peer.answer_inbox_with(http::StatusCode::GONE);
+    assert_eq!(
+        federation
+            .federate(PostChange::Delete, &post)
+            .await
+            .unwrap(),
+        1
+    );
+    drain(&app).await;
+    assert!(
+        app.app.store.list_followers().await.unwrap().is_empty(),
+        "410: dropped"
+    );
+    assert_eq!(
+        federation
+            .federate(PostChange::Update, &post)
+            .await
+            .unwrap(),
+        0
+    );
+}

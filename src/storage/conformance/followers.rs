@@ -54,6 +54,9 @@ pub async fn run(store: &dyn Store) {
         "already gone"
     );
     assert!(store.find_follower(&first.actor).await.unwrap().is_none());
-    assert_eq!(store.list_followers().await.unwrap(), [second.clone()]);
+    assert_eq!(
+        store.list_followers().await.unwrap(),
+        std::slice::from_ref(&second)
+    );
     assert!(store.remove_follower(&second.actor).await.unwrap());
 }

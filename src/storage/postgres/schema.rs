@@ -153,6 +153,7 @@ const MIGRATIONS: &[&str] = &[
         last_modified TEXT,
         entries TEXT NOT NULL,
         checked_at TIMESTAMPTZ NOT NULL
+    );"#,
     // 8: secrets the service makes for itself (the URL-signing key); the
     // first value stored under a name wins.
     r#"CREATE TABLE secrets (

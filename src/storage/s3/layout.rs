@@ -195,6 +195,8 @@ impl Layout {
 
     pub fn followers(&self) -> Path {
         self.ours(&["followers"])
+    }
+
     /// What one of our posts sent (its version, links and targets).
     pub fn sent_source(&self, source: &Url) -> Path {
         self.sent()

@@ -44,8 +44,8 @@ use url::Url;
 use super::rows::millis;
 use super::{
     CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
-    JobStore, MentionQuery, MentionStore, PostStore, SecretBytes, SentStore, SecretStore, Settled, Store,
-    StoreError, ThreadStore,
+    JobStore, MentionQuery, MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled,
+    Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};

@@ -137,6 +137,7 @@ const MIGRATIONS: &[&str] = &[
         last_modified TEXT,
         entries TEXT NOT NULL,
         checked_at INTEGER NOT NULL
+    ) STRICT;",
     // 8: secrets the service makes for itself (the URL-signing key); the
     // first value stored under a name wins.
     "CREATE TABLE secrets (
