@@ -18,6 +18,15 @@ pub const JRD_JSON: &str = "application/jrd+json";
 /// Items per collection page.
 pub const PAGE_SIZE: usize = 20;
 
+/// Text made safe inside HTML (the five special characters only).
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 /// What a WebFinger `resource` may name: `acct:blog@host`, `blog@host`
 /// (backfeed's host or the handle domain, whose `/.well-known/webfinger`
 /// forwards here), or the actor's URL. `None`: not us (404). The subject
@@ -117,7 +126,7 @@ pub fn actor(config: &ActivityPubConfig, urls: &Urls, key: &KeyPair) -> Value {
             "publicKeyPem": key.public_pem(),
         },
         "attachment": config.links.iter().map(|link| {
-            let url = ammonia::clean_text(link.url.as_str());
+            let url = escape_html(link.url.as_str());
             json!({
                 "type": "PropertyValue",
                 "name": link.name,
@@ -128,7 +137,7 @@ pub fn actor(config: &ActivityPubConfig, urls: &Urls, key: &KeyPair) -> Value {
         }).collect::<Vec<_>>(),
     });
     if let Some(summary) = &config.summary {
-        doc["summary"] = json!(format!("<p>{}</p>", ammonia::clean_text(summary)));
+        doc["summary"] = json!(format!("<p>{}</p>", escape_html(summary)));
     }
     if let Some(icon) = &config.icon {
         doc["icon"] = json!({"type": "Image", "url": icon.as_str()});

@@ -79,7 +79,7 @@ fn time(at: OffsetDateTime) -> String {
 
 /// The post as an ActivityStreams object.
 pub fn post_object(config: &ActivityPubConfig, urls: &Urls, post: &OutgoingPost) -> Value {
-    let escape = |text: &str| ammonia::clean_text(text);
+    let escape = super::documents::escape_html;
     let link = format!("<p><a href=\"{0}\">{0}</a></p>", escape(post.url.as_str()));
     let summary_html = post
         .summary
