@@ -15,8 +15,8 @@ mod limits;
 mod lookup;
 mod mentions_api;
 mod metrics;
-mod ops;
 mod openapi;
+mod ops;
 mod rate_limit;
 mod read_request;
 mod read_token;
@@ -111,11 +111,7 @@ struct Limits {
 /// The JSON admin API (bearer token) and, beside it, the admin pages
 /// (session cookie): a browser asking for one of the API's lists gets its
 /// page (`admin_pages::divert`); the pages' own paths are merged in.
-fn admin_routes(
-    app: &AppState,
-    pages: Routes<AppState>,
-    negotiated: Router,
-) -> Routes<AppState> {
+fn admin_routes(app: &AppState, pages: Routes<AppState>, negotiated: Router) -> Routes<AppState> {
     Routes::new()
         .route("/mentions", get(admin::list))
         .route("/mentions/{id}/approve", post(admin::approve))

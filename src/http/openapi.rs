@@ -70,9 +70,14 @@ mod tests {
         for (path, item) in document["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {
                 let id = operation["operationId"].as_str();
-                assert!(id.is_some_and(|id| ids.insert(id.to_owned())), "{method} {path}: operationId");
                 assert!(
-                    operation["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                    id.is_some_and(|id| ids.insert(id.to_owned())),
+                    "{method} {path}: operationId"
+                );
+                assert!(
+                    operation["responses"]
+                        .as_object()
+                        .is_some_and(|r| !r.is_empty()),
                     "{method} {path}: responses"
                 );
             }

@@ -502,7 +502,10 @@ async fn a_page_form_without_a_form_body_is_answered_with_a_page() {
 
 async fn assert_page_error(response: reqwest::Response, status: StatusCode) {
     assert_eq!(response.status(), status);
-    let content_type = response.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
+    let content_type = response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let page = response.text().await.unwrap();
     assert!(page.contains("role=\"alert\""), "{page}");

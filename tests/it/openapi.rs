@@ -36,9 +36,17 @@ async fn openapi_document_matches_the_router() {
     let missing: Vec<_> = served
         .iter()
         .filter(|(path, methods)| documented.get(*path) != Some(methods))
-        .map(|(path, methods)| format!("{path} {methods:?} (documented: {:?})", documented.get(path)))
+        .map(|(path, methods)| {
+            format!(
+                "{path} {methods:?} (documented: {:?})",
+                documented.get(path)
+            )
+        })
         .collect();
-    assert!(missing.is_empty(), "served but not documented as served: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "served but not documented as served: {missing:#?}"
+    );
     let extra: Vec<_> = documented
         .keys()
         .filter(|path| !served.contains_key(*path))

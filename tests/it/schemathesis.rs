@@ -86,7 +86,10 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
         server.stderr_text()
     );
     let (status, _) = server.terminate().await;
-    assert!(status.success(), "the server did not exit cleanly: {status}");
+    assert!(
+        status.success(),
+        "the server did not exit cleanly: {status}"
+    );
 }
 
 /// Identifiers and URLs of things that exist in the running service.
@@ -154,12 +157,24 @@ fn add_examples(document: &mut Value, live: &Live) {
     if let Some(parameters) = document["components"]["parameters"].as_object_mut() {
         parameters.values_mut().for_each(put);
     }
-    for item in document["paths"].as_object_mut().expect("paths").values_mut() {
+    for item in document["paths"]
+        .as_object_mut()
+        .expect("paths")
+        .values_mut()
+    {
         for operation in item.as_object_mut().expect("a path item").values_mut() {
-            if let Some(parameters) = operation["parameters"].as_array_mut() {
+            // `get_mut`, not indexing: indexing would add the missing keys.
+            if let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+            {
                 parameters.iter_mut().for_each(put);
             }
-            if let Some(content) = operation["requestBody"]["content"].as_object_mut() {
+            if let Some(content) = operation
+                .get_mut("requestBody")
+                .and_then(|body| body.get_mut("content"))
+                .and_then(Value::as_object_mut)
+            {
                 for media in content.values_mut() {
                     let properties = media["schema"]["properties"].clone();
                     let Some(properties) = properties.as_object() else {
@@ -186,7 +201,12 @@ fn add_examples(document: &mut Value, live: &Live) {
     }
 }
 
-async fn run(schemathesis: &Path, schema: &Path, address: &str, dir: &Path) -> std::process::Output {
+async fn run(
+    schemathesis: &Path,
+    schema: &Path,
+    address: &str,
+    dir: &Path,
+) -> std::process::Output {
     let mut command = Command::new(schemathesis);
     command
         .arg("run")

@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn};
 use super::layout::{self, Frame, Section, csrf_field};
 use super::{PagesState, see_other};
 use crate::domain::job::{Job, JobState};
-use super::form::PageForm;
 use crate::http::extract::Query;
 use crate::jobs::operator;
 use crate::storage::JobFilter;

@@ -13,12 +13,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn};
 use super::layout::{self, Frame, Notice, Section, csrf_field, query_value};
 use super::{PagesState, see_other};
 use crate::config::ModerationMode;
 use crate::domain::mention::{Mention, MentionId, Moderation, VerificationState};
-use super::form::PageForm;
 use crate::http::extract::{Params, Query};
 use crate::storage::MentionQuery;
 use crate::webmention::{ReceiveError, Receiver};

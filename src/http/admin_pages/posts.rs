@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn};
 use super::layout::{self, Frame, Section, csrf_field};
 use super::{PagesState, see_other};
 use crate::announce::AnnounceError;
 use crate::domain::{PostRecord, PostState};
-use super::form::PageForm;
 use crate::http::extract::Query;
 
 const PER_PAGE: u32 = 50;

@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use subtle::ConstantTimeEq;
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn, over_https, safe_next, same_origin};
 use super::layout::{self, Frame, Notice};
 use super::session::{self, Session};
 use super::{PagesState, see_other};
-use super::form::PageForm;
 use crate::http::extract::Query;
 use crate::http::rate_limit::{ClientKey, client_key};
 
