@@ -216,6 +216,7 @@ async fn run(
     schema: &Path,
     address: &str,
     dir: &Path,
+    only: &[&str],
 ) -> std::process::Output {
     let mut command = Command::new(schemathesis);
     command
