@@ -25,6 +25,7 @@ mod moderation;
 mod openwhisk;
 mod operations;
 mod postgres;
+mod postgres_tls;
 mod real_senders;
 mod s3;
 mod scheduled;

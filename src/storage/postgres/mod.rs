@@ -20,6 +20,8 @@ mod rows;
 mod schema;
 mod seed;
 mod threads;
+mod tls;
+mod tls_verify;
 
 use std::time::Duration;
 
