@@ -36,5 +36,6 @@ mod support_install;
 mod support_npm;
 mod support_postgres;
 mod support_s3;
+mod support_s3s_fs;
 mod webhooks;
 mod webmention;

@@ -73,10 +73,6 @@ impl Layout {
         self.ours(&["posts"])
     }
 
-    pub fn mention_counter(&self) -> Path {
-        self.ours(&["counters", "mentions.json"])
-    }
-
     pub fn mention(&self, id: i64) -> Path {
         self.ours(&["mentions", "by-id", &format!("{}.json", padded_id(id))])
     }
