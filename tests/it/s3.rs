@@ -286,6 +286,123 @@ async fn concurrent_webmentions_get_distinct_ids(provider: Provider) {
     }
 }
 
+#[tokio::test]
+async fn a_mention_id_another_writer_holds_is_never_reused_on_moto() {
+    an_id_another_writer_holds_is_never_reused(Provider::Moto).await;
+}
+
+#[tokio::test]
+async fn a_mention_id_another_writer_holds_is_never_reused_on_s3s_fs() {
+    an_id_another_writer_holds_is_never_reused(Provider::S3sFs).await;
+}
+
+/// Two processes making the same id (same millisecond, same random bits):
+/// the second's record is created with `If-None-Match` and read back, so
+/// it takes another id and the first mention stays as it was.
+async fn an_id_another_writer_holds_is_never_reused(provider: Provider) {
+    use backfeed::domain::mention::Moderation;
+    use backfeed::storage::MentionStore;
+
+    let store = open(&provider.fresh_bucket().await).await;
+    let target = url::Url::parse("https://blog.example/posts/a/").unwrap();
+    let (first, second) = (
+        url::Url::parse("https://alice.example/1").unwrap(),
+        url::Url::parse("https://bob.example/2").unwrap(),
+    );
+    let now = time::OffsetDateTime::now_utc();
+    let taken = store
+        .receive_mention(&first, &target, Moderation::Approved, now)
+        .await
+        .unwrap();
+    store.force_next_mention_id(taken);
+    let other = store
+        .receive_mention(&second, &target, Moderation::Approved, now)
+        .await
+        .unwrap();
+    assert_ne!(other, taken, "the taken id is not handed out again");
+    let kept = store
+        .find_mention(taken)
+        .await
+        .unwrap()
+        .expect("first kept");
+    assert_eq!(kept.source, first);
+    let new = store
+        .find_mention(other)
+        .await
+        .unwrap()
+        .expect("second kept");
+    assert_eq!(new.source, second);
+    // And the second one's re-send finds it by its pair.
+    let again = store
+        .receive_mention(&second, &target, Moderation::Approved, now)
+        .await
+        .unwrap();
+    assert_eq!(again, other);
+}
+
+/// What a lost `by-pair` race leaves on a provider without atomic
+/// conditional writes, made by hand: a second live record for one source
+/// and target. Queries show the one the pair names; verifying the other
+/// removes it (a duplicate verification, nothing shown twice).
+#[tokio::test]
+async fn a_second_record_for_one_webmention_is_shown_once_and_removed_when_verified() {
+    use backfeed::domain::mention::{Moderation, Transition};
+    use backfeed::storage::{MentionQuery, MentionStore, Settled};
+    use object_store::ObjectStoreExt;
+
+    let bucket = fresh_bucket().await;
+    let (store, s3) = (open(&bucket).await, direct_client(&bucket));
+    let target = url::Url::parse("https://blog.example/posts/a/").unwrap();
+    let source = url::Url::parse("https://alice.example/1").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let named = store
+        .receive_mention(&source, &target, Moderation::Approved, now)
+        .await
+        .unwrap();
+    let key = |id: i64| ObjectPath::from(format!(".backfeed/mentions/by-id/{id:019}.json"));
+    let body = s3.get(&key(named.0)).await.unwrap().bytes().await.unwrap();
+    let mut twin: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let twin_id = named.0 + 1;
+    twin["id"] = twin_id.into();
+    twin["write_id"] = "twin".into();
+    s3.put(&key(twin_id), serde_json::to_vec(&twin).unwrap().into())
+        .await
+        .unwrap();
+    // `by-target/<sha256(target + newline)>/`, as docs/s3-layout.md says.
+    let entry = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(format!("{target}\n").as_bytes()))
+    };
+    s3.put(
+        &ObjectPath::from(format!(
+            ".backfeed/mentions/by-target/{entry}/{twin_id:019}"
+        )),
+        PutPayload::new(),
+    )
+    .await
+    .unwrap();
+
+    let all = MentionQuery {
+        targets: vec![target.clone()],
+        visible_only: false,
+        ..MentionQuery::default()
+    };
+    let shown = store.query_mentions(&all).await.unwrap();
+    assert_eq!(
+        shown.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [named],
+        "the one the pair names"
+    );
+    let twin_id = backfeed::domain::mention::MentionId(twin_id);
+    let settled = store
+        .settle_mention(twin_id, &Transition::Reject("no link".into()), now, now)
+        .await
+        .unwrap();
+    assert_eq!(settled, Settled::Gone);
+    assert!(store.find_mention(twin_id).await.unwrap().is_none());
+    assert!(store.find_mention(named).await.unwrap().is_some());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_concurrent_webmentions_are_all_kept_and_verified_on_moto() {
     sixty_concurrent_webmentions_are_all_kept(Provider::Moto).await;

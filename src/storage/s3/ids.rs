@@ -31,13 +31,29 @@ pub const MAX_ID: i64 = (1 << 53) - 1;
 #[derive(Debug, Default)]
 pub struct MentionIds {
     last: Mutex<i64>,
+    /// Ids to hand out first (tests: a collision with another process).
+    #[cfg(feature = "test-support")]
+    forced: Mutex<Vec<i64>>,
 }
 
 impl MentionIds {
     /// A new id, greater than every id this process made before.
     pub fn next(&self, now: OffsetDateTime) -> i64 {
+        #[cfg(feature = "test-support")]
+        if let Some(id) = self.forced.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return id;
+        }
         let random = (uuid::Uuid::new_v4().as_u128() & ((1 << RANDOM_BITS) - 1)) as i64;
         self.next_with(now, random)
+    }
+
+    /// Makes the next id `id`, as if another process had made the same one.
+    #[cfg(feature = "test-support")]
+    pub fn force_next(&self, id: i64) {
+        self.forced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(id);
     }
 
     fn next_with(&self, now: OffsetDateTime, random: i64) -> i64 {

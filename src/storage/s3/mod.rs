@@ -160,6 +160,13 @@ impl S3Store {
         Ok(store)
     }
 
+    /// Test support: the next mention id this store makes is `id`, as if
+    /// another process had made it at the same millisecond.
+    #[cfg(feature = "test-support")]
+    pub fn force_next_mention_id(&self, id: MentionId) {
+        self.ids.force_next(id.0);
+    }
+
     /// Whether the start-up probe found conditional writes honoured (and
     /// saw no sign that racing writers all pass them).
     pub fn conditional_writes(&self) -> bool {
