@@ -124,6 +124,7 @@ impl App {
             config.webmention.as_ref().and_then(|w| w.rate_limit),
             &clock,
         );
+        let responses = http::ResponseCache::new(changes.clone(), clock.clone());
         Ok(Arc::new(Self {
             config,
             clock,
@@ -135,7 +136,7 @@ impl App {
             changes: changes.clone(),
             metrics: http::Metrics::install(),
             rate_limits,
-            responses: http::ResponseCache::new(changes.clone()),
+            responses,
         }))
     }
 

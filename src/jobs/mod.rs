@@ -203,9 +203,16 @@ pub struct JobsReport {
 /// next run takes the work up again.
 pub async fn run_until(app: &App, deadline: Instant) -> JobsReport {
     let unit = lease(app) + SETTLE_MARGIN;
-    let loops = (0..WORKERS).map(|_| repeat_until(app, deadline, unit));
     let mut report = JobsReport::default();
-    for (ran, stopped_early) in futures_util::future::join_all(loops).await {
+    // One look first: with nothing due, a run costs one store query (one
+    // LIST on S3), not one per worker.
+    let (first, stopped_early) = repeat_until(app, deadline, unit, Some(1)).await;
+    let mut results = vec![(first.clone(), stopped_early)];
+    if !first.is_empty() && !stopped_early {
+        let loops = (0..WORKERS).map(|_| repeat_until(app, deadline, unit, None));
+        results.extend(futures_util::future::join_all(loops).await);
+    }
+    for (ran, stopped_early) in results {
         report.stopped_early |= stopped_early;
         for kind in ran {
             report.jobs += 1;
@@ -241,12 +248,20 @@ fn fits(deadline: Instant, unit: Duration) -> bool {
     deadline.saturating_duration_since(Instant::now()) >= unit
 }
 
-/// Runs units until none is due, the store fails, or the next no longer
-/// fits before `deadline`; returns the kinds run and whether it stopped
-/// before the queue was empty.
-async fn repeat_until(app: &App, deadline: Instant, unit: Duration) -> (Vec<JobKind>, bool) {
+/// Runs units until none is due, the store fails, the next no longer fits
+/// before `deadline`, or `at_most` have run; returns the kinds run and
+/// whether it stopped before the queue was empty.
+async fn repeat_until(
+    app: &App,
+    deadline: Instant,
+    unit: Duration,
+    at_most: Option<usize>,
+) -> (Vec<JobKind>, bool) {
     let mut ran = Vec::new();
     loop {
+        if at_most.is_some_and(|limit| ran.len() >= limit) {
+            return (ran, false);
+        }
         if !fits(deadline, unit) {
             return (ran, true);
         }

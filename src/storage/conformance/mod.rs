@@ -12,6 +12,7 @@ mod jobs;
 mod mentions;
 mod migrate;
 mod posts;
+mod search;
 mod threads;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub async fn run_with(store: Arc<dyn Store>, decisions: Decisions) {
     mentions::run(Arc::clone(&store), decisions).await;
     threads::run(Arc::clone(&store)).await;
     blocked::run(&*store).await;
+    search::run(&*store).await;
     jobs::run(Arc::clone(&store), decisions).await;
     migrate::run(&*store).await;
     store.ping().await.expect("ping");

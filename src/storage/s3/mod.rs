@@ -31,6 +31,7 @@ mod objects;
 mod posts;
 mod probe;
 mod receive;
+mod record_cache;
 mod seed;
 mod sets;
 mod threads;
@@ -65,6 +66,8 @@ pub struct S3Store {
     seed: SeedObjects,
     layout: Layout,
     conditional: Conditional,
+    /// Mention records read for listings of every mention.
+    records: record_cache::RecordCache,
 }
 
 impl S3Store {
@@ -155,6 +158,7 @@ impl S3Store {
             seed,
             layout,
             conditional,
+            records: record_cache::RecordCache::default(),
         };
         legacy::move_old_queues(&store, now).await?;
         Ok(store)
