@@ -26,8 +26,20 @@ pub enum Decisions {
     /// (SQLite, PostgreSQL, S3 with atomic conditional writes).
     Exclusive,
     /// S3 on a provider whose conditional writes are not atomic: racing
-    /// claimants may all win, so the checks demand at least one winner,
-    /// every job done at least once, and a pair's mention shown once.
+    /// claimants may all win. Only the concurrent checks differ, and each
+    /// still demands that nothing is lost:
+    /// - posts: at least one of the racing claims wins (not exactly one);
+    /// - mentions: racing receives of one pair may each keep a record, but
+    ///   one mention is shown, with an id one of them answered;
+    /// - jobs: racing workers may both hold a job and racing enqueues of one
+    ///   dedupe key may both make one, so each job runs at least once (not
+    ///   exactly once) and none is left; every job an enqueue answered with
+    ///   (created or merged into, also while a worker claims it) still runs;
+    ///   a worker whose claim a racing merge undid finds its lease lost.
+    ///
+    /// The sequential checks, and the search, thread, blocked and migrate
+    /// checks, are the same in both modes. `docs/s3-layout.md` ("On
+    /// providers whose conditional writes are not atomic") says why.
     AtLeastOnce,
 }
 
