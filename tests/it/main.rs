@@ -31,6 +31,7 @@ mod openwhisk;
 mod operations;
 mod postgres;
 mod postgres_tls;
+mod publish;
 mod read_api_compat;
 mod read_api_limits;
 mod real_readers;

@@ -13,6 +13,7 @@ mod mentions;
 mod migrate;
 mod posts;
 mod search;
+mod sent;
 mod threads;
 
 use std::sync::Arc;
@@ -35,7 +36,9 @@ pub enum Decisions {
     ///   dedupe key may both make one, so each job runs at least once (not
     ///   exactly once) and none is left; every job an enqueue answered with
     ///   (created or merged into, also while a worker claims it) still runs;
-    ///   a worker whose claim a racing merge undid finds its lease lost.
+    ///   a worker whose claim a racing merge undid finds its lease lost;
+    /// - sent: two attempts on one post and target at once may count as
+    ///   one, but every target's record is kept.
     ///
     /// The sequential checks, and the search, thread, blocked and migrate
     /// checks, are the same in both modes. `docs/s3-layout.md` ("On
@@ -58,5 +61,6 @@ pub async fn run_with(store: Arc<dyn Store>, decisions: Decisions) {
     search::run(&*store).await;
     jobs::run(Arc::clone(&store), decisions).await;
     migrate::run(&*store).await;
+    sent::run(Arc::clone(&store), decisions).await;
     store.ping().await.expect("ping");
 }

@@ -179,6 +179,36 @@ impl Layout {
             .join(format!("{}.json", hash(&[url.as_str()])))
     }
 
+    /// What one of our posts sent (its version, links and targets).
+    pub fn sent_source(&self, source: &Url) -> Path {
+        self.sent()
+            .join(format!("{}.json", hash(&[source.as_str()])))
+    }
+
+    pub fn sent(&self) -> Path {
+        self.ours(&["sent"])
+    }
+
+    /// One target's last attempt for one of our posts.
+    pub fn sent_target(&self, source: &Url, target: &Url) -> Path {
+        self.sent_targets(source)
+            .join(format!("{}.json", hash(&[target.as_str()])))
+    }
+
+    /// The targets' objects of one of our posts.
+    pub fn sent_targets(&self, source: &Url) -> Path {
+        self.ours(&["sent-targets", &hash(&[source.as_str()])])
+    }
+
+    pub fn sent_targets_all(&self) -> Path {
+        self.ours(&["sent-targets"])
+    }
+
+    /// A feed's validators and entry digests.
+    pub fn feed(&self, feed: &Url) -> Path {
+        self.ours(&["feeds", &format!("{}.json", hash(&[feed.as_str()]))])
+    }
+
     pub fn probe(&self, name: &str) -> Path {
         self.ours(&["probe", name])
     }
