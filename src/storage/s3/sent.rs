@@ -232,10 +232,12 @@ pub async fn list_sent(
         .await?;
     let mut by_source: BTreeMap<String, (Option<SentObject>, Vec<TargetObject>)> = BTreeMap::new();
     for found in sources {
-        by_source.entry(found.source.source.clone()).or_default().0 = Some(found);
+        let key = found.source.source.clone();
+        by_source.entry(key).or_default().0 = Some(found);
     }
     for found in targets {
-        by_source.entry(found.source.clone()).or_default().1.push(found);
+        let key = found.source.clone();
+        by_source.entry(key).or_default().1.push(found);
     }
     let mut listed = Vec::with_capacity(by_source.len());
     for (text, (found, targets)) in by_source {
