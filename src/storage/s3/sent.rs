@@ -172,17 +172,20 @@ pub async fn record_version(
 ) -> Result<(), StoreError> {
     store
         .objects
-        .modify(&store.layout.sent_source(source), |current: Option<&SentObject>| {
-            let mut next = current.cloned().unwrap_or_else(|| SentObject {
-                source: empty_source(source, now),
-                write_id: String::new(),
-            });
-            next.source.version = Some(version.to_owned());
-            next.source.links = link_texts(links);
-            next.source.gone = gone;
-            next.source.updated_at = millis(now);
-            Ok(Step::Write(next, ()))
-        })
+        .modify(
+            &store.layout.sent_source(source),
+            |current: Option<&SentObject>| {
+                let mut next = current.cloned().unwrap_or_else(|| SentObject {
+                    source: empty_source(source, now),
+                    write_id: String::new(),
+                });
+                next.source.version = Some(version.to_owned());
+                next.source.links = link_texts(links);
+                next.source.gone = gone;
+                next.source.updated_at = millis(now);
+                Ok(Step::Write(next, ()))
+            },
+        )
         .await
 }
 
