@@ -21,6 +21,8 @@ mod schema;
 mod seed;
 mod sent;
 mod threads;
+mod tls;
+mod tls_verify;
 
 use std::time::Duration;
 
