@@ -11,6 +11,8 @@ pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod http;
 pub mod jobs;
 pub mod migrate;

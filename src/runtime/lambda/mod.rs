@@ -93,3 +93,16 @@ async fn answer(
     let Ok(answer) = router.oneshot(prepared.request).await;
     response::to_event_result(answer, prepared.format, &prepared.public_prefix).await
 }
+
+/// For the fuzz targets (`crate::fuzzing`): an event recognised and turned
+/// into the Router's request as [`answer`] does it; `Ok(true)` for a
+/// request, `Ok(false)` for a scheduled run.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_request(event: Value) -> Result<bool, ()> {
+    let prepared = match Invocation::parse(event).map_err(drop)? {
+        Invocation::Scheduled => return Ok(false),
+        Invocation::RestApi(event) => request::from_rest_api(*event),
+        Invocation::HttpApi(event) => request::from_http_api(*event),
+    };
+    prepared.map(|_| true).map_err(drop)
+}
