@@ -103,19 +103,25 @@ impl PostUrl {
         if !path.contains('%') {
             return None;
         }
-        let mut lower = String::with_capacity(path.len());
-        let mut escape_left = 0;
-        for c in path.chars() {
-            if c == '%' {
-                escape_left = 2;
-                lower.push(c);
-            } else if escape_left > 0 {
-                escape_left -= 1;
-                lower.push(c.to_ascii_lowercase());
+        // Only the hex digits of real escapes: a `%` that starts none is
+        // followed by ordinary characters, which keep their case.
+        let bytes = path.as_bytes();
+        let mut lower = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let escape = bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit();
+            if escape {
+                lower.extend([b'%', bytes[i + 1].to_ascii_lowercase(), bytes[i + 2].to_ascii_lowercase()]);
+                i += 3;
             } else {
-                lower.push(c);
+                lower.push(bytes[i]);
+                i += 1;
             }
         }
+        let lower = String::from_utf8(lower).unwrap_or_else(|_| path.to_owned());
         if lower == path {
             return None;
         }
@@ -396,6 +402,23 @@ mod tests {
         );
         let plain = PostUrl::parse("https://blog.example/posts/hello/").unwrap();
         assert_eq!(plain.earlier_spelling(), None);
+    }
+
+    /// Found by the `post_url` fuzz target: a `%` that starts no escape
+    /// lower-cased the two characters after it, so `/%2Hello` was looked
+    /// up under `/%2hello`, another post's key.
+    #[test]
+    fn the_earlier_spelling_lower_cases_real_escapes_only() {
+        let url = PostUrl::parse("https://blog.example/a%2Hello/caf%C3%A9/%zz%E9").unwrap();
+        let earlier = url.earlier_spelling().unwrap();
+        assert_eq!(
+            earlier.as_str(),
+            "https://blog.example/a%2Hello/caf%c3%a9/%zz%e9"
+        );
+        let back = PostUrl::parse(earlier.as_str()).unwrap();
+        assert_eq!(back, url, "the earlier spelling is a spelling of this post");
+        let no_escape = PostUrl::parse("https://blog.example/100%2Hot").unwrap();
+        assert_eq!(no_escape.earlier_spelling(), None);
     }
 
     #[test]
