@@ -218,3 +218,89 @@ async fn s3_kill_9_mid_verification_loses_nothing() {
 async fn s3_kill_9_mid_webhook_delivery_loses_nothing() {
     kill_9_mid_job_loses_nothing(fresh_bucket().await, Interrupt::WebhookDelivery).await;
 }
+
+/// `kill -9` while a thread refresh is in flight (Mastodon holds the
+/// context request): the restarted process takes the job over once its
+/// lease runs out, with no reader asking, and the cached thread gets the
+/// reply that was added meanwhile.
+async fn kill_9_mid_thread_refresh_loses_nothing(database_url: String) {
+    let mastodon = FakeMastodon::start().await;
+    let blog = FakeBlog::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env: HashMap<String, String> = test_env(&mastodon, &blog, &dir);
+    env.insert("DATABASE_URL".into(), database_url);
+    env.insert("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into());
+    env.insert("AWS_SECRET_ACCESS_KEY".into(), SECRET_ACCESS_KEY.into());
+    env.insert("BACKFEED_FETCH_TIMEOUT".into(), "1s".into());
+    // Long enough that the held request is still held at the kill; the
+    // lease (twice this, plus 2 s) is what the restart waits out.
+    env.insert("BACKFEED_MASTODON_TIMEOUT".into(), "5s".into());
+    // Every view after the first finds the thread stale.
+    env.insert("BACKFEED_THREAD_TTL".into(), "1ms".into());
+    let post = blog.publish_post("refreshed", "Refreshed");
+
+    let first = Backfeed::serve(&env).await;
+    let http = reqwest::Client::new();
+    let comments = |address: String| {
+        let http = http.clone();
+        let post = post.clone();
+        async move {
+            let response = http
+                .get(format!("{address}/api/comments"))
+                .query(&[("url", post.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let thread = comments(first.address.clone()).await;
+    assert_eq!(thread["comments"], serde_json::json!([]), "{thread}");
+    let toot = mastodon.statuses()[0]["id"].as_str().unwrap().to_owned();
+    mastodon.add_reply(crate::fake_mastodon::ReplySpec {
+        in_reply_to_id: toot,
+        acct: "alice@social.example".into(),
+        display_name: "Alice".into(),
+        content_html: "<p>added before the refresh</p>".into(),
+        visibility: "public",
+        ..Default::default()
+    });
+
+    // The next view queues a refresh; its context request is held.
+    mastodon.hold_contexts();
+    let before = mastodon.context_requests();
+    let stale = comments(first.address.clone()).await;
+    assert_eq!(stale["comments"], serde_json::json!([]), "served stale");
+    wait_until(|| mastodon.context_requests() > before).await;
+    let mut first = first;
+    first.child.start_kill().unwrap(); // SIGKILL mid-refresh
+    first.child.wait().await.unwrap();
+    let at_kill = mastodon.context_requests();
+    mastodon.release_contexts();
+
+    // No reader asks: only the taken-over job fetches the thread again.
+    let second = Backfeed::serve(&env).await;
+    wait_until(|| mastodon.context_requests() > at_kill).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let thread = comments(second.address.clone()).await;
+        if thread["comments"].as_array().is_some_and(|c| c.len() == 1) {
+            assert_eq!(thread["comments"][0]["author"]["name"], "Alice");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refreshed: {thread}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_kill_9_mid_thread_refresh_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    kill_9_mid_thread_refresh_loses_nothing(sqlite(&dir)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_kill_9_mid_thread_refresh_loses_nothing() {
+    kill_9_mid_thread_refresh_loses_nothing(fresh_database().await).await;
+}

@@ -16,6 +16,7 @@ mod cli;
 mod comments;
 mod concurrency;
 mod deep_thread;
+mod disk_full;
 mod durability;
 mod hostile_sources;
 mod jobs;
