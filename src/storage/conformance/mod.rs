@@ -13,6 +13,7 @@ mod mentions;
 mod migrate;
 mod posts;
 mod search;
+mod sent;
 mod threads;
 
 use std::sync::Arc;
@@ -28,5 +29,6 @@ pub async fn run(store: Arc<dyn Store>) {
     search::run(&*store).await;
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
+    sent::run(Arc::clone(&store)).await;
     store.ping().await.expect("ping");
 }
