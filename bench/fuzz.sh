@@ -120,7 +120,7 @@ for target in "${targets[@]}"; do
         cp -a "$WORK/$target/." "$corpus/"
     fi
     after=$(find "$corpus" -type f | wc -l)
-    size=$(du -sk "$corpus" | cut -f1)
+    size=$(du -sk --apparent-size "$corpus" | cut -f1)
     summary+=("$(printf '%-22s %6ss %12s %10s %7s %8s %5s→%-5s %6s' \
         "$target" "$SECONDS_EACH" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
         "$before" "$after" "${size}K")")

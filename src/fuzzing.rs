@@ -37,16 +37,16 @@ pub fn lambda_event(data: &[u8]) -> EventOutcome {
         return EventOutcome::NotJson;
     };
     match lambda::fuzz_request(event) {
-        Ok(true) => EventOutcome::Request,
-        Ok(false) => EventOutcome::Scheduled,
-        Err(()) => EventOutcome::Refused,
+        Some(true) => EventOutcome::Request,
+        Some(false) => EventOutcome::Scheduled,
+        None => EventOutcome::Refused,
     }
 }
 
 /// An OpenWhisk activation (an ActionLoop line, a proxy's `POST /run` body)
-/// turned into the Router's request: `Ok(true)` for a web request,
-/// `Ok(false)` for another activation, `Err` when refused.
-pub fn openwhisk_activation(data: &[u8]) -> Result<bool, ()> {
+/// turned into the Router's request: `Some(true)` for a web request,
+/// `Some(false)` for another activation, `None` when refused.
+pub fn openwhisk_activation(data: &[u8]) -> Option<bool> {
     openwhisk::fuzz_request(data)
 }
 

@@ -114,7 +114,11 @@ impl PostUrl {
                 && bytes[i + 1].is_ascii_hexdigit()
                 && bytes[i + 2].is_ascii_hexdigit();
             if escape {
-                lower.extend([b'%', bytes[i + 1].to_ascii_lowercase(), bytes[i + 2].to_ascii_lowercase()]);
+                lower.extend([
+                    b'%',
+                    bytes[i + 1].to_ascii_lowercase(),
+                    bytes[i + 2].to_ascii_lowercase(),
+                ]);
                 i += 3;
             } else {
                 lower.push(bytes[i]);

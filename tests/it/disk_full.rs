@@ -119,7 +119,11 @@ async fn sqlite_on_a_full_disk_answers_503_loses_nothing_and_recovers() {
     assert_eq!(app.lookup(&other).await.status(), 200);
     for location in &accepted {
         let status = app.get(location).await;
-        assert_eq!(status.status(), 200, "{location} was acknowledged and is kept");
+        assert_eq!(
+            status.status(),
+            200,
+            "{location} was acknowledged and is kept"
+        );
     }
     assert_eq!(integrity(&db), "ok", "no corruption after recovery");
 }

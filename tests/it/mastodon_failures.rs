@@ -210,7 +210,10 @@ async fn a_mastodon_that_hangs_leaves_mapped_posts_answered_and_new_ones_failing
     let (status, _, body) = error_of(answer).await;
     assert_eq!(status, 502, "{body}");
     let message = body["error"].as_str().unwrap();
-    assert!(message.contains("Mastodon"), "the error names Mastodon: {message}");
+    assert!(
+        message.contains("Mastodon"),
+        "the error names Mastodon: {message}"
+    );
     assert!(app.mastodon.hung_requests() > 0, "Mastodon was asked");
 
     // Nothing half-written: no toot id, no failure recorded, no claim left

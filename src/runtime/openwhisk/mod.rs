@@ -55,13 +55,13 @@ pub fn is_action_loop_environment() -> bool {
 }
 
 /// For the fuzz targets (`crate::fuzzing`): an activation parsed and turned
-/// into the Router's request as both protocols do it; `Ok(true)` for a web
-/// request, `Ok(false)` for another activation.
+/// into the Router's request as both protocols do it; `Some(true)` for a
+/// web request, `Some(false)` for another activation, `None` when refused.
 #[cfg(feature = "fuzzing")]
-pub(crate) fn fuzz_request(input: &[u8]) -> Result<bool, ()> {
-    let activation = activation::Activation::parse(input).map_err(drop)?;
+pub(crate) fn fuzz_request(input: &[u8]) -> Option<bool> {
+    let activation = activation::Activation::parse(input).ok()?;
     let _ = activation.meta.deadline();
     web_request::to_request(&activation.params)
+        .ok()
         .map(|request| request.is_some())
-        .map_err(drop)
 }
