@@ -152,7 +152,7 @@ fn normalise_path(path: &str) -> String {
                 && bytes[i + 2].is_ascii_hexdigit() =>
             {
                 let value = (hex_value(bytes[i + 1]) << 4) | hex_value(bytes[i + 2]);
-                if is_unreserved(value) {
+                if is_unreserved(value) && !completes_an_escape(&out, value) {
                     out.push(value);
                 } else {
                     out.extend([
@@ -170,6 +170,18 @@ fn normalise_path(path: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_else(|_| path.to_owned())
+}
+
+/// Whether `byte`, written after `out`, would turn a `%` that starts no
+/// escape into one (`%%34a` would become `%4a`, another spelling again):
+/// such an escape stays encoded, so the canonical form is its own.
+fn completes_an_escape(out: &[u8], byte: u8) -> bool {
+    byte.is_ascii_hexdigit()
+        && match out {
+            [.., b'%'] => true,
+            [.., b'%', digit] => digit.is_ascii_hexdigit(),
+            _ => false,
+        }
 }
 
 /// RFC 3986 §2.3: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
@@ -406,6 +418,25 @@ mod tests {
         );
         let plain = PostUrl::parse("https://blog.example/posts/hello/").unwrap();
         assert_eq!(plain.earlier_spelling(), None);
+    }
+
+    /// Found by the `post_url` fuzz target: decoding `%34` after a `%` that
+    /// starts no escape made a new escape, so the canonical form of
+    /// `/caf%%34a` was `/caf%4a`, whose own canonical form is `/cafJ`: two
+    /// keys, two toots, for one post.
+    #[test]
+    fn decoding_never_makes_a_new_escape() {
+        let cases = [
+            ("https://b.example/caf%%34a", "https://b.example/caf%%34a"),
+            ("https://b.example/caf%4%61", "https://b.example/caf%4%61"),
+            ("https://b.example/caf%%7e", "https://b.example/caf%~"),
+            ("https://b.example/100%%2D", "https://b.example/100%-"),
+        ];
+        for (input, expected) in cases {
+            let once = canonical(input);
+            assert_eq!(once, expected, "canonical form of {input}");
+            assert_eq!(canonical(&once), once, "{once} is its own canonical form");
+        }
     }
 
     /// Found by the `post_url` fuzz target: a `%` that starts no escape
