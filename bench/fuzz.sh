@@ -84,10 +84,12 @@ for target in "${targets[@]}"; do
     status=0
     fork=()
     [[ "$JOBS" -gt 1 ]] && fork=(-fork="$JOBS")
+    started=$SECONDS
     "$bin" "$WORK/$target" "${fork[@]}" \
         -max_total_time="$SECONDS_EACH" -max_len="$(max_len "$target")" \
         -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/" \
         >"$log" 2>&1 || status=$?
+    ran=$((SECONDS - started))
     tail -n 3 "$log" >&2
     # The last status line: "#N  DONE  cov: C ft: F corp: K/S …  exec/s: E …".
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
@@ -122,7 +124,7 @@ for target in "${targets[@]}"; do
     after=$(find "$corpus" -type f | wc -l)
     size=$(du -sk --apparent-size "$corpus" | cut -f1)
     summary+=("$(printf '%-22s %6ss %12s %10s %7s %8s %5s→%-5s %6s' \
-        "$target" "$SECONDS_EACH" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
+        "$target" "$ran" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
         "$before" "$after" "${size}K")")
 done
 
