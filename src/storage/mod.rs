@@ -16,6 +16,7 @@ pub mod mentions;
 pub mod postgres;
 mod rows;
 pub mod s3;
+pub mod secrets;
 pub mod sqlite;
 pub mod thread_record;
 pub mod threads;
@@ -43,7 +44,9 @@ pub enum StoreError {
 
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
-pub trait Store: PostStore + MentionStore + ThreadStore + JobStore + Send + Sync + 'static {
+pub trait Store:
+    PostStore + MentionStore + ThreadStore + JobStore + SecretStore + Send + Sync + 'static
+{
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -51,6 +54,7 @@ pub trait Store: PostStore + MentionStore + ThreadStore + JobStore + Send + Sync
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};
+pub use secrets::{CreateSecret, SecretBytes, SecretStore};
 pub use threads::{CachedThread, ThreadStore};
 
 /// The URL → toot mapping and its claims.

@@ -12,6 +12,7 @@ mod jobs;
 mod mentions;
 mod migrate;
 mod posts;
+mod secrets;
 mod threads;
 
 use std::sync::Arc;
@@ -26,5 +27,6 @@ pub async fn run(store: Arc<dyn Store>) {
     blocked::run(&*store).await;
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
+    secrets::run(Arc::clone(&store)).await;
     store.ping().await.expect("ping");
 }

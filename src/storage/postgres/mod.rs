@@ -18,6 +18,7 @@ mod posts;
 mod query;
 mod rows;
 mod schema;
+mod secrets;
 mod seed;
 mod threads;
 
@@ -28,8 +29,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{
-    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, Settled, Store, StoreError, ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
+    MentionStore, PostStore, SecretBytes, SecretStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -123,6 +124,25 @@ impl PostStore for PostgresStore {
     async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError> {
         let mut c = self.db.client().await?;
         bounded(import::import_posts(&mut c, posts)).await
+    }
+}
+
+#[async_trait]
+impl SecretStore for PostgresStore {
+    async fn secret(
+        &self,
+        name: &str,
+        now: OffsetDateTime,
+        create: CreateSecret<'_>,
+    ) -> Result<SecretBytes, StoreError> {
+        super::secrets::check_name(name)?;
+        let mut c = self.db.client().await?;
+        if let Some(found) = bounded(secrets::find(&mut c, name)).await? {
+            return Ok(SecretBytes::new(found));
+        }
+        let value = create();
+        let stored = bounded(secrets::create(&mut c, name, &value, now)).await?;
+        Ok(SecretBytes::new(stored))
     }
 }
 

@@ -183,6 +183,11 @@ impl Layout {
             .join(format!("{}.json", hash(&[url.as_str()])))
     }
 
+    /// A secret (`storage::secrets`); names are checked to be key-safe.
+    pub fn secret(&self, name: &str) -> Path {
+        self.ours(&["secrets", &format!("{name}.json")])
+    }
+
     pub fn probe(&self, name: &str) -> Path {
         self.ours(&["probe", name])
     }

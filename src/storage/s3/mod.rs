@@ -25,6 +25,7 @@ mod mentions;
 mod objects;
 mod posts;
 mod probe;
+mod secrets;
 mod seed;
 mod sets;
 mod threads;
@@ -39,8 +40,8 @@ use url::Url;
 
 use super::rows::millis;
 use super::{
-    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, Settled, Store, StoreError, ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
+    MentionStore, PostStore, SecretBytes, SecretStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -364,6 +365,19 @@ impl ThreadStore for S3Store {
             statuses: statuses.into_iter().collect(),
             accounts: accounts.into_iter().collect(),
         })
+    }
+}
+
+#[async_trait]
+impl SecretStore for S3Store {
+    async fn secret(
+        &self,
+        name: &str,
+        now: OffsetDateTime,
+        create: CreateSecret<'_>,
+    ) -> Result<SecretBytes, StoreError> {
+        super::secrets::check_name(name)?;
+        secrets::secret(self, name, now, create).await
     }
 }
 
