@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod migrate;
 pub mod protocol;
 pub mod runtime;
+pub mod signing;
 pub mod storage;
 pub mod telemetry;
 pub mod threads;
@@ -52,6 +53,8 @@ pub struct App {
     pub rate_limits: http::RateLimits,
     /// Rendered read-API answers.
     pub responses: http::ResponseCache,
+    /// Signs status and image-proxy URLs with the store's key.
+    pub signer: Arc<signing::UrlSigner>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +85,7 @@ impl App {
     ) -> Result<Arc<Self>, BuildError> {
         let changes = Changes::default();
         let queue = jobs::Queue::new(Arc::clone(&store), clock.clone());
+        let signer = Arc::new(signing::UrlSigner::new(Arc::clone(&store), clock.clone()));
         let mastodon = match &config.announce {
             Some(announce) => Some(Arc::new(MastodonClient::new(
                 &announce.mastodon,
@@ -107,6 +111,7 @@ impl App {
                 queue.clone(),
                 &config.fetch,
                 changes.clone(),
+                Arc::clone(&signer),
                 clock.clone(),
             )?)),
             None => None,
@@ -136,6 +141,7 @@ impl App {
             metrics: http::Metrics::install(),
             rate_limits,
             responses: http::ResponseCache::new(changes.clone()),
+            signer,
         }))
     }
 

@@ -39,12 +39,53 @@ impl Verification {
         }
     }
 
+    /// The full reason: for the operator (logs, admin API, CLI).
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Rejected { reason } | Self::Deleted { reason } => Some(reason),
             Self::Pending | Self::Verified => None,
         }
     }
+
+    /// What the public status resource may say of the reason: one of a few
+    /// fixed phrases, never the detail (which can hold what our resolver
+    /// answered, or which of our limits refused what). A reason written by
+    /// anything else (another store, an import) gets the vaguest phrase.
+    pub fn public_reason(&self) -> Option<&'static str> {
+        let reason = self.reason()?;
+        let starts = |prefix: &str| reason.starts_with(prefix);
+        Some(if reason == reasons::GONE {
+            reasons::GONE
+        } else if reason == reasons::NO_LINK {
+            reasons::NO_LINK
+        } else if starts(reasons::FETCH_FAILED) || starts(reasons::GAVE_UP) {
+            "the source could not be fetched"
+        } else if starts(reasons::ERROR_STATUS) {
+            "the source answered with an error"
+        } else if starts(reasons::UNSUPPORTED_TYPE) {
+            "the source's content type cannot be checked for links"
+        } else if starts(reasons::BLOCKED) {
+            "webmentions from this source are not accepted"
+        } else {
+            "the source could not be verified"
+        })
+    }
+}
+
+/// The reasons verification stores, or how they begin (a detail follows
+/// after `: `). [`Verification::public_reason`] tells them apart by these.
+pub mod reasons {
+    pub const GONE: &str = "the source is gone (410)";
+    pub const NO_LINK: &str = "the source does not link to the target";
+    /// Followed by what the fetch said (which may name addresses).
+    pub const FETCH_FAILED: &str = "fetching the source failed";
+    /// Followed by the status code.
+    pub const ERROR_STATUS: &str = "the source answered HTTP";
+    pub const UNSUPPORTED_TYPE: &str = "the source's content type";
+    /// The content was served from a blocked domain (after redirects).
+    pub const BLOCKED: &str = "the source's content comes from a blocked domain";
+    /// A transient failure that outlasted the retries.
+    pub const GAVE_UP: &str = "gave up after";
 }
 
 /// A verification state without its reason: what the admin tools filter by.
@@ -256,13 +297,13 @@ pub fn decide(current: &Verification, finding: Finding, attempt: u32, last: bool
     };
     match finding {
         Finding::Links(data) => Transition::Verify(data),
-        Finding::Gone => drop("the source is gone (410)"),
-        Finding::NoLink => drop("the source does not link to the target"),
+        Finding::Gone => drop(reasons::GONE),
+        Finding::NoLink => drop(reasons::NO_LINK),
         Finding::Unusable(reason) => drop(&reason),
         Finding::Transient(reason) if !last => Transition::Retry(reason),
         Finding::Transient(reason) if was_verified => Transition::Keep(reason),
         Finding::Transient(reason) => {
-            Transition::Reject(format!("gave up after {attempt} attempts: {reason}"))
+            Transition::Reject(format!("{} {attempt} attempts: {reason}", reasons::GAVE_UP))
         }
     }
 }
@@ -358,6 +399,49 @@ mod tests {
         ] {
             assert_eq!(MentionEvent::parse(event.label()), Some(event));
         }
+    }
+
+    #[test]
+    fn public_reasons_are_a_few_fixed_phrases_without_the_detail() {
+        let rejected = |reason: &str| Verification::Rejected {
+            reason: reason.to_owned(),
+        };
+        let table = [
+            (reasons::GONE, reasons::GONE),
+            (reasons::NO_LINK, reasons::NO_LINK),
+            (
+                "fetching the source failed: refused to connect to localhost: 127.0.0.1 is a loopback address",
+                "the source could not be fetched",
+            ),
+            (
+                "gave up after 6 attempts: fetching the source failed: could not resolve a.example: NXDOMAIN",
+                "the source could not be fetched",
+            ),
+            (
+                "the source answered HTTP 404",
+                "the source answered with an error",
+            ),
+            (
+                "the source's content type image/png cannot be checked for links",
+                "the source's content type cannot be checked for links",
+            ),
+            (
+                "the source's content comes from a blocked domain: spam.example",
+                "webmentions from this source are not accepted",
+            ),
+            (
+                "imported: whatever another store said",
+                "the source could not be verified",
+            ),
+        ];
+        for (stored, public) in table {
+            assert_eq!(rejected(stored).public_reason(), Some(public), "{stored}");
+        }
+        let deleted = Verification::Deleted {
+            reason: reasons::GONE.to_owned(),
+        };
+        assert_eq!(deleted.public_reason(), Some(reasons::GONE));
+        assert_eq!(Verification::Verified.public_reason(), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod extract;
 mod moderation;
+pub mod status_token;
 mod verify;
 pub mod webhook;
 
@@ -28,6 +29,7 @@ use crate::domain::job::{Job, NewJob, Outcome, VerifyMention};
 use crate::domain::mention::{Mention, MentionEvent, MentionId, Moderation, Transition, decide};
 use crate::domain::webmention::{DomainList, RequestError, WebmentionRequest};
 use crate::jobs::Queue;
+use crate::signing::UrlSigner;
 use crate::storage::{Settled, Store, StoreError};
 
 /// Webmention sources may redirect more than blog pages do (§3.2.2: follow
@@ -55,6 +57,8 @@ pub struct Receiver {
     changes: Changes,
     /// The admin's blocked domains, as last read, and when.
     blocks: std::sync::RwLock<Option<(OffsetDateTime, DomainList)>>,
+    /// Signs and checks status URLs.
+    signer: Arc<UrlSigner>,
 }
 
 impl Receiver {
@@ -64,6 +68,7 @@ impl Receiver {
         queue: Queue,
         fetch: &FetchPolicy,
         changes: Changes,
+        signer: Arc<UrlSigner>,
         clock: Clock,
     ) -> Result<Self, FetchError> {
         let sources = HttpClient::new(FetchPolicy {
@@ -84,6 +89,7 @@ impl Receiver {
             changes,
             blocks: std::sync::RwLock::new(None),
             sources,
+            signer,
         })
     }
 
@@ -134,6 +140,20 @@ impl Receiver {
 
     pub async fn mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
         self.store.find_mention(id).await
+    }
+
+    /// The token of mention `id`'s status URL (`status_token.rs`).
+    pub async fn status_token(&self, id: MentionId) -> Result<String, StoreError> {
+        Ok(status_token::token(&self.signer.key().await?, id))
+    }
+
+    /// The mention a status token names; `None` for an unknown mention or
+    /// a token we did not make (a bare id among them).
+    pub async fn mention_by_token(&self, token: &str) -> Result<Option<Mention>, StoreError> {
+        match status_token::parse(&self.signer.key().await?, token) {
+            Some(id) => self.store.find_mention(id).await,
+            None => Ok(None),
+        }
     }
 
     /// The handler of a [`JobKind::VerifyMention`] job: one verification
@@ -197,7 +217,15 @@ impl Receiver {
             }
         }
         let label = OutcomeLabel(&transition);
-        tracing::info!(%id, source = %mention.source, outcome = ?label, attempt = job.attempts, "webmention verified");
+        // The full reason goes to the log (the public status says less).
+        let reason = match &transition {
+            Transition::Verify(_) => "",
+            Transition::Reject(r)
+            | Transition::Delete(r)
+            | Transition::Retry(r)
+            | Transition::Keep(r) => r,
+        };
+        tracing::info!(%id, source = %mention.source, outcome = ?label, attempt = job.attempts, reason, "webmention verified");
         metrics::counter!("backfeed_webmention_verifications_total", "outcome" => label.as_str())
             .increment(1);
         match transition {

@@ -30,6 +30,7 @@ mod real_senders;
 mod s3;
 mod scheduled;
 mod server_limits;
+mod status_privacy;
 mod storage;
 mod support_cargo_lambda;
 mod support_install;
