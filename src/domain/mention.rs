@@ -4,8 +4,12 @@
 //! shown only when it is verified *and* approved. Re-sending a webmention
 //! re-verifies the same record (keyed by source and target): it keeps its id
 //! and its moderation state (§3.2.4 "Updating existing Webmentions").
-//! Transient failures never delete or hide an already-verified mention; a
-//! source that is gone or no longer links deletes it (§3.2.4, deleting).
+//! Only a source that is gone (410) or answers without the link deletes an
+//! already-verified mention (§3.2.4, deleting); anything else that goes
+//! wrong on a later verification (a timeout, a 404 or 403, a type we cannot
+//! read) keeps it as it was: a 404 is deliberately not a delete signal in
+//! the spec (w3c/webmention#6). Re-verified content may need approval
+//! again (`approval.rs`).
 
 use std::fmt;
 
@@ -237,7 +241,11 @@ pub enum Finding {
 /// What to do with the mention after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
+    /// Verified with this content; moderation stays as it is.
     Verify(MentionData),
+    /// Verified with this content, and moderation becomes this (see
+    /// `approval::moderation_on_verify`).
+    VerifyAndModerate(MentionData, Moderation),
     Reject(String),
     Delete(String),
     /// Try again later (the job's retry policy says when); the mention
@@ -276,8 +284,10 @@ impl MentionEvent {
     /// The event a settled attempt causes, if any.
     pub fn of(before: &Verification, transition: &Transition) -> Option<Self> {
         match (before, transition) {
-            (Verification::Verified, Transition::Verify(_)) => Some(Self::Updated),
-            (_, Transition::Verify(_)) => Some(Self::New),
+            (Verification::Verified, Transition::Verify(_) | Transition::VerifyAndModerate(..)) => {
+                Some(Self::Updated)
+            }
+            (_, Transition::Verify(_) | Transition::VerifyAndModerate(..)) => Some(Self::New),
             (_, Transition::Delete(_)) => Some(Self::Deleted),
             _ => None,
         }
@@ -299,7 +309,10 @@ pub fn decide(current: &Verification, finding: Finding, attempt: u32, last: bool
         Finding::Links(data) => Transition::Verify(data),
         Finding::Gone => drop(reasons::GONE),
         Finding::NoLink => drop(reasons::NO_LINK),
-        Finding::Unusable(reason) => drop(&reason),
+        // Not a delete signal: the source may be back (a 404 or 403 in a
+        // redeploy, a type we cannot read): what was verified stays.
+        Finding::Unusable(reason) if was_verified => Transition::Keep(reason),
+        Finding::Unusable(reason) => Transition::Reject(reason),
         Finding::Transient(reason) if !last => Transition::Retry(reason),
         Finding::Transient(reason) if was_verified => Transition::Keep(reason),
         Finding::Transient(reason) => {
@@ -329,11 +342,7 @@ mod tests {
 
     #[test]
     fn gone_or_unlinked_sources_reject_new_mentions_and_delete_verified_ones() {
-        for finding in [
-            Finding::Gone,
-            Finding::NoLink,
-            Finding::Unusable("image/png".into()),
-        ] {
+        for finding in [Finding::Gone, Finding::NoLink] {
             assert!(matches!(
                 decide(&Verification::Pending, finding.clone(), 1, false),
                 Transition::Reject(_)
@@ -342,6 +351,25 @@ mod tests {
                 decide(&Verification::Verified, finding, 1, false),
                 Transition::Delete(_)
             ));
+        }
+    }
+
+    #[test]
+    fn an_unusable_source_rejects_a_new_mention_but_never_deletes_a_verified_one() {
+        for reason in [
+            "the source answered HTTP 404",
+            "the source answered HTTP 403",
+            "the source's content type image/png cannot be checked for links",
+        ] {
+            let unusable = || Finding::Unusable(reason.into());
+            assert_eq!(
+                decide(&Verification::Pending, unusable(), 1, false),
+                Transition::Reject(reason.into())
+            );
+            assert_eq!(
+                decide(&Verification::Verified, unusable(), 1, false),
+                Transition::Keep(reason.into())
+            );
         }
     }
 

@@ -20,13 +20,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
+use url::Url;
 
 use crate::changes::Changes;
 use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
 use crate::clock::Clock;
 use crate::config::{ModerationMode, WebmentionConfig};
+use crate::domain::approval::{self, Origin};
 use crate::domain::job::{Job, NewJob, Outcome, VerifyMention};
-use crate::domain::mention::{Mention, MentionEvent, MentionId, Moderation, Transition, decide};
+use crate::domain::mention::{
+    Finding, Mention, MentionEvent, MentionId, Transition, decide, reasons,
+};
 use crate::domain::webmention::{DomainList, RequestError, WebmentionRequest};
 use crate::jobs::Queue;
 use crate::signing::UrlSigner;
@@ -109,7 +113,7 @@ impl Receiver {
         if self.is_blocked_by_admin(request.source_domain()).await? {
             return Err(RequestError::BlockedSource(request.source_domain().to_owned()).into());
         }
-        let moderation = self.initial_moderation(&request);
+        let moderation = approval::initial(self.rules());
         let id = self
             .store
             .receive_mention(
@@ -130,12 +134,26 @@ impl Receiver {
         self.config.verify_inline
     }
 
-    fn initial_moderation(&self, request: &WebmentionRequest) -> Moderation {
-        let trusted = self.config.allowed_domains.matches(request.source_domain());
-        match self.config.moderation {
-            ModerationMode::Manual if !trusted => Moderation::Pending,
-            ModerationMode::Auto | ModerationMode::Manual => Moderation::Approved,
+    /// The owner's approval rules (`domain::approval`).
+    fn rules(&self) -> approval::Rules<'_> {
+        approval::Rules {
+            manual: self.config.moderation == ModerationMode::Manual,
+            allowed: &self.config.allowed_domains,
         }
+    }
+
+    /// Content served from a blocked domain (configured or the admin's)
+    /// is refused, wherever the source URL pointed: `Some(host)` then.
+    async fn blocked_origin(&self, origin: &Origin<'_>) -> Result<Option<String>, StoreError> {
+        if let Some(host) = origin.blocked_host(&self.config.blocked_domains) {
+            return Ok(Some(host.to_owned()));
+        }
+        for host in [origin.source_host, origin.content_host] {
+            if self.is_blocked_by_admin(host).await? {
+                return Ok(Some(host.to_owned()));
+            }
+        }
+        Ok(None)
     }
 
     pub async fn mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
@@ -177,8 +195,34 @@ impl Receiver {
             Ok(None) => return Outcome::Done,
             Err(error) => return Outcome::retry(error.to_string()),
         };
-        let finding = verify::examine(&self.sources, &mention.source, &mention.target).await;
+        let examined = verify::examine(&self.sources, &mention.source, &mention.target).await;
+        // Judged by where the content came from, not only the URL sent
+        // (an allowed domain's open redirect leads anywhere).
+        let source_host = mention.source.host_str().unwrap_or_default();
+        let origin = Origin {
+            source_host,
+            content_host: examined
+                .served_by
+                .as_ref()
+                .and_then(Url::host_str)
+                .unwrap_or(source_host),
+        };
+        let finding = match examined.finding {
+            Finding::Links(data) => match self.blocked_origin(&origin).await {
+                Ok(None) => Finding::Links(data),
+                Ok(Some(host)) => Finding::Unusable(format!("{}: {host}", reasons::BLOCKED)),
+                Err(error) => return Outcome::retry(error.to_string()),
+            },
+            other => other,
+        };
         let transition = decide(&mention.verification, finding, job.attempts, last);
+        let transition = approval::apply(
+            transition,
+            self.rules(),
+            origin,
+            mention.moderation,
+            mention.data.as_ref(),
+        );
         let now = self.clock.now();
         match self
             .store
@@ -208,7 +252,10 @@ impl Receiver {
                 return Outcome::retry(format!("cannot queue the webhook delivery: {error}"));
             }
         }
-        if matches!(transition, Transition::Verify(_) | Transition::Delete(_)) {
+        if matches!(
+            transition,
+            Transition::Verify(_) | Transition::VerifyAndModerate(..) | Transition::Delete(_)
+        ) {
             // Threads are keyed by canonical post URL; a target that is not
             // one (it passed the site check, so it parses) falls back to all.
             match crate::domain::PostUrl::parse(mention.target.as_str()) {
@@ -219,7 +266,7 @@ impl Receiver {
         let label = OutcomeLabel(&transition);
         // The full reason goes to the log (the public status says less).
         let reason = match &transition {
-            Transition::Verify(_) => "",
+            Transition::Verify(_) | Transition::VerifyAndModerate(..) => "",
             Transition::Reject(r)
             | Transition::Delete(r)
             | Transition::Retry(r)
@@ -245,7 +292,7 @@ struct OutcomeLabel<'a>(&'a Transition);
 impl OutcomeLabel<'_> {
     fn as_str(&self) -> &'static str {
         match self.0 {
-            Transition::Verify(_) => "verified",
+            Transition::Verify(_) | Transition::VerifyAndModerate(..) => "verified",
             Transition::Reject(_) => "rejected",
             Transition::Delete(_) => "deleted",
             Transition::Retry(_) => "retry",

@@ -8,7 +8,7 @@ use http::StatusCode;
 use url::Url;
 
 use super::extract::mention_data;
-use crate::clients::http::{FetchError, HttpClient};
+use crate::clients::http::{FetchError, Fetched, HttpClient};
 use crate::domain::mention::{Finding, reasons};
 use crate::protocol::source_links::{LinkVerdict, check_source};
 
@@ -16,11 +16,27 @@ use crate::protocol::source_links::{LinkVerdict, check_source};
 const ACCEPT: &str =
     "text/html, application/xhtml+xml;q=0.9, application/json;q=0.5, text/plain;q=0.3, */*;q=0.1";
 
-pub async fn examine(client: &HttpClient, source: &Url, target: &Url) -> Finding {
-    let page = match client.get(source, ACCEPT).await {
-        Ok(page) => page,
-        Err(error) => return fetch_failure(&error),
-    };
+/// What one fetch of the source found, and which URL served it (after
+/// redirects; `None` when nothing answered).
+pub struct Examined {
+    pub finding: Finding,
+    pub served_by: Option<Url>,
+}
+
+pub async fn examine(client: &HttpClient, source: &Url, target: &Url) -> Examined {
+    match client.get(source, ACCEPT).await {
+        Ok(page) => Examined {
+            finding: judge(&page, target),
+            served_by: Some(page.final_url),
+        },
+        Err(error) => Examined {
+            finding: fetch_failure(&error),
+            served_by: None,
+        },
+    }
+}
+
+fn judge(page: &Fetched, target: &Url) -> Finding {
     match page.status {
         StatusCode::OK => {}
         StatusCode::GONE => return Finding::Gone,

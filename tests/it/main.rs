@@ -23,6 +23,7 @@ mod mentions_api;
 mod mf2_suite;
 mod migrate;
 mod moderation;
+mod moderation_bypasses;
 mod openwhisk;
 mod operations;
 mod postgres;
