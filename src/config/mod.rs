@@ -156,7 +156,19 @@ pub struct WebmentionConfig {
     /// runtimes that freeze after the response) instead of only in the
     /// background.
     pub verify_inline: bool,
+    /// The time limit of a verification's first fetch (at most the fetch
+    /// timeout); retries get the whole fetch timeout. A source that hangs
+    /// holds a worker this long, an honest slow one is verified on retry.
+    pub first_attempt_timeout: Duration,
+    /// Verifications of one source host fetching at once, per process;
+    /// the others wait their turn without spending an attempt.
+    pub per_domain: usize,
 }
+
+/// A first attempt gets 5 s, the spec's example limit (Webmention §4.2).
+const DEFAULT_FIRST_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Two of the four workers at most for one source host.
+const DEFAULT_PER_DOMAIN: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
@@ -416,6 +428,12 @@ fn webmention_config(r: &Reader<'_>) -> Result<Option<WebmentionConfig>, ConfigE
         verify_inline: r
             .parsed("webmention.verify_inline", values::parse_bool)?
             .unwrap_or(false),
+        first_attempt_timeout: r
+            .parsed("webmention.verify_first_timeout", values::parse_duration)?
+            .unwrap_or(DEFAULT_FIRST_ATTEMPT_TIMEOUT),
+        per_domain: r
+            .parsed("webmention.verify_per_domain", values::parse_positive)?
+            .unwrap_or(DEFAULT_PER_DOMAIN),
     }))
 }
 

@@ -53,7 +53,7 @@ const THREAD_REFRESH_RETRIES: [Duration; 3] = [
 pub struct Ran {
     pub id: JobId,
     pub kind: JobKind,
-    /// `done`, `retry` or `failed`, as the handler reported.
+    /// `done`, `retry`, `deferred` or `failed`, as the handler reported.
     pub outcome: &'static str,
     /// `false` when the job's lease was taken over meanwhile (its attempt
     /// took longer than the lease): the other worker's settlement stands.
@@ -159,6 +159,7 @@ fn report(claimed: &ClaimedJob, settlement: &Settlement, settled: bool) {
     let (label, error) = match settlement {
         Settlement::Done => ("done", None),
         Settlement::Retry { error, .. } => ("retry", Some(error.as_str())),
+        Settlement::Defer { .. } => ("deferred", None),
         Settlement::Dead { error } => ("dead", Some(error.as_str())),
     };
     metrics::counter!("backfeed_jobs_total", "kind" => job.kind.label(), "outcome" => label)

@@ -6,10 +6,14 @@
 //! queue (`jobs`): read the mention, fetch the source through the hardened
 //! client, decide, settle the mention, queue a webhook delivery. It is safe
 //! to run from several workers and processes at once and to kill at any
-//! moment: an unsettled job's lease runs out and it is verified again.
+//! moment: an unsettled job's lease runs out and it is verified again. A
+//! source host gets only its share of the workers (`slots.rs`; the rest
+//! wait their turn without spending an attempt) and a first attempt only a
+//! short fetch time, so sources that hang cannot stall the queue.
 
 mod extract;
 mod moderation;
+mod slots;
 pub mod status_token;
 mod verify;
 pub mod webhook;
@@ -35,6 +39,7 @@ use crate::domain::webmention::{DomainList, RequestError, WebmentionRequest};
 use crate::jobs::Queue;
 use crate::signing::UrlSigner;
 use crate::storage::{Settled, Store, StoreError};
+use slots::{Admission, SourceSlots};
 
 /// Webmention sources may redirect more than blog pages do (§3.2.2: follow
 /// redirects, with a limit).
@@ -55,7 +60,12 @@ pub struct Receiver {
     store: Arc<dyn Store>,
     clock: Clock,
     queue: Queue,
+    /// Fetches sources on retries, with the whole fetch timeout.
     sources: HttpClient,
+    /// Fetches sources on first attempts, with the short timeout.
+    first_sources: HttpClient,
+    /// Each source host's share of the workers.
+    slots: Arc<SourceSlots>,
     webhook: Option<webhook::Webhook>,
     /// Told whenever what a thread shows may have changed.
     changes: Changes,
@@ -79,6 +89,13 @@ impl Receiver {
             max_redirects: SOURCE_MAX_REDIRECTS,
             ..fetch.clone()
         })?;
+        let first_timeout = config.first_attempt_timeout.min(fetch.total_timeout);
+        let first_sources = HttpClient::new(FetchPolicy {
+            max_redirects: SOURCE_MAX_REDIRECTS,
+            total_timeout: first_timeout,
+            ..fetch.clone()
+        })?;
+        let slots = SourceSlots::new(config.per_domain, first_timeout);
         let webhook = config
             .webhook
             .clone()
@@ -93,6 +110,8 @@ impl Receiver {
             changes,
             blocks: std::sync::RwLock::new(None),
             sources,
+            first_sources,
+            slots,
             signer,
         })
     }
@@ -195,7 +214,24 @@ impl Receiver {
             Ok(None) => return Outcome::Done,
             Err(error) => return Outcome::retry(error.to_string()),
         };
-        let examined = verify::examine(&self.sources, &mention.source, &mention.target).await;
+        let examined = {
+            let host = mention.source.host_str().unwrap_or_default();
+            let _slot = match self.slots.admit(host, self.clock.now()) {
+                Admission::Go(slot) => slot,
+                Admission::Wait(after) => {
+                    tracing::debug!(%id, host, ?after, "the source host has its share of workers; waiting");
+                    return Outcome::Defer { after };
+                }
+            };
+            // A first attempt gives up early, so a source that hangs holds
+            // a worker briefly; an honest slow one succeeds on retry.
+            let client = if job.attempts <= 1 {
+                &self.first_sources
+            } else {
+                &self.sources
+            };
+            verify::examine(client, &mention.source, &mention.target).await
+        };
         // Judged by where the content came from, not only the URL sent
         // (an allowed domain's open redirect leads anywhere).
         let source_host = mention.source.host_str().unwrap_or_default();

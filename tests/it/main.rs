@@ -38,5 +38,6 @@ mod support_install;
 mod support_npm;
 mod support_postgres;
 mod support_s3;
+mod verification_fairness;
 mod webhooks;
 mod webmention;

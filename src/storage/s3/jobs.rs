@@ -393,7 +393,10 @@ pub async fn settle(
                 move_entry(store, &record, next).await?
             }
             Settlement::Retry { due_at, error } => {
-                requeue(store, &record, millis(*due_at), error, now).await?
+                requeue(store, &record, millis(*due_at), Some(error), now).await?
+            }
+            Settlement::Defer { due_at } => {
+                requeue(store, &record, millis(*due_at), None, now).await?
             }
         };
         if done {
@@ -405,12 +408,13 @@ pub async fn settle(
 }
 
 /// Puts a job back in the queue at `due_ms`, or, when another job with its
-/// dedupe key was queued meanwhile, lets that one stand for it.
+/// dedupe key was queued meanwhile, lets that one stand for it. A retry
+/// (with `error`) keeps the claim's attempt, a deferral gives it back.
 async fn requeue(
     store: &S3Store,
     record: &Versioned<JobObject>,
     due_ms: i64,
-    error: &str,
+    error: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
     if let Some(other) = other_queued_holder(store, &record.value).await? {
@@ -421,7 +425,10 @@ async fn requeue(
     next.state = JobState::Queued.label().to_owned();
     next.lease = None;
     next.due_at = due_ms;
-    next.last_error = Some(error.to_owned());
+    match error {
+        Some(error) => next.last_error = Some(error.to_owned()),
+        None => next.attempts = next.attempts.saturating_sub(1),
+    }
     next.updated_at = millis(now);
     move_entry(store, record, next).await
 }
