@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod images;
 pub mod jobs;
 pub mod migrate;
 pub mod protocol;
@@ -55,6 +56,8 @@ pub struct App {
     pub responses: http::ResponseCache,
     /// Signs status and image-proxy URLs with the store's key.
     pub signer: Arc<signing::UrlSigner>,
+    /// The image proxy, and how thread answers write image URLs.
+    pub images: Arc<images::Images>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +119,11 @@ impl App {
             )?)),
             None => None,
         };
+        let images = Arc::new(images::Images::new(
+            config.image_proxy,
+            &config.fetch,
+            Arc::clone(&signer),
+        )?);
         let threads = Arc::new(Threads::new(
             Arc::clone(&store),
             queue.clone(),
@@ -142,6 +150,7 @@ impl App {
             rate_limits,
             responses: http::ResponseCache::new(changes.clone()),
             signer,
+            images,
         }))
     }
 

@@ -67,6 +67,8 @@ pub struct Config {
     /// `None` when Mastodon is not configured: announcing is then off.
     pub announce: Option<AnnounceConfig>,
     pub threads: ThreadsConfig,
+    /// Images in comment threads, served through `GET /img` or not.
+    pub image_proxy: ImageProxyConfig,
     /// `None` when no sites are configured: receiving webmentions is then off.
     pub webmention: Option<WebmentionConfig>,
     pub cors_origins: CorsOrigins,
@@ -109,6 +111,26 @@ pub struct ThreadsConfig {
     pub ttl: Duration,
     /// Show `unlisted` replies too (never followers-only or direct ones).
     pub include_unlisted: bool,
+}
+
+/// The image proxy (`images/`): readers' browsers load the images of a
+/// comment thread from backfeed, never from servers strangers chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageProxyConfig {
+    /// On: every image URL in `GET /api/comments` points at `GET /img`.
+    /// Off: images are linked directly, and plain-http ones are dropped.
+    pub enabled: bool,
+    /// The largest image the proxy fetches and serves.
+    pub max_bytes: usize,
+}
+
+impl Default for ImageProxyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: 2 * 1024 * 1024,
+        }
+    }
 }
 
 /// How the socket server treats connections, so that slow or idle clients
@@ -224,6 +246,7 @@ impl Config {
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
             announce: announce_config(r)?,
             webmention: webmention_config(r)?,
+            image_proxy: image_proxy_config(r)?,
             threads: ThreadsConfig {
                 ttl: r
                     .parsed("threads.ttl", values::parse_duration)?
@@ -296,6 +319,18 @@ impl Config {
         }
         off
     }
+}
+
+fn image_proxy_config(r: &Reader<'_>) -> Result<ImageProxyConfig, ConfigError> {
+    let defaults = ImageProxyConfig::default();
+    Ok(ImageProxyConfig {
+        enabled: r
+            .parsed("image_proxy.enabled", values::parse_bool)?
+            .unwrap_or(defaults.enabled),
+        max_bytes: r
+            .parsed("image_proxy.max_bytes", values::parse_positive)?
+            .unwrap_or(defaults.max_bytes),
+    })
 }
 
 fn server_config(r: &Reader<'_>) -> Result<ServerConfig, ConfigError> {

@@ -10,6 +10,7 @@ mod admin_jobs;
 mod comments;
 pub mod error;
 mod extract;
+mod images;
 mod limits;
 mod lookup;
 mod mentions_api;
@@ -54,6 +55,7 @@ pub fn router(app: AppState) -> Router {
         .route("/api/count", get(mentions_api::count))
         .route("/api/comments", get(comments::comments))
         .route("/widget.js", get(comments::widget))
+        .route("/img", get(images::image))
         .nest("/admin", admin_routes(&app))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);

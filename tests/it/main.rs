@@ -15,6 +15,7 @@ mod concurrency;
 mod deep_thread;
 mod durability;
 mod hostile_sources;
+mod image_privacy;
 mod jobs;
 mod lambda;
 mod lookup;
