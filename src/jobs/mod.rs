@@ -27,7 +27,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::App;
-use crate::domain::job::{ClaimedJob, JobId, JobKind, Outcome, RetryPolicy, Settlement};
+use crate::domain::job::{ClaimedJob, Job, JobId, JobKind, Outcome, RetryPolicy, Settlement};
 use crate::domain::mention::{MentionId, Verification};
 use crate::storage::StoreError;
 
@@ -126,6 +126,9 @@ pub async fn run_one(app: &App) -> Result<Option<Ran>, StoreError> {
         .settle_job(&claimed, &settlement, app.clock.now())
         .await?;
     report(&claimed, &settlement, settled);
+    if matches!(settlement, Settlement::Defer { .. }) {
+        deferred(app, job).await;
+    }
     Ok(Some(Ran {
         id: job.id.clone(),
         kind: job.kind,
@@ -151,6 +154,16 @@ async fn handle(app: &App, claimed: &ClaimedJob, last: bool) -> Outcome {
             }
         }
         JobKind::RefreshThread => app.threads.run_refresh(job).await,
+    }
+}
+
+/// Tells a kind's handler that its deferred job is queued again: its turn
+/// may have come meanwhile (`webmention::slots`).
+async fn deferred(app: &App, job: &Job) {
+    if job.kind == JobKind::VerifyMention
+        && let Some(receiver) = &app.receiver
+    {
+        receiver.verification_deferred(job).await;
     }
 }
 

@@ -214,24 +214,24 @@ impl Receiver {
             Ok(None) => return Outcome::Done,
             Err(error) => return Outcome::retry(error.to_string()),
         };
-        let examined = {
-            let host = mention.source.host_str().unwrap_or_default();
-            let _slot = match self.slots.admit(host, self.clock.now()) {
-                Admission::Go(slot) => slot,
-                Admission::Wait(after) => {
-                    tracing::debug!(%id, host, ?after, "the source host has its share of workers; waiting");
-                    return Outcome::Defer { after };
-                }
-            };
-            // A first attempt gives up early, so a source that hangs holds
-            // a worker briefly; an honest slow one succeeds on retry.
-            let client = if job.attempts <= 1 {
-                &self.first_sources
-            } else {
-                &self.sources
-            };
-            verify::examine(client, &mention.source, &mention.target).await
+        let host = mention.source.host_str().unwrap_or_default();
+        let slot = match self.slots.admit(host, id, self.clock.now()) {
+            Admission::Go(slot) => slot,
+            Admission::Wait(after) => {
+                tracing::debug!(%id, host, ?after, "the source host has its share of workers; waiting");
+                return Outcome::Defer { after };
+            }
         };
+        // A first attempt gives up early, so a source that hangs holds a
+        // worker briefly; an honest slow one succeeds on retry.
+        let client = if job.attempts <= 1 {
+            &self.first_sources
+        } else {
+            &self.sources
+        };
+        let examined = verify::examine(client, &mention.source, &mention.target).await;
+        drop(slot);
+        self.hand_slot_on(host).await;
         // Judged by where the content came from, not only the URL sent
         // (an allowed domain's open redirect leads anywhere).
         let source_host = mention.source.host_str().unwrap_or_default();
@@ -315,6 +315,56 @@ impl Receiver {
             Transition::Retry(reason) => Outcome::retry(reason),
             _ => Outcome::Done,
         }
+    }
+
+    /// A slot of `host` was just released: the host's verification that
+    /// has waited longest is due now. One whose job is no longer queued
+    /// (it ran meanwhile, on its booked time or on another instance) is
+    /// skipped; a store error leaves the rest to their booked times.
+    async fn hand_slot_on(&self, host: &str) {
+        const TRIES: usize = 4;
+        for _ in 0..TRIES {
+            let Some(next) = self.slots.next_waiting(host) else {
+                return;
+            };
+            match self.bring_forward(next).await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::debug!(%error, host, "cannot bring the next verification forward");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Called once the job of a verification that was told to wait
+    /// (`Outcome::Defer`) is queued again: it waits for a slot of its
+    /// host, or runs now if one was released meanwhile (`slots.rs`).
+    pub async fn verification_deferred(&self, job: &Job) {
+        let Ok(payload) = job.payload::<VerifyMention>() else {
+            return;
+        };
+        let id = MentionId(payload.mention_id);
+        if self.slots.deferral_queued(id)
+            && let Err(error) = self.bring_forward(id).await
+        {
+            tracing::debug!(%id, %error, "cannot bring the verification forward; it keeps its booked time");
+        }
+    }
+
+    /// Makes the queued verification of `id` due now; `false` when none is
+    /// queued.
+    async fn bring_forward(&self, id: MentionId) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let Some(key) = NewJob::verify_mention(id, now).dedupe_key else {
+            return Ok(false);
+        };
+        let brought = self.store.bring_forward(&key, now, now).await?;
+        if brought {
+            self.queue.wake();
+        }
+        Ok(brought)
     }
 
     pub fn has_webhook(&self) -> bool {

@@ -184,3 +184,66 @@ async fn a_first_attempt_gives_up_early_and_the_retry_has_the_full_fetch_time() 
     app.advance(Duration::from_secs(120));
     app.wait_for_status(&status_url, "verified").await;
 }
+
+/// Runs one unit of work and says what it did (`None`: nothing was due).
+async fn run_one(app: &TestApp) -> Option<&'static str> {
+    backfeed::jobs::run_one(&app.app)
+        .await
+        .expect("the store answers")
+        .map(|ran| ran.outcome)
+}
+
+#[tokio::test]
+async fn held_back_verifications_run_in_turn_as_soon_as_their_host_frees_a_slot() {
+    // No workers: the test runs each unit itself, and the clock never
+    // moves, so no booked wait (two minutes apart here) ever comes due.
+    let app = spawn_app_with_clock(
+        |env| {
+            env.insert("BACKFEED_FETCH_TIMEOUT".into(), "120s".into());
+            env.insert("BACKFEED_VERIFY_FIRST_TIMEOUT".into(), "120s".into());
+            env.insert("BACKFEED_VERIFY_PER_DOMAIN".into(), "1".into());
+        },
+        false,
+    )
+    .await;
+    let target = target(&app).await;
+    let source = GatedSource::start(reply_html(&target)).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let source = source.url_on_localhost(&format!("/reply/{i}"));
+        statuses.push(app.accepted_webmention(&source, &target).await);
+    }
+
+    // The first holds the host's one slot while its source hangs …
+    let first = tokio::spawn({
+        let app = Arc::clone(&app.app);
+        async move { backfeed::jobs::run_one(&app).await.unwrap().unwrap() }
+    });
+    source.wait_for_connection().await;
+    // … so the others are put off, and nothing else is due.
+    for _ in 1..4 {
+        assert_eq!(run_one(&app).await, Some("deferred"));
+    }
+    assert_eq!(run_one(&app).await, None);
+
+    source.open.send_replace(true);
+    assert_eq!(first.await.unwrap().outcome, "done");
+    assert_eq!(verified(&app, &statuses).await, 1);
+    // Each freed slot brings a waiting one forward.
+    for done in 2..=4 {
+        assert_eq!(run_one(&app).await, Some("done"));
+        assert_eq!(verified(&app, &statuses).await, done);
+    }
+    assert_eq!(run_one(&app).await, None);
+    assert_eq!(source.connections.load(Ordering::SeqCst), 4);
+}
+
+async fn verified(app: &TestApp, statuses: &[String]) -> usize {
+    let mut verified = 0;
+    for status in statuses {
+        if app.get_json(status).await["status"] == "verified" {
+            verified += 1;
+        }
+    }
+    verified
+}

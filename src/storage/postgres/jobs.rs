@@ -70,6 +70,22 @@ pub async fn enqueue(
     insert(&*client, job, now).await
 }
 
+pub async fn bring_forward(
+    client: &mut Object,
+    key: &str,
+    due_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let changed = execute(
+        &*client,
+        "UPDATE jobs SET due_at = LEAST(due_at, $2), updated_at = $3
+         WHERE dedupe_key = $1 AND state = 'queued'",
+        &[&text(key), &ms(due_at), &ms(now)],
+    )
+    .await?;
+    Ok(changed > 0)
+}
+
 pub async fn claim(
     client: &mut Object,
     now: OffsetDateTime,

@@ -298,6 +298,16 @@ impl JobStore for PostgresStore {
         bounded(jobs::enqueue(&mut c, job, now)).await
     }
 
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::bring_forward(&mut c, dedupe_key, due_at, now)).await
+    }
+
     async fn claim_job(
         &self,
         now: OffsetDateTime,

@@ -153,6 +153,30 @@ pub async fn enqueue(
     Err(contended(&key_path))
 }
 
+/// Brings forward the queued job holding `key`, if there is one.
+pub async fn bring_forward_key(
+    store: &S3Store,
+    key: &str,
+    due_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let key_path = store.layout.job_key(key);
+    for attempt in 0..max_attempts() {
+        let Some(pointer) = store.objects.read::<KeyObject>(&key_path).await? else {
+            return Ok(false);
+        };
+        let Some(id) = queued_holder(store, &pointer.value).await? else {
+            return Ok(false);
+        };
+        if bring_forward(store, &id, millis(due_at), now).await? {
+            return Ok(true);
+        }
+        // Changed meanwhile (claimed, or moved): look again.
+        contention_pause(attempt).await;
+    }
+    Err(contended(&key_path))
+}
+
 /// The job a key pointer names, if it is queued (a running, dead or
 /// finished job no longer holds its key).
 async fn queued_holder(store: &S3Store, pointer: &KeyObject) -> Result<Option<JobId>, StoreError> {

@@ -398,6 +398,15 @@ impl JobStore for S3Store {
         jobs::enqueue(self, job, now).await
     }
 
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        jobs::bring_forward_key(self, dedupe_key, due_at, now).await
+    }
+
     async fn claim_job(
         &self,
         now: OffsetDateTime,

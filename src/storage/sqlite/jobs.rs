@@ -61,6 +61,20 @@ pub fn enqueue(
     Ok(enqueued)
 }
 
+pub fn bring_forward(
+    conn: &mut Connection,
+    key: &str,
+    due_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> rusqlite::Result<bool> {
+    Ok(exec(
+        conn,
+        "UPDATE jobs SET due_at = min(due_at, ?2), updated_at = ?3
+         WHERE dedupe_key = ?1 AND state = 'queued'",
+        params![key, millis(due_at), millis(now)],
+    )? > 0)
+}
+
 pub fn claim(
     conn: &mut Connection,
     now: OffsetDateTime,
