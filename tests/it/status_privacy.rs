@@ -152,3 +152,31 @@ async fn instances_sharing_a_store_hand_out_the_same_status_urls() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn a_sender_does_not_learn_that_the_owner_hid_its_mention() {
+    let app = spawn_app_with(|env| {
+        env.insert("BACKFEED_ADMIN_TOKEN".into(), TOKEN.into());
+    })
+    .await;
+    let target = target(&app).await;
+    let sources = FakeBlog::start().await;
+    sources.page("/h/", &reply_html(&target));
+    let status_url = app.accepted_webmention(&sources.url("/h/"), &target).await;
+    let status = app.wait_for_status(&status_url, "verified").await;
+    assert_eq!(status["moderation"], "approved");
+    let id = status["id"].as_i64().unwrap();
+
+    let hidden = app
+        .http
+        .post(format!("{}/admin/mentions/{id}/hide", app.address))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), 200);
+    let status = app.get_json(&status_url).await;
+    assert_eq!(status["status"], "verified", "{status}");
+    assert_eq!(status["moderation"], "pending", "not `hidden`: {status}");
+    assert!(!status.to_string().contains("hidden"), "{status}");
+}
