@@ -2,7 +2,10 @@
 # Load benchmark of receiving webmentions: accepted webmentions per second on
 # `POST /webmention`, verifications per second against a local source server
 # (nginx), and `GET /api/mentions.jf2` for a page with 200 mentions against
-# nginx serving the same JSON bytes. See bench/README.md.
+# nginx serving the same JSON bytes; then a site-wide listing (token and
+# `domain`, as static-site plugins fetch it) of 10,000 mentions in pages of
+# 1,000, every page in turn, against nginx serving the same pages' bytes.
+# See bench/README.md.
 #
 # Environment (all optional):
 #   DURATION=10s     measured wrk run per round (intake, and each read server)
@@ -22,6 +25,9 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 DRAIN_CAP=${DRAIN_CAP:-120}
 READ_MENTIONS=200
+SITE_MENTIONS=${SITE_MENTIONS:-10000}
+SITE_PER_PAGE=1000
+READ_TOKEN=bench-read-token-0123456789abcdef
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -85,6 +91,11 @@ EOF
 }
 reply_page "$INTAKE_TARGET" >"$WORK/nginx/src/reply.html"
 reply_page "$READ_TARGET" >"$WORK/nginx/src/reply-read.html"
+# The site-wide listing's mentions are of another host of the blog
+# (`localhost`), so `domain=localhost` lists exactly them.
+SITE_HOST=localhost
+SITE_TARGET=http://$SITE_HOST:$BLOG_PORT/posts/site/
+reply_page "$SITE_TARGET" >"$WORK/nginx/src/reply-site.html"
 printf '<!doctype html><html><head><title>Post</title></head><body><h1>Post</h1></body></html>\n' \
     >"$WORK/nginx/blog/post.html"
 printf '{}\n' >"$WORK/nginx/api/mentions.jf2"
@@ -95,6 +106,7 @@ write_nginx_conf "    types { text/html html; }" <<EOF
         charset utf-8;
         location /s/ { try_files /reply.html =404; }
         location /r/ { try_files /reply-read.html =404; }
+        location /w/ { try_files /reply-site.html =404; }
     }
     server {
         listen 127.0.0.1:$BLOG_PORT;
@@ -109,6 +121,11 @@ write_nginx_conf "    types { text/html html; }" <<EOF
             add_header Access-Control-Allow-Origin * always;
             try_files /mentions.jf2 =404;
         }
+        location = /api/site.jf2 {
+            default_type application/json;
+            add_header Access-Control-Allow-Origin * always;
+            try_files /site-\$arg_page.jf2 =404;
+        }
     }
 EOF
 start_nginx "$WORK/nginx/src" "$WORK/nginx/blog" "$WORK/nginx/api"
@@ -118,8 +135,9 @@ wait_ok "$BLOG/posts/p/"
     || die "nginx does not serve the source page as text/html"
 
 # --- backfeed ------------------------------------------------------------------
-export BACKFEED_SITES=$BLOG/
+export BACKFEED_SITES=$BLOG/,http://$SITE_HOST:$BLOG_PORT/
 export BACKFEED_RATE_LIMIT=off
+export BACKFEED_READ_TOKENS=$READ_TOKEN
 backfeed_env wm.db \
     BACKFEED_MODERATION BACKFEED_ALLOWED_DOMAINS BACKFEED_BLOCKED_DOMAINS BACKFEED_WEBHOOK_URL \
     BACKFEED_VERIFY_RETRY_DELAYS BACKFEED_ADMIN_TOKEN BACKFEED_TRUST_X_FORWARDED_FOR \
@@ -207,6 +225,49 @@ warm_up_both "read API: " "$BF_READ" "$NG_READ"
 start_rss_sampler rss-read.samples
 alternate_rounds "read " "$BF_READ" "$NG_READ"
 stop_rss_sampler
+READ_BF_RESULTS=("${BF_RESULTS[@]}")
+READ_NG_RESULTS=("${NG_RESULTS[@]}")
+
+# --- 4. site-wide listing ------------------------------------------------------------
+SITE_PAGES=$(((SITE_MENTIONS + SITE_PER_PAGE - 1) / SITE_PER_PAGE))
+say "site-wide listing: $SITE_MENTIONS mentions of $SITE_HOST, $SITE_PAGES pages of $SITE_PER_PAGE…"
+python3 "$UTIL" send --url "$BF/webmention" --source-base "$SRC/w/" --target "$SITE_TARGET" \
+    --count "$SITE_MENTIONS" --prefix s >"$WORK/site-send.json"
+python3 "$UTIL" drain --db "$WORK/wm.db" --metrics "$BF/metrics" --cap 120 \
+    >"$WORK/site-drain.json" 2>/dev/null
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["emptied"] and d["end_waiting_retry"] == 0 else 1)' \
+    "$WORK/site-drain.json" || die "the $SITE_MENTIONS site mentions were not all verified: $(head -c 400 "$WORK/site-drain.json")"
+SITE_QUERY="domain=$SITE_HOST&token=$READ_TOKEN&per-page=$SITE_PER_PAGE"
+SITE_BYTES=0
+for ((page = 0; page < SITE_PAGES; page++)); do
+    code=$(curl -s --max-time 30 -o "$WORK/nginx/api/site-$page.jf2" -w '%{http_code}' \
+        "$BF/api/mentions.jf2?$SITE_QUERY&page=$page")
+    [[ $code == 200 ]] || die "the site listing's page $page answered $code: $(head -c 300 "$WORK/nginx/api/site-$page.jf2")"
+    SITE_BYTES=$((SITE_BYTES + $(stat -c %s "$WORK/nginx/api/site-$page.jf2")))
+done
+python3 "$UTIL" pages "$WORK/nginx/api" --pages "$SITE_PAGES" --count "$SITE_MENTIONS" \
+    >"$WORK/site-pages.json"
+curl -s --max-time 10 -o "$WORK/site-ng-0.jf2" "http://127.0.0.1:$NG_PORT/api/site.jf2?$SITE_QUERY&page=0"
+cmp -s "$WORK/site-ng-0.jf2" "$WORK/nginx/api/site-0.jf2" || die "nginx does not serve the site pages' bytes"
+BF_SITE="$BF/api/mentions.jf2"
+NG_SITE="http://127.0.0.1:$NG_PORT/api/site.jf2"
+pages_wrk() { run_wrk "$1" -s "$BENCH_DIR/pages.lua" "$2" -- "$SITE_QUERY" "$SITE_PAGES"; }
+say "site listing: warming up both servers ($WARMUP each)…"
+pages_wrk "$WARMUP" "$BF_SITE" >/dev/null
+pages_wrk "$WARMUP" "$NG_SITE" >/dev/null
+SITE_BF_RESULTS=()
+SITE_NG_RESULTS=()
+start_rss_sampler rss-site.samples
+for ((round = 1; round <= ROUNDS; round++)); do
+    say "site listing round $round/$ROUNDS: backfeed ($DURATION)…"
+    SITE_BF_RESULTS+=("$(pages_wrk "$DURATION" "$BF_SITE")")
+    say "  ${SITE_BF_RESULTS[-1]}"
+    say "site listing round $round/$ROUNDS: nginx ($DURATION)…"
+    SITE_NG_RESULTS+=("$(pages_wrk "$DURATION" "$NG_SITE")")
+    say "  ${SITE_NG_RESULTS[-1]}"
+done
+stop_rss_sampler
+
 LOAD_AFTER=$(load_average)
 metrics >"$WORK/metrics-end.json"
 RSS_HWM_KB=$(rss_kb VmHWM)
@@ -216,7 +277,7 @@ python3 - "$WORK/wm.db" >"$WORK/db.json" <<'EOF'
 import json, sqlite3, sys
 conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 rows = conn.execute("SELECT verification, COUNT(*) FROM mentions GROUP BY verification").fetchall()
-jobs = conn.execute("SELECT COUNT(*) FROM verification_jobs").fetchone()[0]
+jobs = conn.execute("SELECT COUNT(*) FROM jobs WHERE kind = 'verify-mention' AND state <> 'dead'").fetchone()[0]
 reasons = conn.execute("SELECT reason, COUNT(*) FROM mentions WHERE reason IS NOT NULL"
                        " GROUP BY reason ORDER BY 2 DESC LIMIT 3").fetchall()
 print(json.dumps({"states": dict(rows), "jobs": jobs, "reasons": reasons}))
@@ -227,15 +288,18 @@ python3 - "$WORK" "$ROUNDS" "$TARGET_INTAKE" "$READ_MENTIONS" "$(nproc)" "$LOAD_
     "$THREADS" "$CONNECTIONS" "$DURATION" "$INTAKE_T0" "$INTAKE_T1" \
     "$RSS_IDLE_KB" "$RSS_AFTER_INTAKE_KB" "$RSS_AFTER_DRAIN_KB" "$RSS_HWM_KB" "$THREADS_BF" \
     "$DB_BYTES_INTAKE" "$("$BIN" --version)" "$("$NGINX" -v 2>&1)" "$(wrk -v 2>&1 | head -1)" \
-    "${INTAKE_RESULTS[@]}" "${BF_RESULTS[@]}" "${NG_RESULTS[@]}" <<'EOF'
+    "$SITE_MENTIONS" "$SITE_PAGES" "$SITE_BYTES" \
+    "${INTAKE_RESULTS[@]}" "${READ_BF_RESULTS[@]}" "${READ_NG_RESULTS[@]}" \
+    "${SITE_BF_RESULTS[@]}" "${SITE_NG_RESULTS[@]}" <<'EOF'
 import json, os, re, statistics, sys
 
 (work, rounds, t_intake, read_n, cores, load_before, load_after, threads, conns, duration,
  t0, t1, rss_idle, rss_intake, rss_drain, rss_hwm, bf_threads, db_bytes,
- bf_version, ng_version, wrk_version) = sys.argv[1:22]
+ bf_version, ng_version, wrk_version, site_n, site_pages, site_bytes) = sys.argv[1:25]
 rounds = int(rounds)
-runs = [r.split() for r in sys.argv[22:]]
-intake, bf, ng = runs[:rounds], runs[rounds:2 * rounds], runs[2 * rounds:]
+runs = [r.split() for r in sys.argv[25:]]
+intake, bf, ng = runs[:rounds], runs[rounds:2 * rounds], runs[2 * rounds:3 * rounds]
+site_bf, site_ng = runs[3 * rounds:4 * rounds], runs[4 * rounds:]
 
 def load(name):
     return json.load(open(os.path.join(work, name)))
@@ -281,10 +345,23 @@ print(f"GET /api/mentions.jf2   {read_rps:8.0f} req/s    (median of {rounds}; p5
       f"p99 {med(bf,4):.2f} ms; {feed['children']} mentions, {body_len} B)")
 print(f"nginx static JSON       {ng_rps:8.0f} req/s    (median of {rounds}; p50 {med(ng,3):.2f} ms, p99 {med(ng,4):.2f} ms)")
 print(f"ratio                   {ratio:8.3f}          (no target set)")
+site_rps, site_ng_rps = med(site_bf, 0), med(site_ng, 0)
+site_pages_info = load("site-pages.json")
+print(f"site listing (token, domain) {site_rps:6.0f} req/s  (median of {rounds}; p50 {med(site_bf,3):.2f} ms, "
+      f"p99 {med(site_bf,4):.2f} ms; {site_n} mentions in {site_pages} pages of "
+      f"{site_pages_info['per_page']}, every page in turn)")
+print(f"  answers               {int(site_bytes) / 1048576:.2f} MB for the whole site, "
+      f"{int(site_bytes) / int(site_pages) / 1024:.0f} KB a page; each mention once: "
+      f"{site_pages_info['unique']} unique of {site_pages_info['children']}")
+print(f"  nginx, same bytes     {site_ng_rps:8.0f} req/s    (median of {rounds}; p50 {med(site_ng,3):.2f} ms, "
+      f"p99 {med(site_ng,4):.2f} ms); ratio {site_rps / site_ng_rps if site_ng_rps else 0:.3f}; "
+      f"backfeed peak RSS {peak_mb('site'):.1f} MB")
 print()
 print(f"per round, intake       " + ", ".join(f"{float(r[0]):.0f}" for r in intake) + " req/s")
 print(f"per round, read API     " + ", ".join(f"{float(r[0]):.0f}" for r in bf) + " req/s")
 print(f"per round, nginx        " + ", ".join(f"{float(r[0]):.0f}" for r in ng) + " req/s")
+print(f"per round, site listing " + ", ".join(f"{float(r[0]):.0f}" for r in site_bf) + " req/s (nginx "
+      + ", ".join(f"{float(r[0]):.0f}" for r in site_ng) + ")")
 print(f"read non-2xx / errs     backfeed {sum(int(r[1]) for r in bf)}/{sum(int(r[2]) for r in bf)}, "
       f"nginx {sum(int(r[1]) for r in ng)}/{sum(int(r[2]) for r in ng)}")
 non2xx = {k: v for k, v in mend["non_2xx"].items()}

@@ -21,6 +21,10 @@ one JSON object on stdout:
       POSTs N webmentions over one keep-alive connection, sources
       SOURCE_BASE + P + n; every answer must be 201 with a Location.
 
+  pages DIR --pages P --count N
+      Checks the saved pages DIR/site-<0…P-1>.jf2 of a site-wide listing:
+      jf2 feeds holding N mentions in all, each once (by wm-id).
+
   feed FILE --target URL --count N
       Checks a saved `GET /api/mentions.jf2` body: a jf2 feed with exactly N
       children, all for TARGET, each with an author and content.
@@ -86,13 +90,15 @@ def counters(url):
 
 
 def queue(db):
-    """(due or claimed, waiting for a retry later, total) verification jobs."""
+    """(due or running, waiting for a retry later, total) verification jobs
+    on the one job queue (`jobs`, kind `verify-mention`; a running job's
+    `due_at` is the end of its lease)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
         now_ms = int(time.time() * 1000)
         total, due = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(due_at <= ?1 OR claimed_until IS NOT NULL), 0)"
-            " FROM verification_jobs",
+            "SELECT COUNT(*), COALESCE(SUM(due_at <= ?1 OR state = 'running'), 0)"
+            " FROM jobs WHERE kind = 'verify-mention' AND state <> 'dead'",
             (now_ms,),
         ).fetchone()
         return int(due), int(total) - int(due), int(total)
@@ -188,6 +194,21 @@ def cmd_feed(args):
     print(json.dumps({"children": len(children), "properties": properties}))
 
 
+def cmd_pages(args):
+    ids, children, per_page = set(), 0, 0
+    for page in range(args.pages):
+        body = json.load(open(f"{args.dir}/site-{page}.jf2", "rb"))
+        if body.get("type") != "feed":
+            sys.exit(f"page {page} is not a jf2 feed")
+        kids = body.get("children") or []
+        per_page = max(per_page, len(kids))
+        children += len(kids)
+        ids.update(c.get("wm-id") for c in kids)
+    if children != args.count or len(ids) != args.count:
+        sys.exit(f"{children} children, {len(ids)} unique, expected {args.count} each")
+    print(json.dumps({"children": children, "unique": len(ids), "per_page": per_page}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +228,11 @@ def main():
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--prefix", default="")
     p.set_defaults(run=cmd_send)
+    p = sub.add_parser("pages")
+    p.add_argument("dir")
+    p.add_argument("--pages", type=int, required=True)
+    p.add_argument("--count", type=int, required=True)
+    p.set_defaults(run=cmd_pages)
     p = sub.add_parser("feed")
     p.add_argument("file")
     p.add_argument("--target", required=True)

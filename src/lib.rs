@@ -137,6 +137,7 @@ impl App {
             config.webmention.as_ref().and_then(|w| w.rate_limit),
             &clock,
         );
+        let responses = http::ResponseCache::new(changes.clone(), clock.clone());
         Ok(Arc::new(Self {
             config,
             clock,
@@ -148,7 +149,7 @@ impl App {
             changes: changes.clone(),
             metrics: http::Metrics::install(),
             rate_limits,
-            responses: http::ResponseCache::new(changes.clone()),
+            responses,
             signer,
             images,
         }))

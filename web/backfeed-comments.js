@@ -3,6 +3,11 @@
 // http(s); content_html is parsed inert in a <template> and allowlisted.
 // Images may also come as `../img?…`, backfeed's image proxy relative to the
 // API URL, so readers' browsers never load them from a stranger's server.
+// Colours follow the host page (its text colour, its background showing
+// through), whatever the reader's system prefers, unless the site sets the
+// --backfeed-* custom properties. Without an accent, links and buttons take
+// the text colour; with one, the reply button is filled with it and its
+// text is black or white, whichever contrasts (--k).
 
 const BASE = (() => { try { return new URL('.', import.meta.url).href; } catch { return ''; } })();
 const DROP = new Set('script style template iframe object embed noscript svg math textarea select'.split(' '));
@@ -182,8 +187,7 @@ function renderReactions(r, base) {
 }
 
 const CSS = `
-:host{display:block;--t:var(--backfeed-text,#1f2328);--m:var(--backfeed-muted,#57606a);--bg:var(--backfeed-background,#fff);--s:var(--backfeed-surface,#f6f8fa);--a:var(--backfeed-accent,#4b3fc7);--o:var(--backfeed-on-accent,#fff);--b:var(--backfeed-border,#d0d7de);--r:var(--backfeed-radius,8px);--av:var(--backfeed-avatar-size,40px);--in:calc(var(--av) + .5rem);font-family:var(--backfeed-font,inherit);color:var(--t);background:var(--bg);line-height:1.5;overflow-wrap:anywhere}
-@media (prefers-color-scheme:dark){:host{--t:var(--backfeed-text,#e6edf3);--m:var(--backfeed-muted,#9da7b3);--bg:var(--backfeed-background,#16181d);--s:var(--backfeed-surface,#1f232b);--a:var(--backfeed-accent,#b4acff);--o:var(--backfeed-on-accent,#16181d);--b:var(--backfeed-border,#3b424d)}}
+:host{display:block;color:var(--backfeed-text);background:var(--backfeed-background);--t:var(--backfeed-text,currentColor);--m:var(--backfeed-muted,color-mix(in srgb,currentColor 70%,transparent));--s:var(--backfeed-surface,color-mix(in srgb,currentColor 6%,transparent));--a:var(--backfeed-accent,currentColor);--b:var(--backfeed-border,color-mix(in srgb,currentColor 25%,transparent));--k:clamp(0,(.5 - (r * .299 + g * .587 + b * .114) / 255) * 1e6,255);--r:var(--backfeed-radius,8px);--av:var(--backfeed-avatar-size,40px);--in:calc(var(--av) + .5rem);font-family:var(--backfeed-font,inherit);line-height:1.5;overflow-wrap:anywhere}
 [hidden]{display:none!important}
 .bf{padding:1rem 0}
 a{color:var(--a)}a:not([href]){color:inherit}
@@ -192,7 +196,7 @@ a{color:var(--a)}a:not([href]){color:inherit}
 .status{margin:0;font-weight:600}
 [data-state=loading] .status,[data-state=empty] .status{color:var(--m);font-weight:400}
 button,.button{font:inherit;font-size:.9rem;padding:.35rem .8rem;border:1px solid var(--a);border-radius:var(--r);background:none;color:var(--a);cursor:pointer;text-decoration:none}
-.reply{background:var(--a);color:var(--o)}
+.reply{font-weight:600;background:var(--backfeed-accent);color:var(--backfeed-on-accent,rgb(from var(--backfeed-accent) var(--k) var(--k) var(--k)))}
 .counts,.hint,.note,.meta,.handle,.reaction-count,.face-name{color:var(--m);font-size:.875rem}
 .counts{margin:.75rem 0 .5rem}
 .counts span+span::before,.edited::before{content:" · "}

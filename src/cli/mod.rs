@@ -4,7 +4,9 @@
 //! Results go to standard output, logs and errors to standard error; a
 //! configuration error exits with 2, any other failure with 1.
 
+mod check;
 mod jobs;
+mod mastodon;
 mod mentions;
 mod migrate;
 mod posts;
@@ -94,6 +96,16 @@ enum Command {
         #[arg(long, value_name = "ADDR", requires = "http")]
         listen: Option<String>,
     },
+    /// Register backfeed on your Mastodon instance and save its token.
+    Mastodon {
+        #[command(subcommand)]
+        command: mastodon::MastodonCommand,
+    },
+    /// Check the setup line by line: the store, the Mastodon token and its
+    /// scopes, BLOG_POST_PATTERN against the feed (BACKFEED_FEEDS), the
+    /// blog's webmention endpoint, the widget. Exits 0 only when everything
+    /// the enabled features need is in order.
+    Check,
     /// Copy everything from one store to another (any two of sqlite://,
     /// postgres://, s3://), or import the PostgreSQL table or S3 bucket of
     /// sdether/mastodon_post_blog (the Python/Flask service backfeed
@@ -155,6 +167,16 @@ async fn async_main() -> ExitCode {
             }
         };
     }
+    if let Command::Mastodon { command } = &command {
+        crate::telemetry::init("warn", crate::config::LogFormat::default());
+        return match mastodon::run(command, cli.config.as_deref()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("backfeed: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let overrides = match &command {
         Command::Serve { listen } => Overrides {
             listen: listen.clone(),
@@ -175,6 +197,9 @@ async fn async_main() -> ExitCode {
         }
     };
     crate::telemetry::init(&config.log_level, config.log_format);
+    if let Command::Check = command {
+        return check::run(config).await;
+    }
     let command = match command {
         // The same binary, started by Lambda (as `bootstrap`, or with `serve`).
         Command::Serve { .. } if in_lambda => Runtime::Lambda,
@@ -231,8 +256,10 @@ async fn run(runtime: Runtime, config: Config) -> Result<(), String> {
         Command::Mentions { command } => mentions::run(&app, command).await,
         Command::Replies { command } => replies::run(&app, command).await,
         Command::Jobs { command } => jobs::run(&app, command).await,
-        Command::Serve { .. } | Command::Openwhisk { .. } | Command::Migrate(_) => {
-            Err("not a one-off command".to_owned())
-        }
+        Command::Serve { .. }
+        | Command::Openwhisk { .. }
+        | Command::Migrate(_)
+        | Command::Mastodon { .. }
+        | Command::Check => Err("not a one-off command".to_owned()),
     }
 }

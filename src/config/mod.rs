@@ -20,7 +20,7 @@ use crate::domain::{TitlePattern, Visibility};
 pub use sources::{SETTINGS, Setting};
 pub use values::{
     CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, ModerationMode, PostPattern, RateLimit,
-    Secret,
+    Secret, WebhookFormat,
 };
 
 use sources::RawSettings;
@@ -64,6 +64,11 @@ pub struct Config {
     pub database: DatabaseUrl,
     /// Reported by `GET /status` as `rev`.
     pub version: String,
+    /// Where readers and other sites reach this service (for `backfeed
+    /// check`, and the admin cookie's `Secure`); `None` when not said.
+    pub public_url: Option<url::Url>,
+    /// The blog's feeds (`backfeed check` reads them).
+    pub feeds: Vec<url::Url>,
     /// `None` when Mastodon is not configured: announcing is then off.
     pub announce: Option<AnnounceConfig>,
     pub threads: ThreadsConfig,
@@ -87,6 +92,9 @@ pub struct Config {
     pub server: ServerConfig,
     /// Bearer token for the admin API; `None` turns the admin API off.
     pub admin_token: Option<Secret>,
+    /// Tokens that list mentions through the read API without a `target`
+    /// (webmention.io's `token`); the admin token works too.
+    pub read_tokens: Vec<Secret>,
     pub fetch: FetchPolicy,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -195,8 +203,10 @@ const DEFAULT_PER_DOMAIN: usize = 2;
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
     pub url: url::Url,
-    /// Key of the `X-Backfeed-Signature` HMAC-SHA256.
+    /// Key of the `X-Backfeed-Signature` HMAC-SHA256 (and, in
+    /// webmention.io's format, the body's `secret`).
     pub secret: Secret,
+    pub format: WebhookFormat,
 }
 
 #[derive(Debug, Clone)]
@@ -244,6 +254,10 @@ impl Config {
             version: r
                 .text("version")
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+            public_url: r.parsed("public_url", values::parse_http_url)?,
+            feeds: r
+                .parsed("blog.feeds", values::parse_http_urls)?
+                .unwrap_or_default(),
             announce: announce_config(r)?,
             webmention: webmention_config(r)?,
             image_proxy: image_proxy_config(r)?,
@@ -263,6 +277,9 @@ impl Config {
                 .unwrap_or(Duration::from_secs(30)),
             server: server_config(r)?,
             admin_token: r.parsed("admin.token", values::parse_admin_token)?,
+            read_tokens: r
+                .parsed("read.tokens", values::parse_read_tokens)?
+                .unwrap_or_default(),
             trust_x_forwarded_for: r
                 .parsed("http.trust_x_forwarded_for", values::parse_bool)?
                 .unwrap_or(false),
@@ -481,7 +498,14 @@ fn webhook_config(r: &Reader<'_>) -> Result<Option<WebhookConfig>, ConfigError> 
         "needed to sign webhook deliveries, because a webhook URL is set",
         values::parse_admin_token,
     )?;
-    Ok(Some(WebhookConfig { url, secret }))
+    let format = r
+        .parsed("webhook.format", WebhookFormat::parse)?
+        .unwrap_or_default();
+    Ok(Some(WebhookConfig {
+        url,
+        secret,
+        format,
+    }))
 }
 
 #[cfg(test)]

@@ -355,3 +355,47 @@ fn server_limits_have_defaults_and_come_from_the_environment() {
         "{error}"
     );
 }
+
+#[test]
+fn a_store_is_shown_without_its_password() {
+    let url = DatabaseUrl::Postgres(Secret::new("postgres://bf:hunter2@db.example:5432/bf"));
+    assert_eq!(url.redacted(), "postgres://bf@db.example:5432/bf");
+}
+
+#[test]
+fn read_tokens_are_a_list_of_long_enough_tokens() {
+    let config = load_env(&[(
+        "BACKFEED_READ_TOKENS",
+        "aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbb",
+    )])
+    .unwrap();
+    let tokens: Vec<_> = config.read_tokens.iter().map(|t| t.expose()).collect();
+    assert_eq!(tokens, ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb"]);
+    let error = load_env(&[("BACKFEED_READ_TOKENS", "aaaaaaaaaaaaaaaa,short")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("BACKFEED_READ_TOKENS") && error.contains("16"),
+        "{error}"
+    );
+    assert!(load_env(&[]).unwrap().read_tokens.is_empty());
+}
+
+#[test]
+fn the_webhook_format_is_ours_unless_webmention_io_s_is_asked_for() {
+    let hook = |format: Option<&str>| {
+        let mut env = vec![
+            ("BACKFEED_SITES", "https://blog.example/"),
+            ("BACKFEED_WEBHOOK_URL", "https://hooks.example/x"),
+            ("BACKFEED_WEBHOOK_SECRET", "0123456789abcdef"),
+        ];
+        env.extend(format.map(|f| ("BACKFEED_WEBHOOK_FORMAT", f)));
+        load_env(&env).map(|c| c.webmention.unwrap().webhook.unwrap().format)
+    };
+    assert_eq!(hook(None).unwrap(), crate::config::WebhookFormat::Backfeed);
+    assert_eq!(
+        hook(Some("webmention.io")).unwrap(),
+        crate::config::WebhookFormat::WebmentionIo
+    );
+    assert!(hook(Some("xml")).is_err());
+}

@@ -120,6 +120,33 @@ pub enum DatabaseUrl {
 }
 
 impl DatabaseUrl {
+    /// Where the store is, for people to read: the URL without its
+    /// password.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(secret) => match Url::parse(secret.expose()) {
+                Ok(mut url) => {
+                    let _ = url.set_password(None);
+                    url.to_string()
+                }
+                Err(_) => "postgres://…".to_owned(),
+            },
+            Self::S3 {
+                bucket,
+                prefix,
+                endpoint,
+                ..
+            } => {
+                let at = endpoint
+                    .as_ref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default();
+                format!("s3://{bucket}/{prefix}{at}")
+            }
+        }
+    }
+
     /// `sqlite:///absolute/path.db`, `sqlite://relative.db`, `sqlite:relative.db`,
     /// `postgres://user:password@host:port/database`, or
     /// `s3://bucket/prefix?endpoint=…&region=…`.
@@ -445,6 +472,52 @@ pub fn parse_admin_token(value: &str) -> Result<Secret, String> {
     Ok(Secret::new(token))
 }
 
+/// `BACKFEED_READ_TOKENS`: one or more tokens (comma-separated) that list
+/// mentions through the read API without a `target`, each at least 16
+/// characters.
+pub fn parse_read_tokens(value: &str) -> Result<Vec<Secret>, String> {
+    let tokens = value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|token| {
+            parse_admin_token(token).map_err(|reason| {
+                format!(
+                    "each token {reason}; one is {} characters",
+                    token.chars().count()
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if tokens.is_empty() {
+        return Err("names no token".to_owned());
+    }
+    Ok(tokens)
+}
+
+/// What a webhook delivery looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebhookFormat {
+    /// `{"event", "id", "source", "target", "status", "moderation",
+    /// "mention"}`, signed with `X-Backfeed-Signature`.
+    #[default]
+    Backfeed,
+    /// webmention.io's callbacks: `{secret, source, target, private, post}`
+    /// on a verification, `{secret, source, target, private, deleted}` on a
+    /// delete.
+    WebmentionIo,
+}
+
+impl WebhookFormat {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "backfeed" => Ok(Self::Backfeed),
+            "webmention.io" | "webmentionio" => Ok(Self::WebmentionIo),
+            other => Err(format!("`{other}` is not `backfeed` or `webmention.io`")),
+        }
+    }
+}
+
 /// A number of requests per period, e.g. `60/min`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
@@ -491,6 +564,16 @@ pub fn parse_http_url(value: &str) -> Result<Url, String> {
         return Err(format!("`{url}` must be an http or https URL"));
     }
     Ok(url)
+}
+
+/// Comma-separated http(s) URLs (TOML: a list).
+pub fn parse_http_urls(value: &str) -> Result<Vec<Url>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_http_url)
+        .collect()
 }
 
 /// The seed's `DATABASE_NAME/HOST/USER/PASSWORD/PORT` as a PostgreSQL URL.

@@ -56,6 +56,11 @@ impl DomainList {
         )
     }
 
+    /// The domains, normalised, in the order given.
+    pub fn domains(&self) -> &[String] {
+        &self.0
+    }
+
     pub fn matches(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.0

@@ -19,6 +19,7 @@ use crate::storage::StoreError;
 use crate::threads::ThreadError;
 use crate::webmention::{ModerationError, ReceiveError};
 
+use super::admin_pages::AdminPageError;
 use super::limits::LimitError;
 
 /// What can go wrong with a request itself, whatever it asked for.
@@ -66,6 +67,37 @@ impl From<RequestProblem> for ApiError {
             }
         }
     }
+}
+
+/// Why the read API (`/api/mentions…`, `/api/count`, `/web-mentions/query`)
+/// refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadApiError {
+    /// A parameter it reads is malformed (said in the message).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the `target` parameter is missing: name the page whose mentions you want")]
+    MissingTarget,
+    #[error(
+        "a token is needed to list mentions without a `target`: pass `token=` (one of \
+         BACKFEED_READ_TOKENS), or name the page with `target=`"
+    )]
+    TokenMissing,
+    #[error("the token is not valid (not one of BACKFEED_READ_TOKENS)")]
+    TokenInvalid,
+    #[error("at most {max} `target` values may be asked for at once, not {given}")]
+    TooManyTargets { given: usize, max: usize },
+    #[error(
+        "`per-page` may be at most {max} here when more mentions than that remain \
+         ({remaining} do): ask for pages of at most {max} and page on with `page`"
+    )]
+    PageTooLarge { max: u32, remaining: u64 },
+    #[error(
+        "this page of mentions would be larger than {max_mb} MB: ask for fewer with `per-page`"
+    )]
+    AnswerTooLarge { max_mb: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// An error on its way to becoming an HTTP answer.
@@ -116,6 +148,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The safe message clients see (the admin pages show it as text).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// `Retry-After` for this error, if it has one.
+    pub fn retry_after_header(&self) -> Option<HeaderValue> {
+        let seconds = self.retry_after?.as_secs().max(1).to_string();
+        HeaderValue::from_str(&seconds).ok()
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -124,17 +167,15 @@ impl IntoResponse for ApiError {
             code: self.status.as_u16(),
             error: &self.message,
         });
+        let retry_after = self.retry_after_header();
         let mut response = (self.status, body).into_response();
         if self.www_authenticate {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(after) = self.retry_after {
-            let seconds = after.as_secs().max(1).to_string();
-            if let Ok(value) = HeaderValue::from_str(&seconds) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }
@@ -247,6 +288,28 @@ impl From<ModerationError> for ApiError {
     }
 }
 
+impl From<ReadApiError> for ApiError {
+    fn from(error: ReadApiError) -> Self {
+        match error {
+            ReadApiError::Invalid(_)
+            | ReadApiError::MissingTarget
+            | ReadApiError::TooManyTargets { .. }
+            | ReadApiError::PageTooLarge { .. }
+            | ReadApiError::AnswerTooLarge { .. } => Self::bad_request(error.to_string()),
+            ReadApiError::TokenMissing | ReadApiError::TokenInvalid => {
+                Self::new(StatusCode::UNAUTHORIZED, error.to_string())
+            }
+            ReadApiError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for ReadApiError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}
+
 impl From<LimitError> for ApiError {
     fn from(error: LimitError) -> Self {
         let status = match error {
@@ -278,6 +341,25 @@ impl From<JobsError> for ApiError {
             JobsError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
             JobsError::Running(_) => Self::new(StatusCode::CONFLICT, error.to_string()),
             JobsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AdminPageError> for ApiError {
+    fn from(error: AdminPageError) -> Self {
+        let message = error.to_string();
+        match error {
+            AdminPageError::Off => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
+            AdminPageError::WrongToken | AdminPageError::SignedOut => {
+                Self::new(StatusCode::UNAUTHORIZED, message)
+            }
+            AdminPageError::Throttled { retry_after } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(retry_after)
+            }
+            AdminPageError::BadCsrf | AdminPageError::CrossOrigin => {
+                Self::new(StatusCode::FORBIDDEN, message)
+            }
+            AdminPageError::Invalid(_) => Self::bad_request(message),
         }
     }
 }

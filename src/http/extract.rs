@@ -34,6 +34,19 @@ impl Params {
             .map(|(_, v)| v.trim())
     }
 
+    /// Every value of `name` and of its array forms (`name[]`, `name[0]`,
+    /// as webmention.io's Sinatra reads them), in order, trimmed.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| {
+                k == name
+                    || k.strip_prefix(name)
+                        .is_some_and(|rest| rest.starts_with('[') && rest.ends_with(']'))
+            })
+            .map(|(_, v)| v.trim())
+    }
+
     /// A whole number in `name`, `default` when absent; a clear 400 when it
     /// is not one.
     pub fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ApiError> {
@@ -126,4 +139,16 @@ async fn read_body(request: Request) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
         .await
         .map_err(|error| ApiError::from(super::limits::body_error(&error)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_reads_a_name_and_its_array_forms_in_order() {
+        let params = Params::parse(b"t=1&t[]=2&x=9&t[5]=3&tt=4&t[=5");
+        assert_eq!(params.all("t").collect::<Vec<_>>(), ["1", "2", "3"]);
+        assert_eq!(params.get("t"), Some("1"));
+    }
 }

@@ -1,206 +1,343 @@
-//! The read API, compatible with webmention.io: `GET /api/mentions.jf2`,
-//! `GET /api/count`, and the seed receiver's `POST /web-mentions/query`.
+//! The read API, compatible with webmention.io's: `GET /api/mentions`
+//! (`.jf2`, `.json`, `.atom`, `.html`; `/api/links…` alike),
+//! `GET /api/count[.json]`, and the seed receiver's
+//! `POST /web-mentions/query`.
 //!
-//! Only verified, approved mentions appear. Parameters: `target` (repeatable,
-//! also `target[]`), `per-page`, `page` (from 0), `sort-by` (`created`,
-//! `updated`, `published`), `sort-dir` (`down`, `up`), `since` (RFC 3339),
-//! `since_id`, `wm-property` (repeatable).
+//! Only verified, approved mentions appear. Parameters and their meanings:
+//! `read_request.rs`; who may list without a target: `read_token.rs`;
+//! the formats: `protocol::{jf2, links_json, atom, h_feed}`. Answers are
+//! rendered once and reused (`response_cache.rs`) until a mention changes.
+//!
+//! Invariant: an answer lists at most `MAX_PER_PAGE` mentions and is at most
+//! [`MAX_ANSWER_BYTES`] long; beyond either, the client is told (400) how to
+//! ask, never silently given less.
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use url::Url;
 
 use super::AppState;
-use super::error::ApiError;
-use crate::domain::mention::{MentionId, Relation};
-use crate::protocol::jf2::{Feed, count_type};
-use crate::storage::{MentionQuery, SortDirection, SortField};
+use super::error::ReadApiError;
+use super::extract::{FormOrJson, Query};
+use super::read_request::{
+    CountRequest, Format, MAX_PER_PAGE, ReadRequest, Scope, SortBy, targets,
+};
+use super::read_token;
+use crate::App;
+use crate::domain::mention::{Mention, Relation};
+use crate::protocol::jf2::{Feed, link_type};
+use crate::protocol::{atom, h_feed, links_json};
+use crate::storage::{MentionQuery, SortDirection};
 
-const MAX_PER_PAGE: u32 = 1000;
-const DEFAULT_PER_PAGE: u32 = 20;
+/// The longest answer served.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 
-pub async fn mentions_jf2(
-    State(app): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let raw = query.unwrap_or_default();
-    let key = format!("jf2?{raw}");
-    if let Some(body) = app.responses.get(&key) {
-        return Ok(json(body));
-    }
-    let changes = app.responses.changes_now();
-    let query = mention_query(&parameters(raw.as_bytes()))?;
-    let mentions = app.store.query_mentions(&query).await?;
-    let body = Bytes::from(serde_json::to_vec(&Feed::new(&mentions)).unwrap_or_default());
-    app.responses.put(key, changes, body.clone());
-    Ok(json(body))
+pub async fn jf2(state: State<AppState>, query: Query) -> Result<Response, ReadApiError> {
+    mentions(state, query, Format::Jf2).await
 }
 
-fn json(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+pub async fn json(state: State<AppState>, query: Query) -> Result<Response, ReadApiError> {
+    mentions(state, query, Format::Json).await
 }
 
-pub async fn count(
+pub async fn atom(state: State<AppState>, query: Query) -> Result<Response, ReadApiError> {
+    mentions(state, query, Format::Atom).await
+}
+
+pub async fn html(state: State<AppState>, query: Query) -> Result<Response, ReadApiError> {
+    mentions(state, query, Format::Html).await
+}
+
+async fn mentions(
     State(app): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let raw = query.unwrap_or_default();
-    let key = format!("count?{raw}");
-    if let Some(body) = app.responses.get(&key) {
-        return Ok(json(body));
+    Query(params): Query,
+    format: Format,
+) -> Result<Response, ReadApiError> {
+    let request = ReadRequest::parse(&params, format)?;
+    if request.needs_token() {
+        read_token::authorize(&app.config, &params)?;
     }
-    let changes = app.responses.changes_now();
-    let targets = targets(&parameters(raw.as_bytes()))?;
-    if targets.is_empty() {
-        return Err(missing_target());
+    let body = app
+        .responses
+        .get_or_render(&request.cache_key(), || async {
+            let mentions = load(&app, &request).await?;
+            render(&request, &mentions, app.clock.now())
+        })
+        .await?;
+    let mut response = (
+        [(header::CONTENT_TYPE, content_type(format, &request.jsonp))],
+        body,
+    )
+        .into_response();
+    if matches!(request.scope, Scope::Site { .. }) {
+        // Listed with a token: for the one who holds it only.
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
     }
-    let mut types: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut total = 0;
-    for relation in COUNTED {
-        let query = MentionQuery {
-            targets: targets.clone(),
-            properties: vec![relation.property().to_owned()],
-            ..MentionQuery::default()
-        };
-        let count = app.store.count_mentions(&query).await?;
-        if count > 0 {
-            types.insert(count_type(&relation), count);
+    Ok(response)
+}
+
+/// The page asked for, within [`MAX_PER_PAGE`].
+async fn load(app: &App, request: &ReadRequest) -> Result<Vec<Mention>, ReadApiError> {
+    if request.matches_nothing {
+        return Ok(Vec::new());
+    }
+    let query = request.query();
+    if request.per_page > MAX_PER_PAGE {
+        // webmention.io has no maximum and clients ask for 9001 to get
+        // everything at once: fine while that fits; past it, a short page
+        // would read as "no more" to clients that page, so refuse instead.
+        let total = app.store.count_mentions(&query).await?;
+        let skipped = u64::from(request.page) * u64::from(request.per_page);
+        let remaining = total.saturating_sub(skipped);
+        if remaining > u64::from(MAX_PER_PAGE) {
+            return Err(ReadApiError::PageTooLarge {
+                max: MAX_PER_PAGE,
+                remaining,
+            });
         }
-        total += count;
     }
-    let body = Bytes::from(serde_json::json!({ "count": total, "type": types }).to_string());
-    app.responses.put(key, changes, body.clone());
-    Ok(json(body))
-}
-
-/// One of each relation, to count by `wm-property`.
-const COUNTED: [Relation; 6] = [
-    Relation::Reply,
-    Relation::Like,
-    Relation::Repost,
-    Relation::Bookmark,
-    Relation::Rsvp(String::new()),
-    Relation::Mention,
-];
-
-/// `POST /web-mentions/query` with a form or JSON body naming `target`.
-pub async fn seed_query(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let params = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(json) => json
-            .get("target")
-            .and_then(|t| t.as_str())
-            .map(|t| vec![("target".to_owned(), t.to_owned())])
-            .unwrap_or_default(),
-        Err(_) => parameters(&body),
-    };
-    let query = mention_query(&params)?;
-    let mentions = app.store.query_mentions(&query).await?;
-    Ok(Json(Feed::new(&mentions)).into_response())
-}
-
-fn parameters(raw: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw).into_owned().collect()
-}
-
-fn values<'a>(
-    params: &'a [(String, String)],
-    names: &'a [&str],
-) -> impl Iterator<Item = &'a str> + 'a {
-    params
-        .iter()
-        .filter(move |(key, _)| names.contains(&key.as_str()))
-        .map(|(_, value)| value.as_str())
-}
-
-fn single<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
-}
-
-fn bad(message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, message)
-}
-
-fn missing_target() -> ApiError {
-    bad("the `target` parameter is missing: name the page whose mentions you want".to_owned())
-}
-
-fn targets(params: &[(String, String)]) -> Result<Vec<Url>, ApiError> {
-    values(params, &["target", "target[]"])
-        .map(|target| {
-            Url::parse(target.trim())
-                .map_err(|e| bad(format!("`target` `{target}` is not a valid URL: {e}")))
-        })
-        .collect()
-}
-
-fn mention_query(params: &[(String, String)]) -> Result<MentionQuery, ApiError> {
-    let targets = targets(params)?;
-    if targets.is_empty() {
-        return Err(missing_target());
+    let mut mentions = app.store.query_mentions(&query).await?;
+    mentions.truncate(MAX_PER_PAGE as usize);
+    if request.sort == SortBy::Rsvp {
+        sort_by_rsvp(&mut mentions, request.direction);
     }
-    let number = |name: &str, default: u32| -> Result<u32, ApiError> {
-        single(params, name).map_or(Ok(default), |v| {
-            v.trim()
-                .parse()
-                .map_err(|_| bad(format!("`{name}` must be a whole number, not `{v}`")))
-        })
+    Ok(mentions)
+}
+
+/// webmention.io sorts a fetched page by RSVP value in Ruby: `no`,
+/// `interested`, `maybe`, `yes` going up, the reverse going down. Here
+/// other mentions follow the RSVPs, each group keeping its received order.
+fn sort_by_rsvp(mentions: &mut [Mention], direction: SortDirection) {
+    const UP: [&str; 4] = ["no", "interested", "maybe", "yes"];
+    let rank = |mention: &Mention| {
+        let value = match mention.data.as_ref().map(|d| &d.relation) {
+            Some(Relation::Rsvp(value)) => value.as_str(),
+            _ => return UP.len(),
+        };
+        let up = UP.iter().position(|v| *v == value).unwrap_or(UP.len());
+        match direction {
+            SortDirection::Ascending => up,
+            SortDirection::Descending if up < UP.len() => UP.len() - 1 - up,
+            SortDirection::Descending => up,
+        }
     };
-    let per_page = number("per-page", DEFAULT_PER_PAGE)?.clamp(1, MAX_PER_PAGE);
-    Ok(MentionQuery {
-        targets,
-        properties: values(params, &["wm-property", "wm-property[]"])
-            .map(str::to_owned)
-            .collect(),
-        sort: sort_field(single(params, "sort-by"))?,
-        direction: sort_direction(single(params, "sort-dir"))?,
-        since: single(params, "since")
-            .map(|v| {
-                OffsetDateTime::parse(v.trim(), &Rfc3339).map_err(|_| {
-                    bad(format!(
-                        "`since` must be an RFC 3339 time like 2026-11-01T00:00:00Z, not `{v}`"
-                    ))
-                })
-            })
-            .transpose()?,
-        since_id: single(params, "since_id")
-            .map(|v| {
-                v.trim()
-                    .parse()
-                    .map(MentionId)
-                    .map_err(|_| bad(format!("`since_id` must be a mention id, not `{v}`")))
-            })
-            .transpose()?,
-        page: number("page", 0)?,
-        per_page,
-        ..MentionQuery::default()
+    mentions.sort_by_key(rank);
+}
+
+fn render(
+    request: &ReadRequest,
+    mentions: &[Mention],
+    now: OffsetDateTime,
+) -> Result<Bytes, ReadApiError> {
+    let body = match request.format {
+        Format::Jf2 => serde_json::to_vec(&Feed::new(mentions)).unwrap_or_default(),
+        Format::Json => serde_json::to_vec(&links_json::links(mentions)).unwrap_or_default(),
+        Format::Atom => {
+            let id = format!("tag:backfeed,2017:{}", request.cache_key());
+            atom::feed(mentions, &id, now).into_bytes()
+        }
+        Format::Html => h_feed::page(mentions).into_bytes(),
+    };
+    if body.len() > MAX_ANSWER_BYTES {
+        return Err(ReadApiError::AnswerTooLarge {
+            max_mb: MAX_ANSWER_BYTES / (1024 * 1024),
+        });
+    }
+    let is_json = matches!(request.format, Format::Jf2 | Format::Json);
+    Ok(match &request.jsonp {
+        Some(callback) if is_json => with_callback(callback, &body),
+        _ => Bytes::from(body),
     })
 }
 
-fn sort_field(value: Option<&str>) -> Result<SortField, ApiError> {
-    match value.map(str::trim) {
-        None | Some("created" | "received") => Ok(SortField::Received),
-        Some("updated") => Ok(SortField::Updated),
-        Some("published") => Ok(SortField::Published),
-        Some(other) => Err(bad(format!(
-            "`sort-by` must be created, updated or published, not `{other}`"
-        ))),
+/// `/**/name(…);`: the comment keeps the first bytes from being anything a
+/// plug-in could take for its own format.
+fn with_callback(callback: &str, json: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(json.len() + callback.len() + 8);
+    out.extend_from_slice(b"/**/");
+    out.extend_from_slice(callback.as_bytes());
+    out.push(b'(');
+    out.extend_from_slice(json);
+    out.extend_from_slice(b");");
+    Bytes::from(out)
+}
+
+fn content_type(format: Format, jsonp: &Option<String>) -> &'static str {
+    match format {
+        Format::Jf2 | Format::Json if jsonp.is_some() => "text/javascript; charset=utf-8",
+        // As webmention.io labels both.
+        Format::Jf2 | Format::Json => "application/json",
+        Format::Atom => "application/atom+xml; charset=utf-8",
+        Format::Html => "text/html; charset=utf-8",
     }
 }
 
-fn sort_direction(value: Option<&str>) -> Result<SortDirection, ApiError> {
-    match value.map(str::trim) {
-        None | Some("down" | "desc") => Ok(SortDirection::Descending),
-        Some("up" | "asc") => Ok(SortDirection::Ascending),
-        Some(other) => Err(bad(format!("`sort-dir` must be down or up, not `{other}`"))),
+/// `GET /api/count?target=…`: `{"count", "type": {reply, like, repost,
+/// bookmark, mention, rsvp-yes, …}}`, the types that occur.
+pub async fn count(
+    State(app): State<AppState>,
+    Query(params): Query,
+) -> Result<Response, ReadApiError> {
+    let request = CountRequest::parse(&params)?;
+    let body = app
+        .responses
+        .get_or_render(&request.cache_key(), || async {
+            let counts = count_by_type(&app, &request).await?;
+            let json = serde_json::json!({
+                "count": counts.values().sum::<u64>(),
+                "type": counts,
+            });
+            let json = json.to_string().into_bytes();
+            Ok::<_, ReadApiError>(match &request.jsonp {
+                Some(callback) => with_callback(callback, &json),
+                None => Bytes::from(json),
+            })
+        })
+        .await?;
+    let content_type = content_type(Format::Json, &request.jsonp);
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+async fn count_by_type(
+    app: &App,
+    request: &CountRequest,
+) -> Result<BTreeMap<String, u64>, ReadApiError> {
+    let mut counts = BTreeMap::new();
+    let base = MentionQuery {
+        targets: request.targets.clone(),
+        ..MentionQuery::default()
+    };
+    for relation in [
+        Relation::Reply,
+        Relation::Like,
+        Relation::Repost,
+        Relation::Bookmark,
+        Relation::Mention,
+    ] {
+        let query = MentionQuery {
+            properties: vec![relation.property().to_owned()],
+            ..base.clone()
+        };
+        let count = app.store.count_mentions(&query).await?;
+        if count > 0 {
+            let name = match relation {
+                Relation::Mention => "mention".to_owned(),
+                other => link_type(&other),
+            };
+            counts.insert(name, count);
+        }
+    }
+    // RSVPs by value: few, so they are read and counted here.
+    let mut rsvps = MentionQuery {
+        properties: vec!["rsvp".to_owned()],
+        per_page: MAX_PER_PAGE,
+        ..base
+    };
+    loop {
+        let page = app.store.query_mentions(&rsvps).await?;
+        for mention in &page {
+            if let Some(data) = &mention.data {
+                *counts.entry(link_type(&data.relation)).or_default() += 1;
+            }
+        }
+        if page.len() < MAX_PER_PAGE as usize {
+            break;
+        }
+        rsvps.page += 1;
+    }
+    Ok(counts)
+}
+
+/// `POST /web-mentions/query` with a form or JSON body naming `target`:
+/// every visible mention of that page, as the replaced Lambda receiver
+/// (pfych/web-mentions) answered it: a JSON array of `{id, source, target,
+/// createdAt}`, its ids strings and `createdAt` the string of
+/// milliseconds since the epoch (its `Date.now().toString()`).
+pub async fn seed_query(
+    State(app): State<AppState>,
+    FormOrJson(params): FormOrJson,
+) -> Result<Response, ReadApiError> {
+    let targets = targets(&params)?;
+    let Some(target) = targets.first() else {
+        return Err(ReadApiError::MissingTarget);
+    };
+    let mut query = MentionQuery {
+        targets: vec![target.clone()],
+        direction: SortDirection::Ascending,
+        per_page: MAX_PER_PAGE,
+        ..MentionQuery::default()
+    };
+    let mut items = Vec::new();
+    loop {
+        let page = app.store.query_mentions(&query).await?;
+        items.extend(page.iter().map(|mention| {
+            serde_json::json!({
+                "id": mention.id.to_string(),
+                "source": mention.source.as_str(),
+                "target": mention.target.as_str(),
+                "createdAt": (mention.received_at.unix_timestamp_nanos() / 1_000_000).to_string(),
+            })
+        }));
+        if page.len() < MAX_PER_PAGE as usize {
+            break;
+        }
+        query.page += 1;
+    }
+    Ok(axum::Json(items).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use url::Url;
+
+    use super::*;
+    use crate::domain::mention::{MentionData, MentionId, Moderation, Verification};
+
+    fn rsvp(id: i64, relation: Relation) -> Mention {
+        Mention {
+            id: MentionId(id),
+            source: Url::parse("https://a.example/").unwrap(),
+            target: Url::parse("https://b.example/").unwrap(),
+            verification: Verification::Verified,
+            moderation: Moderation::Approved,
+            data: Some(MentionData {
+                relation,
+                ..MentionData::default()
+            }),
+            received_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn rsvps_sort_yes_first_going_down_and_no_first_going_up() {
+        let page = || {
+            vec![
+                rsvp(1, Relation::Rsvp("maybe".into())),
+                rsvp(2, Relation::Like),
+                rsvp(3, Relation::Rsvp("no".into())),
+                rsvp(4, Relation::Rsvp("yes".into())),
+                rsvp(5, Relation::Rsvp("interested".into())),
+            ]
+        };
+        let ids = |m: &[Mention]| m.iter().map(|m| m.id.0).collect::<Vec<_>>();
+        let mut down = page();
+        sort_by_rsvp(&mut down, SortDirection::Descending);
+        assert_eq!(ids(&down), [4, 1, 5, 3, 2]);
+        let mut up = page();
+        sort_by_rsvp(&mut up, SortDirection::Ascending);
+        assert_eq!(ids(&up), [3, 5, 1, 4, 2]);
+    }
+
+    #[test]
+    fn a_jsonp_answer_calls_the_callback_with_the_json() {
+        assert_eq!(&with_callback("cb", b"{}")[..], b"/**/cb({});");
     }
 }

@@ -7,6 +7,7 @@
 
 mod admin;
 mod admin_jobs;
+mod admin_pages;
 mod comments;
 pub mod error;
 mod extract;
@@ -17,6 +18,8 @@ mod mentions_api;
 mod metrics;
 mod ops;
 mod rate_limit;
+mod read_request;
+mod read_token;
 mod response_cache;
 mod webmention;
 
@@ -42,6 +45,7 @@ pub use response_cache::ResponseCache;
 pub type AppState = Arc<App>;
 
 pub fn router(app: AppState) -> Router {
+    let pages = admin_pages::build(&app);
     let routes = Router::new()
         .route("/", get(lookup::lookup))
         .route("/status", get(ops::status))
@@ -51,12 +55,12 @@ pub fn router(app: AppState) -> Router {
         .route("/web-mentions", post(webmention::receive))
         .route("/web-mentions/status/{id}", get(webmention::status))
         .route("/web-mentions/query", post(mentions_api::seed_query))
-        .route("/api/mentions.jf2", get(mentions_api::mentions_jf2))
-        .route("/api/count", get(mentions_api::count))
+        .merge(read_api_routes())
         .route("/api/comments", get(comments::comments))
         .route("/widget.js", get(comments::widget))
         .route("/img", get(images::image))
-        .nest("/admin", admin_routes(&app))
+        .nest("/admin", admin_routes(&app, pages.routes, pages.negotiated))
+        .merge(pages.root)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     let cors = (!app.config.platform_cors).then_some(&app.config.cors_origins);
@@ -67,6 +71,23 @@ pub fn router(app: AppState) -> Router {
     with_layers(routes, cors, limits).with_state(app)
 }
 
+/// webmention.io's read API: `/api/mentions` and its alias `/api/links`,
+/// in each format (no extension is the legacy JSON), and `/api/count`.
+fn read_api_routes() -> Router<AppState> {
+    let mut routes = Router::new()
+        .route("/api/count", get(mentions_api::count))
+        .route("/api/count.json", get(mentions_api::count));
+    for name in ["mentions", "links"] {
+        routes = routes
+            .route(&format!("/api/{name}"), get(mentions_api::json))
+            .route(&format!("/api/{name}.json"), get(mentions_api::json))
+            .route(&format!("/api/{name}.jf2"), get(mentions_api::jf2))
+            .route(&format!("/api/{name}.atom"), get(mentions_api::atom))
+            .route(&format!("/api/{name}.html"), get(mentions_api::html));
+    }
+    routes
+}
+
 /// The time limits of `limits.rs`.
 #[derive(Clone, Copy)]
 struct Limits {
@@ -74,7 +95,10 @@ struct Limits {
     body: Duration,
 }
 
-fn admin_routes(app: &AppState) -> Router<AppState> {
+/// The JSON admin API (bearer token) and, beside it, the admin pages
+/// (session cookie): a browser asking for one of the API's lists gets its
+/// page (`admin_pages::divert`); the pages' own paths are merged in.
+fn admin_routes(app: &AppState, pages: Router<AppState>, negotiated: Router) -> Router<AppState> {
     Router::new()
         .route("/mentions", get(admin::list))
         .route("/mentions/{id}/approve", post(admin::approve))
@@ -97,6 +121,11 @@ fn admin_routes(app: &AppState) -> Router<AppState> {
             Arc::clone(app),
             admin::require_token,
         ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            negotiated,
+            admin_pages::divert,
+        ))
+        .merge(pages)
 }
 
 /// The layers every route gets; CORS outermost so nothing escapes it

@@ -27,6 +27,8 @@ pub enum Settled {
 pub enum SortField {
     #[default]
     Received,
+    /// The source's published time, then the received time (webmention.io's
+    /// `sort-by=published`).
     Published,
     Updated,
 }
@@ -43,6 +45,10 @@ pub enum SortDirection {
 pub struct MentionQuery {
     /// Empty means every target.
     pub targets: Vec<Url>,
+    /// Only targets on this host (a lower-case host name, as `Url` writes
+    /// it), whatever their scheme and port: webmention.io's `domain`, one
+    /// site's mentions. See [`host_prefixes`].
+    pub domain: Option<String>,
     /// Only verified and approved mentions (the public read API).
     pub visible_only: bool,
     /// `wm-property` values to keep; empty keeps all.
@@ -54,6 +60,9 @@ pub struct MentionQuery {
     pub since: Option<OffsetDateTime>,
     /// Ids strictly greater than this.
     pub since_id: Option<MentionId>,
+    /// Only mentions whose source or target contains this text, ignoring
+    /// ASCII case (the admin pages' search).
+    pub search: Option<String>,
     pub sort: SortField,
     pub direction: SortDirection,
     /// Zero-based.
@@ -65,18 +74,45 @@ impl Default for MentionQuery {
     fn default() -> Self {
         Self {
             targets: Vec::new(),
+            domain: None,
             visible_only: true,
             properties: Vec::new(),
             moderation: None,
             verification: None,
             since: None,
             since_id: None,
+            search: None,
             sort: SortField::default(),
             direction: SortDirection::default(),
             page: 0,
             per_page: 20,
         }
     }
+}
+
+/// The beginnings a stored target has when it lies on `host`: `http` or
+/// `https`, then the host, then the path or a port. Stored targets are
+/// serialised URLs (lower-case scheme and host, no userinfo), so a prefix
+/// test is exact: `blog.example` never matches `blog.example.org` or
+/// `www.blog.example`.
+pub fn host_prefixes(host: &str) -> [String; 4] {
+    [
+        format!("http://{host}/"),
+        format!("http://{host}:"),
+        format!("https://{host}/"),
+        format!("https://{host}:"),
+    ]
+}
+
+/// The least string above every string that starts with `prefix` (its
+/// last character bumped), for a range scan over an index; `None` when it
+/// has no last character to bump.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()?;
+    let next = char::from_u32(u32::from(last) + 1)?;
+    chars.push(next);
+    Some(chars.into_iter().collect())
 }
 
 #[async_trait]
@@ -154,4 +190,32 @@ pub trait MentionStore: Send + Sync {
         mentions: &[Mention],
         now: OffsetDateTime,
     ) -> Result<Vec<Imported>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_prefix_matches_its_host_on_any_scheme_and_port_only() {
+        let prefixes = host_prefixes("blog.example");
+        let on = |url: &str| prefixes.iter().any(|p| url.starts_with(p.as_str()));
+        assert!(on("https://blog.example/a/"));
+        assert!(on("http://blog.example:8080/a/"));
+        assert!(!on("https://blog.example.org/a/"));
+        assert!(!on("https://www.blog.example/a/"));
+    }
+
+    #[test]
+    fn a_prefix_ends_just_above_everything_it_starts() {
+        assert_eq!(
+            prefix_end("https://a.example/").as_deref(),
+            Some("https://a.example0")
+        );
+        assert_eq!(
+            prefix_end("https://a.example:").as_deref(),
+            Some("https://a.example;")
+        );
+        assert_eq!(prefix_end(""), None);
+    }
 }

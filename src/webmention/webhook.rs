@@ -6,13 +6,18 @@
 //! attempt, keeps it as dead with the webhook's answer. The body is JSON with the
 //! event and the mention as a JF2 entry, signed with
 //! `X-Backfeed-Signature: sha256=<hex HMAC-SHA256(secret, body)>` so the
-//! receiving end can check it came from us.
+//! receiving end can check it came from us. With `BACKFEED_WEBHOOK_FORMAT=
+//! webmention.io` the body is webmention.io's callback instead (its
+//! `helpers/web_hooks.rb`): `{secret, source, target, private, post}` when a
+//! mention is verified (new or updated), `{secret, source, target, private,
+//! deleted: true}` when it is deleted; the secret travels in the body, as
+//! there, and the signature header is still sent.
 
 use super::Receiver;
 use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
-use crate::config::WebhookConfig;
+use crate::config::{WebhookConfig, WebhookFormat};
 use crate::domain::job::{DeliverWebhook, Job, Outcome};
-use crate::domain::mention::{MentionEvent, MentionId};
+use crate::domain::mention::{Mention, MentionEvent, MentionId};
 use crate::protocol::jf2;
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::Method;
@@ -98,15 +103,12 @@ impl Receiver {
             Ok(None) => return Outcome::Done,
             Err(error) => return Outcome::retry(error.to_string()),
         };
-        let body = serde_json::json!({
-            "event": event.label(),
-            "id": mention.id.0,
-            "source": mention.source.as_str(),
-            "target": mention.target.as_str(),
-            "status": mention.verification.label(),
-            "moderation": mention.moderation.label(),
-            "mention": jf2::entry(&mention),
-        });
+        let body = match webhook.config.format {
+            WebhookFormat::Backfeed => backfeed_body(event, &mention),
+            WebhookFormat::WebmentionIo => {
+                webmention_io_body(event, &mention, webhook.config.secret.expose())
+            }
+        };
         let sent = webhook
             .send(
                 event.label(),
@@ -122,6 +124,34 @@ impl Receiver {
             .increment(1);
         outcome
     }
+}
+
+/// Our event: what happened, the mention's states, and its JF2 entry.
+fn backfeed_body(event: MentionEvent, mention: &Mention) -> serde_json::Value {
+    serde_json::json!({
+        "event": event.label(),
+        "id": mention.id.0,
+        "source": mention.source.as_str(),
+        "target": mention.target.as_str(),
+        "status": mention.verification.label(),
+        "moderation": mention.moderation.label(),
+        "mention": jf2::entry(mention),
+    })
+}
+
+/// webmention.io's callback body (`WebHooks.notify` and `.deleted`).
+fn webmention_io_body(event: MentionEvent, mention: &Mention, secret: &str) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "secret": secret,
+        "source": mention.source.as_str(),
+        "target": mention.target.as_str(),
+        "private": false,
+    });
+    match event {
+        MentionEvent::Deleted => body["deleted"] = true.into(),
+        MentionEvent::New | MentionEvent::Updated => body["post"] = jf2::entry(mention),
+    }
+    body
 }
 
 #[cfg(test)]

@@ -168,15 +168,25 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
     for (const scheme of ['light', 'dark']) {
       await page.emulateMedia({ colorScheme: scheme });
       const contrast = await page.evaluate(() => {
-        const root = document.querySelector('backfeed-comments').shadowRoot;
-        const rgb = (c) => c.match(/[\d.]+/g).slice(0, 3).map(Number);
+        const host = document.querySelector('backfeed-comments');
+        const root = host.shadowRoot;
+        // What the reader sees: the backgrounds from the page down to the
+        // widget (transparent by default), and a colour (with its alpha)
+        // painted over them, composited by a canvas.
+        const ctx = Object.assign(document.createElement('canvas'), { width: 1, height: 1 }).getContext('2d', { willReadFrequently: true });
+        const layers = [];
+        for (let el = host; el; el = el.parentElement) layers.unshift(getComputedStyle(el).backgroundColor);
+        const paint = (...colours) => {
+          for (const c of ['#fff', ...layers, ...colours]) { ctx.fillStyle = c; ctx.fillRect(0, 0, 1, 1); }
+          return [...ctx.getImageData(0, 0, 1, 1).data].slice(0, 3);
+        };
         const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
           .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
-        const ratio = (a, b) => { const [x, y] = [lum(rgb(a)), lum(rgb(b))].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
-        const bg = getComputedStyle(document.querySelector('backfeed-comments')).backgroundColor;
+        const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+        const bg = paint();
         const pairs = { text: '.content', muted: '.meta', handle: '.handle', link: '.content a[href]', status: '.status', counts: '.counts' };
         return Object.fromEntries(Object.entries(pairs).filter(([, sel]) => root.querySelector(sel))
-          .map(([what, sel]) => [what, ratio(getComputedStyle(root.querySelector(sel)).color, bg)]));
+          .map(([what, sel]) => [what, ratio(paint(getComputedStyle(root.querySelector(sel)).color), bg)]));
       });
       assert.ok(Object.keys(contrast).length >= 4, 'found the elements to measure');
       for (const [what, ratio] of Object.entries(contrast)) assert.ok(ratio >= 4.5, `${scheme} ${what} contrast ${ratio.toFixed(2)} ≥ 4.5`);

@@ -141,7 +141,7 @@ async fn the_widget_renders_a_real_thread_safely_in_headless_chromium() {
 }
 
 /// `npm ci` in `tests/browser` from its committed lock, once per lock.
-fn ensure_browser_suite() -> PathBuf {
+pub fn ensure_browser_suite() -> PathBuf {
     static IN_PROCESS: Mutex<()> = Mutex::new(());
     let suite = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")

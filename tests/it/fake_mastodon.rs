@@ -8,6 +8,8 @@
 //! windows, turn idempotency off, and then read back what the server received
 //! and created.
 //!
+//! Applications, OAuth codes and tokens live in `fake_mastodon_oauth.rs`.
+//!
 //! Reply threads live in `fake_mastodon_replies.rs` (the `replies` module):
 //! `add_reply`, `edit_status`, `delete_status`, `set_counts`, and
 //! `GET /api/v1/statuses/:id/context` with its own failure injection.
@@ -44,6 +46,9 @@ const VISIBILITIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
 
 #[path = "fake_mastodon_replies.rs"]
 mod replies;
+
+#[path = "fake_mastodon_oauth.rs"]
+mod oauth;
 
 // Not every test binary module uses them yet.
 #[allow(unused_imports)]
@@ -253,6 +258,7 @@ fn router(shared: Shared) -> Router {
         .route("/api/v1/statuses/{id}", get(get_status))
         .route("/api/v1/statuses/{id}/context", get(replies::get_context))
         .route("/api/v2/instance", get(get_instance))
+        .merge(oauth::routes())
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Record not found") })
         .with_state(shared)
 }
@@ -386,6 +392,8 @@ struct ServerState {
     rate_limit: RateLimit,
     /// Reply threads: accounts, count overrides, the context endpoint's knobs.
     threads: replies::Threads,
+    /// Applications, codes and tokens (`fake_mastodon_oauth.rs`).
+    oauth: oauth::OAuth,
 }
 
 /// Idempotency keys are per account, hence per token.
@@ -435,6 +443,7 @@ impl ServerState {
             instance_unavailable: false,
             rate_limit: RateLimit::default(),
             threads: replies::Threads::default(),
+            oauth: oauth::OAuth::default(),
         }
     }
 

@@ -8,5 +8,6 @@ mod harness;
 
 mod action_loop;
 mod action_proxy;
+mod read_api;
 mod seed_contract;
 mod webmentions;

@@ -132,3 +132,56 @@ async fn a_webhook_url_without_a_secret_is_a_configuration_error() {
             .to_string();
     assert!(message.contains("BACKFEED_WEBHOOK_SECRET"), "{message}");
 }
+
+/// `BACKFEED_WEBHOOK_FORMAT=webmention.io`: the bodies webmention.io's
+/// callbacks post (`helpers/web_hooks.rb`): `{secret, source, target,
+/// private, post: <JF2 entry>}` on every verification, new or re-sent, and
+/// `{secret, source, target, private, deleted: true}` on a delete.
+#[tokio::test]
+async fn webmention_io_s_callback_shape_is_an_option() {
+    let (hook, hook_url) = start_hook(0).await;
+    let app = spawn_app_with(|env| {
+        env.insert("BACKFEED_WEBHOOK_URL".into(), hook_url.clone());
+        env.insert("BACKFEED_WEBHOOK_SECRET".into(), SECRET.into());
+        env.insert("BACKFEED_WEBHOOK_FORMAT".into(), "webmention.io".into());
+    })
+    .await;
+    let sources = FakeBlog::start().await;
+    app.blog.page("/posts/wio/", "<p>post</p>");
+    let target = app.blog.url("/posts/wio/");
+    let source = sources.url("/like/");
+    sources.page(
+        "/like/",
+        &format!(r#"<div class="h-entry"><a class="u-like-of" href="{target}">like</a></div>"#),
+    );
+    let status_url = app.accepted_webmention(&source, &target).await;
+    app.wait_for_status(&status_url, "verified").await;
+    app.accepted_webmention(&source, &target).await;
+    let delivered = events(&hook, 2).await;
+    for (_, body, _) in &delivered {
+        let mut keys: Vec<_> = body.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["post", "private", "secret", "source", "target"]);
+        assert_eq!(body["secret"], SECRET);
+        assert_eq!(body["source"], source);
+        assert_eq!(body["target"], target);
+        assert_eq!(body["private"], false);
+        assert_eq!(body["post"]["type"], "entry");
+        assert_eq!(body["post"]["wm-property"], "like-of");
+        assert_eq!(body["post"]["like-of"], target);
+    }
+
+    sources.page_with_status("/like/", 410, "gone");
+    app.accepted_webmention(&source, &target).await;
+    let delivered = events(&hook, 3).await;
+    assert_eq!(
+        delivered[2].1,
+        serde_json::json!({
+            "secret": SECRET,
+            "source": source,
+            "target": target,
+            "private": false,
+            "deleted": true,
+        })
+    );
+}

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub mod oauth;
 mod thread;
 
 pub use thread::FetchedThread;

@@ -20,6 +20,7 @@ pub async fn run(store: Arc<dyn Store>) {
     a_verification_can_change_moderation_with_the_content(&*store).await;
     rejection_and_deletion_keep_the_reason(&*store).await;
     queries_filter_by_target_visibility_property_and_page(&*store).await;
+    queries_filter_by_domain_and_sort_by_published_then_received(&*store).await;
     moderation_and_removal_work(&*store).await;
     concurrent_receives_of_one_pair_make_one_mention_and_one_job(Arc::clone(&store)).await;
 }
@@ -372,6 +373,113 @@ async fn queries_filter_by_target_visibility_property_and_page(store: &dyn Store
         ..base
     };
     assert!(store.query_mentions(&elsewhere).await.unwrap().is_empty());
+}
+
+/// webmention.io's `domain`: one host's mentions, on any scheme and port,
+/// and never another host's that merely starts or ends the same way.
+async fn queries_filter_by_domain_and_sort_by_published_then_received(store: &dyn Store) {
+    let targets = [
+        (
+            "on-https",
+            "https://site.conformance.example/a/",
+            Some("2026-01-02"),
+        ),
+        (
+            "on-http-port",
+            "http://site.conformance.example:8080/b/",
+            None,
+        ),
+        (
+            "on-https-root",
+            "https://site.conformance.example/",
+            Some("2026-01-01"),
+        ),
+        (
+            "longer-host",
+            "https://site.conformance.example.org/a/",
+            None,
+        ),
+        ("subdomain", "https://www.site.conformance.example/a/", None),
+    ];
+    let mut ids = Vec::new();
+    for (i, (name, target, published)) in targets.into_iter().enumerate() {
+        let at = now() + time::Duration::seconds(i as i64);
+        let id = store
+            .receive_mention(
+                &url(&format!("https://d.example/{name}")),
+                &url(target),
+                Moderation::Approved,
+                at,
+            )
+            .await
+            .unwrap();
+        let mut found = data(name);
+        found.published = published.map(str::to_owned);
+        settle(store, id, &Transition::Verify(found)).await;
+        ids.push(id);
+    }
+    let site = MentionQuery {
+        domain: Some("site.conformance.example".into()),
+        per_page: 100,
+        direction: SortDirection::Ascending,
+        ..MentionQuery::default()
+    };
+    let found: Vec<_> = store
+        .query_mentions(&site)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(
+        found,
+        vec![ids[0], ids[1], ids[2]],
+        "by received, ascending"
+    );
+    assert_eq!(store.count_mentions(&site).await.unwrap(), 3);
+    let by_published = MentionQuery {
+        sort: crate::storage::SortField::Published,
+        ..site.clone()
+    };
+    let found: Vec<_> = store
+        .query_mentions(&by_published)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(
+        found,
+        vec![ids[1], ids[2], ids[0]],
+        "no published date first (as the empty string), then by date"
+    );
+    let one_target = MentionQuery {
+        targets: vec![url("https://site.conformance.example/a/")],
+        ..site.clone()
+    };
+    assert_eq!(store.count_mentions(&one_target).await.unwrap(), 1);
+    let unknown = MentionQuery {
+        domain: Some("nowhere.conformance.example".into()),
+        ..site.clone()
+    };
+    assert_eq!(store.count_mentions(&unknown).await.unwrap(), 0);
+    // A listing after a change shows the change (a backend may keep what
+    // it read for the last listing, never past a change).
+    assert!(
+        store
+            .set_moderation(ids[1], Moderation::Hidden, now())
+            .await
+            .unwrap()
+    );
+    assert!(store.remove_mention(ids[2]).await.unwrap());
+    let found: Vec<_> = store
+        .query_mentions(&site)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(found, vec![ids[0]]);
 }
 
 async fn moderation_and_removal_work(store: &dyn Store) {

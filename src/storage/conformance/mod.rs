@@ -12,6 +12,7 @@ mod jobs;
 mod mentions;
 mod migrate;
 mod posts;
+mod search;
 mod secrets;
 mod threads;
 
@@ -25,6 +26,7 @@ pub async fn run(store: Arc<dyn Store>) {
     mentions::run(Arc::clone(&store)).await;
     threads::run(Arc::clone(&store)).await;
     blocked::run(&*store).await;
+    search::run(&*store).await;
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
     secrets::run(Arc::clone(&store)).await;

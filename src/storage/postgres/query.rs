@@ -12,26 +12,30 @@ use super::mentions::{COLUMNS, raw_mention};
 use super::rows::{count, ms, query, query_one};
 use crate::domain::mention::Mention;
 use crate::storage::StoreError;
-use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
+use crate::storage::mentions::{MentionQuery, SortDirection, SortField, host_prefixes};
 
 pub async fn mentions(
     client: &mut Object,
     request: &MentionQuery,
 ) -> Result<Vec<Mention>, StoreError> {
     let mut filter = Filter::of(request);
-    let order = match request.sort {
-        SortField::Received => "received_at",
-        SortField::Published => "COALESCE(published, '')",
-        SortField::Updated => "updated_at",
-    };
     let direction = match request.direction {
         SortDirection::Ascending => "ASC",
         SortDirection::Descending => "DESC",
     };
+    // `COLLATE "C"`: byte order, as SQLite and S3 sort, whatever the
+    // database's collation.
+    let order = match request.sort {
+        SortField::Received => format!("received_at {direction}"),
+        SortField::Published => {
+            format!("COALESCE(published, '') COLLATE \"C\" {direction}, received_at {direction}")
+        }
+        SortField::Updated => format!("updated_at {direction}"),
+    };
     let limit = filter.bind(i64::from(request.per_page));
     let offset = filter.bind(i64::from(request.page) * i64::from(request.per_page));
     let sql = format!(
-        "SELECT {COLUMNS} FROM mentions {} ORDER BY {order} {direction}, id {direction} \
+        "SELECT {COLUMNS} FROM mentions {} ORDER BY {order}, id {direction} \
          LIMIT {limit} OFFSET {offset}",
         filter.clause()
     );
@@ -68,6 +72,15 @@ impl Filter {
             let at = filter.bind(targets);
             filter.conditions.push(format!("target = ANY({at})"));
         }
+        if let Some(host) = &request.domain {
+            // `starts_with`, not a range: a range follows the database's
+            // collation, which need not be byte order.
+            let prefixes: Vec<String> = host_prefixes(host).into();
+            let at = filter.bind(prefixes);
+            filter.conditions.push(format!(
+                "EXISTS (SELECT 1 FROM unnest({at}::text[]) AS p WHERE starts_with(target, p))"
+            ));
+        }
         if request.visible_only {
             filter
                 .conditions
@@ -92,6 +105,13 @@ impl Filter {
         if let Some(since_id) = request.since_id {
             let at = filter.bind(since_id.0);
             filter.conditions.push(format!("id > {at}"));
+        }
+        if let Some(text) = &request.search {
+            // strpos, not LIKE: the text is matched literally.
+            let at = filter.bind(text.to_ascii_lowercase());
+            filter.conditions.push(format!(
+                "(strpos(lower(source), {at}) > 0 OR strpos(lower(target), {at}) > 0)"
+            ));
         }
         filter
     }

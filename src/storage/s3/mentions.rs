@@ -31,7 +31,7 @@ use super::objects::{
 };
 use crate::domain::job::NewJob;
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
-use crate::storage::mentions::{MentionQuery, SortDirection, SortField};
+use crate::storage::mentions::{MentionQuery, SortDirection, SortField, host_prefixes};
 use crate::storage::{Settled, StoreError};
 use object_store::path::Path;
 
@@ -254,32 +254,39 @@ pub async fn count(store: &S3Store, query: &MentionQuery) -> Result<u64, StoreEr
 }
 
 /// The live mentions the query selects, unordered. Lists one directory per
-/// target (or, for every target, the records' directory) and reads the
-/// records it names.
+/// target and reads the records it names; for every target, lists the
+/// records' directory and reads only the records changed since this
+/// process last read them (`record_cache.rs`).
 async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionObject>, StoreError> {
-    let dirs = if query.targets.is_empty() {
-        vec![store.layout.mentions()]
+    let records = if query.targets.is_empty() {
+        every_record(store).await?
     } else {
-        query
-            .targets
-            .iter()
-            .map(|t| store.layout.target_mentions(t))
-            .collect()
-    };
-    let mut ids = BTreeSet::new();
-    for dir in dirs {
-        for listed in store.objects.list(&dir).await? {
-            ids.extend(parse_id(&listed.name));
+        let mut ids = BTreeSet::new();
+        for target in &query.targets {
+            for listed in store
+                .objects
+                .list(&store.layout.target_mentions(target))
+                .await?
+            {
+                ids.extend(parse_id(&listed.name));
+            }
         }
-    }
-    let keys = ids.into_iter().map(|id| store.layout.mention(id)).collect();
+        let keys = ids.into_iter().map(|id| store.layout.mention(id)).collect();
+        store.objects.read_many::<MentionObject>(keys).await?
+    };
     let since = query.since.map(millis);
-    let records = store.objects.read_many::<MentionObject>(keys).await?;
     Ok(records
         .into_iter()
         .filter(|m| m.is_live())
         .filter(|m| {
             query.targets.is_empty() || query.targets.iter().any(|t| t.as_str() == m.target)
+        })
+        .filter(|m| {
+            query.domain.as_deref().is_none_or(|host| {
+                host_prefixes(host)
+                    .iter()
+                    .any(|p| m.target.starts_with(p.as_str()))
+            })
         })
         .filter(|m| {
             !query.visible_only || (m.verification == "verified" && m.moderation == "approved")
@@ -302,11 +309,43 @@ async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionOb
         })
         .filter(|m| since.is_none_or(|since| m.received_at > since))
         .filter(|m| query.since_id.is_none_or(|since| m.id > since.0))
+        .filter(|m| {
+            query.search.as_deref().is_none_or(|text| {
+                let text = text.to_ascii_lowercase();
+                m.source.to_ascii_lowercase().contains(&text)
+                    || m.target.to_ascii_lowercase().contains(&text)
+            })
+        })
         .collect())
 }
 
+/// Every mention record: the kept copies the listing confirms, and the
+/// others read (and kept for next time).
+async fn every_record(store: &S3Store) -> Result<Vec<MentionObject>, StoreError> {
+    let listed = store.objects.list(&store.layout.mentions()).await?;
+    let lookup = store.records.lookup(&listed);
+    let sizes: std::collections::HashMap<i64, u64> = lookup.missing.iter().copied().collect();
+    let keys = lookup
+        .missing
+        .iter()
+        .map(|(id, _)| store.layout.mention(*id))
+        .collect();
+    let mut records = lookup.found;
+    for read in store
+        .objects
+        .read_many_versioned::<MentionObject>(keys)
+        .await?
+    {
+        let size = sizes.get(&read.value.id).copied().unwrap_or(u64::MAX);
+        store.records.keep(read.e_tag(), size, &read.value);
+        records.push(read.value);
+    }
+    Ok(records)
+}
+
 /// The SQLite backend's order: the field (a missing `published` as the
-/// empty string), then the id, both in the query's direction.
+/// empty string, then the received time), then the id, all in the query's
+/// direction.
 fn sort(records: &mut [MentionObject], field: SortField, direction: SortDirection) {
     let published = |m: &MentionObject| {
         m.data
@@ -318,7 +357,9 @@ fn sort(records: &mut [MentionObject], field: SortField, direction: SortDirectio
         let by_field = match field {
             SortField::Received => a.received_at.cmp(&b.received_at),
             SortField::Updated => a.updated_at.cmp(&b.updated_at),
-            SortField::Published => published(a).cmp(&published(b)),
+            SortField::Published => published(a)
+                .cmp(&published(b))
+                .then(a.received_at.cmp(&b.received_at)),
         };
         let order = by_field.then(a.id.cmp(&b.id));
         match direction {

@@ -25,6 +25,7 @@ mod mentions;
 mod objects;
 mod posts;
 mod probe;
+mod record_cache;
 mod secrets;
 mod seed;
 mod sets;
@@ -59,6 +60,8 @@ pub struct S3Store {
     seed: SeedObjects,
     layout: Layout,
     conditional: Conditional,
+    /// Mention records read for listings of every mention.
+    records: record_cache::RecordCache,
 }
 
 impl S3Store {
@@ -143,6 +146,7 @@ impl S3Store {
             seed,
             layout,
             conditional,
+            records: record_cache::RecordCache::default(),
         };
         legacy::move_old_queues(&store, now).await?;
         Ok(store)

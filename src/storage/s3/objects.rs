@@ -62,6 +62,13 @@ pub struct Versioned<T> {
     pub last_modified_ms: i64,
 }
 
+impl<T> Versioned<T> {
+    /// The ETag this version was read with.
+    pub fn e_tag(&self) -> Option<&str> {
+        self.version.e_tag.as_deref()
+    }
+}
+
 /// What a [`Objects::modify`] step decided.
 pub enum Step<T, R> {
     /// Write this value (create it when there was none) and return `R`.
@@ -77,6 +84,10 @@ pub struct Listed {
     /// The last part of the key, as stored (percent-encoded).
     pub name: String,
     pub last_modified_ms: i64,
+    /// The object's ETag as listed: equal to the one a read gives for the
+    /// same version, so a copy read earlier can be checked without a read.
+    pub e_tag: Option<String>,
+    pub size: u64,
 }
 
 pub struct Objects {
@@ -219,6 +230,8 @@ impl Objects {
                     .map(str::to_owned)
                     .unwrap_or_default(),
                 last_modified_ms: meta.last_modified.timestamp_millis(),
+                e_tag: meta.e_tag.clone(),
+                size: meta.size,
             });
         }
         listed.sort_by(|a, b| a.name.cmp(&b.name));
@@ -249,8 +262,10 @@ impl Objects {
                     .filename()
                     .map(str::to_owned)
                     .unwrap_or_default(),
-                location: meta.location,
                 last_modified_ms: meta.last_modified.timestamp_millis(),
+                e_tag: meta.e_tag,
+                size: meta.size,
+                location: meta.location,
             };
             if !wanted(&item) {
                 break;
@@ -285,8 +300,10 @@ impl Objects {
                     .filename()
                     .map(str::to_owned)
                     .unwrap_or_default(),
-                location: meta.location,
                 last_modified_ms: meta.last_modified.timestamp_millis(),
+                e_tag: meta.e_tag,
+                size: meta.size,
+                location: meta.location,
             });
         }
         listed.sort_by(|a, b| a.location.cmp(&b.location));
@@ -295,6 +312,24 @@ impl Objects {
 
     /// Reads many records at once (a few requests in flight), skipping the
     /// missing ones; the result is in no particular order.
+    /// Reads many objects, 16 at a time, with their versions; missing ones
+    /// are left out.
+    pub async fn read_many_versioned<T: Record>(
+        &self,
+        keys: Vec<Path>,
+    ) -> Result<Vec<Versioned<T>>, StoreError> {
+        let reads = futures_util::stream::iter(keys)
+            .map(|key| async move { self.read::<T>(&key).await })
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await;
+        let mut found = Vec::with_capacity(reads.len());
+        for read in reads {
+            found.extend(read?);
+        }
+        Ok(found)
+    }
+
     pub async fn read_many<T: Record>(&self, keys: Vec<Path>) -> Result<Vec<T>, StoreError> {
         let reads = futures_util::stream::iter(keys)
             .map(|key| async move { self.read::<T>(&key).await })

@@ -9,7 +9,9 @@ use super::{exec, millis, row};
 use crate::domain::job::NewJob;
 use crate::domain::mention::{Mention, MentionData, MentionId, Moderation, Relation, Transition};
 use crate::storage::StoreError;
-use crate::storage::mentions::{MentionQuery, Settled, SortDirection, SortField};
+use crate::storage::mentions::{
+    MentionQuery, Settled, SortDirection, SortField, host_prefixes, prefix_end,
+};
 use crate::storage::rows::RawMention;
 
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
@@ -144,21 +146,23 @@ pub fn find(conn: &mut Connection, id: MentionId) -> Outcome<Option<Mention>> {
 
 pub fn query(conn: &mut Connection, query: &MentionQuery) -> Outcome<Vec<Mention>> {
     let (filter, mut values) = where_clause(query);
-    let order = match query.sort {
-        SortField::Received => "received_at",
-        SortField::Published => "COALESCE(published, '')",
-        SortField::Updated => "updated_at",
-    };
     let direction = match query.direction {
         SortDirection::Ascending => "ASC",
         SortDirection::Descending => "DESC",
+    };
+    let order = match query.sort {
+        SortField::Received => format!("received_at {direction}"),
+        SortField::Published => {
+            format!("COALESCE(published, '') {direction}, received_at {direction}")
+        }
+        SortField::Updated => format!("updated_at {direction}"),
     };
     values.push(Value::Integer(i64::from(query.per_page)));
     values.push(Value::Integer(
         i64::from(query.page) * i64::from(query.per_page),
     ));
     let sql = format!(
-        "SELECT {COLUMNS} FROM mentions {filter} ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?"
+        "SELECT {COLUMNS} FROM mentions {filter} ORDER BY {order}, id {direction} LIMIT ? OFFSET ?"
     );
     let mut statement = conn.prepare(&sql)?;
     let rows = statement
@@ -183,6 +187,19 @@ fn where_clause(query: &MentionQuery) -> (String, Vec<Value>) {
     if !query.targets.is_empty() {
         conditions.push(format!("target IN ({})", placeholders(query.targets.len())));
         values.extend(query.targets.iter().map(|t| Value::Text(t.to_string())));
+    }
+    if let Some(host) = &query.domain {
+        // Ranges over the `(target, received_at)` index; SQLite compares
+        // text byte by byte, so a range is exactly "starts with".
+        let mut ranges = Vec::new();
+        for prefix in host_prefixes(host) {
+            if let Some(end) = prefix_end(&prefix) {
+                ranges.push("(target >= ? AND target < ?)");
+                values.push(Value::Text(prefix));
+                values.push(Value::Text(end));
+            }
+        }
+        conditions.push(format!("({})", ranges.join(" OR ")));
     }
     if query.visible_only {
         conditions.push("verification = 'verified' AND moderation = 'approved'".to_owned());
@@ -209,6 +226,12 @@ fn where_clause(query: &MentionQuery) -> (String, Vec<Value>) {
     if let Some(since_id) = query.since_id {
         conditions.push("id > ?".to_owned());
         values.push(Value::Integer(since_id.0));
+    }
+    if let Some(text) = &query.search {
+        // instr, not LIKE: the text is matched literally, `%` and `_` included.
+        conditions.push("(instr(lower(source), ?) > 0 OR instr(lower(target), ?) > 0)".to_owned());
+        values.push(Value::Text(text.to_ascii_lowercase()));
+        values.push(Value::Text(text.to_ascii_lowercase()));
     }
     let filter = if conditions.is_empty() {
         String::new()
