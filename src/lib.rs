@@ -16,6 +16,7 @@ pub mod images;
 pub mod jobs;
 pub mod migrate;
 pub mod protocol;
+pub mod publish;
 pub mod runtime;
 pub mod signing;
 pub mod storage;
@@ -58,6 +59,8 @@ pub struct App {
     pub signer: Arc<signing::UrlSigner>,
     /// The image proxy, and how thread answers write image URLs.
     pub images: Arc<images::Images>,
+    /// Sending webmentions and what this process sent (`publish`).
+    pub publisher: publish::Publisher,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +136,7 @@ impl App {
             changes.clone(),
             clock.clone(),
         ));
+        let publisher = publish::Publisher::new(HttpClient::new(config.fetch.clone())?);
         let rate_limits = http::RateLimits::new(
             config.webmention.as_ref().and_then(|w| w.rate_limit),
             &clock,
@@ -152,6 +156,7 @@ impl App {
             responses,
             signer,
             images,
+            publisher,
         }))
     }
 

@@ -17,6 +17,8 @@ pub mod postgres;
 mod rows;
 pub mod s3;
 pub mod secrets;
+pub mod sent;
+mod sent_rows;
 pub mod sqlite;
 pub mod thread_record;
 pub mod threads;
@@ -45,7 +47,15 @@ pub enum StoreError {
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
 pub trait Store:
-    PostStore + MentionStore + ThreadStore + JobStore + SecretStore + Send + Sync + 'static
+    PostStore
+        + MentionStore
+        + ThreadStore
+        + JobStore
+        + SecretStore
+        + SentStore
+        + Send
+        + Sync
+        + 'static
 {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -55,6 +65,7 @@ pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};
 pub use secrets::{CreateSecret, SecretBytes, SecretStore};
+pub use sent::SentStore;
 pub use threads::{CachedThread, ThreadStore};
 
 /// The URL → toot mapping and its claims.

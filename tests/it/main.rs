@@ -32,6 +32,7 @@ mod moderation_bypasses;
 mod openwhisk;
 mod operations;
 mod postgres;
+mod publish;
 mod read_api_compat;
 mod read_api_limits;
 mod real_readers;

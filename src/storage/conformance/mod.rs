@@ -14,6 +14,7 @@ mod migrate;
 mod posts;
 mod search;
 mod secrets;
+mod sent;
 mod threads;
 
 use std::sync::Arc;
@@ -30,5 +31,6 @@ pub async fn run(store: Arc<dyn Store>) {
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
     secrets::run(Arc::clone(&store)).await;
+    sent::run(Arc::clone(&store)).await;
     store.ping().await.expect("ping");
 }
