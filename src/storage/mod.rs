@@ -47,15 +47,7 @@ pub enum StoreError {
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
 pub trait Store:
-    PostStore
-        + MentionStore
-        + ThreadStore
-        + JobStore
-        + SecretStore
-        + SentStore
-        + Send
-        + Sync
-        + 'static
+    PostStore + MentionStore + ThreadStore + JobStore + SecretStore + SentStore + Send + Sync + 'static
 {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
