@@ -390,6 +390,19 @@ fn server_config(r: &Reader<'_>) -> Result<ServerConfig, ConfigError> {
 /// `DATABASE_URL`; else the seed's `DATABASE_NAME`/`HOST`/`USER`/`PASSWORD`/
 /// `PORT` select PostgreSQL; else a SQLite file in the working directory.
 fn database_url(r: &Reader<'_>) -> Result<DatabaseUrl, ConfigError> {
+    let url = postgres_or_other_url(r)?;
+    // libpq's rule: a parameter in the URL wins over its variable.
+    let url = match r.parsed("database.sslmode", values::parse_sslmode)? {
+        Some(mode) => url.with_default_parameter("sslmode", &mode),
+        None => url,
+    };
+    Ok(match r.text("database.sslrootcert") {
+        Some(root) => url.with_default_parameter("sslrootcert", &root),
+        None => url,
+    })
+}
+
+fn postgres_or_other_url(r: &Reader<'_>) -> Result<DatabaseUrl, ConfigError> {
     if let Some(url) = r.parsed("database_url", DatabaseUrl::parse)? {
         return Ok(url);
     }

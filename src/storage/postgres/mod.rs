@@ -22,6 +22,8 @@ mod secrets;
 mod seed;
 mod sent;
 mod threads;
+mod tls;
+mod tls_verify;
 
 use std::time::Duration;
 

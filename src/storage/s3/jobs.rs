@@ -16,8 +16,12 @@
 //!   writers can never make the same job, and each claim or retry writes
 //!   an entry name never used before (it carries the new due time);
 //! - every decision is one compare-and-swap of the job's record. On a
-//!   provider that does not honour conditional writes, two workers may both
-//!   win a claim: the job is then attempted twice, never lost;
+//!   provider that does not honour conditional writes (or, like `s3s-fs`,
+//!   checks them and writes in two steps, so racing writers all pass), two
+//!   workers may both win a claim, and two enqueues of one dedupe key may
+//!   both make a job: the work is then attempted twice. Ending a job reads
+//!   its record back before deleting it, so a change that landed over the
+//!   ending is kept (one more attempt), not deleted;
 //! - finding due work reads one page of the due listing and stops at the
 //!   first entry not yet due, so a scheduled run with nothing due costs one
 //!   request.
@@ -458,8 +462,8 @@ async fn requeue(
 }
 
 /// Ends a job: the record is marked finished by compare-and-swap (so no
-/// one acts on it again), then its entries and the record are deleted.
-/// `false` when the record changed meanwhile.
+/// one acts on it again), read back, then its entries and the record are
+/// deleted. `false` when the record changed meanwhile.
 async fn finish(store: &S3Store, record: &Versioned<JobObject>) -> Result<bool, StoreError> {
     let id = record.value.job_id()?;
     let mut next = record.value.clone();
@@ -468,6 +472,14 @@ async fn finish(store: &S3Store, record: &Versioned<JobObject>) -> Result<bool, 
     let key = store.layout.job(&id);
     if !store.objects.replace(&key, &mut next, record).await? {
         return Ok(false);
+    }
+    // Where conditional writes are not atomic, another writer's change (a
+    // claim, a merged enqueue) may have landed with or after ours: read
+    // back, and leave a record that is no longer ours in place, so that
+    // change is at worst one more attempt, never a job deleted under it.
+    let back = store.objects.read::<JobObject>(&key).await?;
+    if back.is_none_or(|b| b.value.write_id != next.write_id) {
+        return Ok(true);
     }
     store
         .objects

@@ -73,10 +73,6 @@ impl Layout {
         self.ours(&["posts"])
     }
 
-    pub fn mention_counter(&self) -> Path {
-        self.ours(&["counters", "mentions.json"])
-    }
-
     pub fn mention(&self, id: i64) -> Path {
         self.ours(&["mentions", "by-id", &format!("{}.json", padded_id(id))])
     }
@@ -191,6 +187,21 @@ impl Layout {
 
     pub fn sent(&self) -> Path {
         self.ours(&["sent"])
+    }
+
+    /// One target's last attempt for one of our posts.
+    pub fn sent_target(&self, source: &Url, target: &Url) -> Path {
+        self.sent_targets(source)
+            .join(format!("{}.json", hash(&[target.as_str()])))
+    }
+
+    /// The targets' objects of one of our posts.
+    pub fn sent_targets(&self, source: &Url) -> Path {
+        self.ours(&["sent-targets", &hash(&[source.as_str()])])
+    }
+
+    pub fn sent_targets_all(&self) -> Path {
+        self.ours(&["sent-targets"])
     }
 
     /// A feed's validators and entry digests.
