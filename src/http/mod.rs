@@ -12,6 +12,7 @@ mod admin_publish;
 mod comments;
 pub mod error;
 pub(crate) mod extract;
+mod images;
 mod limits;
 mod lookup;
 mod mentions_api;
@@ -58,6 +59,7 @@ pub fn router(app: AppState) -> Router {
         .merge(read_api_routes())
         .route("/api/comments", get(comments::comments))
         .route("/widget.js", get(comments::widget))
+        .route("/img", get(images::image))
         .nest("/admin", admin_routes(&app, pages.routes, pages.negotiated))
         .merge(pages.root)
         .fallback(not_found)
