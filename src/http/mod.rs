@@ -11,7 +11,8 @@ mod admin_pages;
 mod admin_publish;
 mod comments;
 pub mod error;
-mod extract;
+pub(crate) mod extract;
+mod images;
 mod limits;
 mod lookup;
 mod mentions_api;
@@ -19,7 +20,7 @@ mod metrics;
 mod openapi;
 mod ops;
 mod rate_limit;
-mod read_request;
+pub(crate) mod read_request;
 mod read_token;
 mod response_cache;
 mod routes;
@@ -67,6 +68,7 @@ pub fn routes(app: AppState) -> Routes {
         .merge(read_api_routes())
         .route("/api/comments", get(comments::comments))
         .route("/widget.js", get(comments::widget))
+        .route("/img", get(images::image))
         .nest("/admin", admin_routes(&app, pages.routes, pages.negotiated))
         .merge(pages.root)
         .map(|router| {

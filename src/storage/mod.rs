@@ -16,6 +16,7 @@ pub mod mentions;
 pub mod postgres;
 mod rows;
 pub mod s3;
+pub mod secrets;
 pub mod sent;
 mod sent_rows;
 pub mod sqlite;
@@ -46,7 +47,7 @@ pub enum StoreError {
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
 pub trait Store:
-    PostStore + MentionStore + ThreadStore + JobStore + SentStore + Send + Sync + 'static
+    PostStore + MentionStore + ThreadStore + JobStore + SecretStore + SentStore + Send + Sync + 'static
 {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -55,6 +56,7 @@ pub trait Store:
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};
+pub use secrets::{CreateSecret, SecretBytes, SecretStore};
 pub use sent::SentStore;
 pub use threads::{CachedThread, ThreadStore};
 

@@ -32,6 +32,8 @@ pub async fn run(store: Arc<dyn Store>, decisions: Decisions) {
     a_dedupe_key_makes_one_queued_job_with_the_earlier_due_time(&*store).await;
     work_asked_for_while_a_job_runs_is_queued_anew(&*store).await;
     a_retry_is_due_later_and_keeps_its_error(&*store).await;
+    a_deferral_is_due_later_and_spends_no_attempt(&*store).await;
+    only_a_queued_job_is_brought_forward(&*store).await;
     a_dead_job_is_listed_and_an_operator_can_retry_or_drop_it(&*store).await;
     listing_filters_and_pages_newest_first_and_counts_by_kind(&*store).await;
     concurrent_workers_never_hold_the_same_job(Arc::clone(&store), decisions).await;
@@ -290,6 +292,84 @@ async fn a_retry_is_due_later_and_keeps_its_error(store: &dyn Store) {
         .settle_job(&again, &Settlement::Done, t)
         .await
         .unwrap();
+}
+
+async fn a_deferral_is_due_later_and_spends_no_attempt(store: &dyn Store) {
+    let t = now();
+    drain(store, t + 100 * HOUR).await;
+    let id = store
+        .enqueue(&job(Some("deferred"), t), t)
+        .await
+        .unwrap()
+        .id()
+        .clone();
+    // A failed attempt first, so there is an error to keep.
+    let held = claim(store, t).await.expect("due");
+    let retry = Settlement::Retry {
+        due_at: t,
+        error: "timed out".into(),
+    };
+    assert!(store.settle_job(&held, &retry, t).await.unwrap());
+    let held = claim(store, t).await.expect("due again");
+    assert_eq!(held.job.attempts, 2);
+    let defer = Settlement::Defer { due_at: t + HOUR };
+    assert!(store.settle_job(&held, &defer, t).await.unwrap());
+    let queued = store.find_job(&id).await.unwrap().expect("kept");
+    assert_eq!(
+        (queued.state, queued.attempts, queued.due_at),
+        (JobState::Queued, 1, t + HOUR),
+        "the deferred claim is not counted"
+    );
+    assert_eq!(queued.last_error.as_deref(), Some("timed out"));
+    assert!(
+        claim(store, t + HOUR - Duration::from_secs(1))
+            .await
+            .is_none()
+    );
+    let again = claim(store, t + HOUR).await.expect("due after the wait");
+    assert_eq!((&again.job.id, again.job.attempts), (&id, 2));
+    // A lost lease defers nothing.
+    assert!(!store.settle_job(&held, &defer, t).await.unwrap());
+    store
+        .settle_job(&again, &Settlement::Done, t)
+        .await
+        .unwrap();
+}
+
+async fn only_a_queued_job_is_brought_forward(store: &dyn Store) {
+    let t = now();
+    drain(store, t + 100 * HOUR).await;
+    let key = "conformance:forward";
+    assert!(
+        !store.bring_forward(key, t, t).await.unwrap(),
+        "no job has the key"
+    );
+    let id = store
+        .enqueue(&job(Some("forward"), t + HOUR), t)
+        .await
+        .unwrap()
+        .id()
+        .clone();
+    assert!(claim(store, t).await.is_none(), "not due yet");
+    assert!(store.bring_forward(key, t + 2 * HOUR, t).await.unwrap());
+    assert_eq!(
+        store.find_job(&id).await.unwrap().unwrap().due_at,
+        t + HOUR,
+        "never later than it was"
+    );
+    assert!(store.bring_forward(key, t, t).await.unwrap());
+    let held = claim(store, t).await.expect("due now");
+    assert_eq!(held.job.id, id);
+    assert!(
+        !store.bring_forward(key, t, t).await.unwrap(),
+        "a running job is left alone"
+    );
+    store.settle_job(&held, &Settlement::Done, t).await.unwrap();
+    assert!(
+        !store.bring_forward(key, t, t).await.unwrap(),
+        "nor is a finished one brought back"
+    );
+    assert!(store.find_job(&id).await.unwrap().is_none());
 }
 
 async fn a_dead_job_is_listed_and_an_operator_can_retry_or_drop_it(store: &dyn Store) {

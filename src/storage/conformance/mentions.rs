@@ -18,6 +18,7 @@ pub async fn run(store: Arc<dyn Store>, decisions: Decisions) {
     a_resent_mention_keeps_its_id_and_moderation(&*store).await;
     retry_and_keep_change_nothing_and_a_removed_mention_settles_nothing(&*store).await;
     verification_data_round_trips(&*store).await;
+    a_verification_can_change_moderation_with_the_content(&*store).await;
     rejection_and_deletion_keep_the_reason(&*store).await;
     queries_filter_by_target_visibility_property_and_page(&*store).await;
     queries_filter_by_domain_and_sort_by_published_then_received(&*store).await;
@@ -195,6 +196,28 @@ async fn retry_and_keep_change_nothing_and_a_removed_mention_settles_nothing(sto
         "a removed mention stays removed"
     );
     assert!(store.find_mention(id).await.unwrap().is_none());
+}
+
+async fn a_verification_can_change_moderation_with_the_content(store: &dyn Store) {
+    let id = store
+        .receive_mention(
+            &url("https://alice.example/reapproval"),
+            &target("reapproval"),
+            Moderation::Approved,
+            now(),
+        )
+        .await
+        .unwrap();
+    settle(store, id, &Transition::Verify(data("approved"))).await;
+    let changed = Transition::VerifyAndModerate(data("changed"), Moderation::Pending);
+    settle(store, id, &changed).await;
+    let mention = store.find_mention(id).await.unwrap().unwrap();
+    assert_eq!(mention.verification, Verification::Verified);
+    assert_eq!(mention.moderation, Moderation::Pending, "in one step");
+    assert_eq!(
+        mention.data.unwrap().content_text.as_deref(),
+        Some("changed")
+    );
 }
 
 async fn verification_data_round_trips(store: &dyn Store) {

@@ -13,6 +13,7 @@ mod mentions;
 mod migrate;
 mod posts;
 mod search;
+mod secrets;
 mod sent;
 mod threads;
 
@@ -61,6 +62,7 @@ pub async fn run_with(store: Arc<dyn Store>, decisions: Decisions) {
     search::run(&*store).await;
     jobs::run(Arc::clone(&store), decisions).await;
     migrate::run(&*store).await;
+    secrets::run(Arc::clone(&store)).await;
     sent::run(Arc::clone(&store), decisions).await;
     store.ping().await.expect("ping");
 }

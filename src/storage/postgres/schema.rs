@@ -154,6 +154,13 @@ const MIGRATIONS: &[&str] = &[
         entries TEXT NOT NULL,
         checked_at TIMESTAMPTZ NOT NULL
     );"#,
+    // 8: secrets the service makes for itself (the URL-signing key); the
+    // first value stored under a name wins.
+    r#"CREATE TABLE secrets (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        value BYTEA NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+    );"#,
 ];
 
 /// Applies the migrations this database has not seen, one transaction each.

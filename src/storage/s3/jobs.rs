@@ -157,6 +157,30 @@ pub async fn enqueue(
     Err(contended(&key_path))
 }
 
+/// Brings forward the queued job holding `key`, if there is one.
+pub async fn bring_forward_key(
+    store: &S3Store,
+    key: &str,
+    due_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let key_path = store.layout.job_key(key);
+    for attempt in 0..max_attempts() {
+        let Some(pointer) = store.objects.read::<KeyObject>(&key_path).await? else {
+            return Ok(false);
+        };
+        let Some(id) = queued_holder(store, &pointer.value).await? else {
+            return Ok(false);
+        };
+        if bring_forward(store, &id, millis(due_at), now).await? {
+            return Ok(true);
+        }
+        // Changed meanwhile (claimed, or moved): look again.
+        contention_pause(attempt).await;
+    }
+    Err(contended(&key_path))
+}
+
 /// The job a key pointer names, if it is queued (a running, dead or
 /// finished job no longer holds its key).
 async fn queued_holder(store: &S3Store, pointer: &KeyObject) -> Result<Option<JobId>, StoreError> {
@@ -397,7 +421,10 @@ pub async fn settle(
                 move_entry(store, &record, next).await?
             }
             Settlement::Retry { due_at, error } => {
-                requeue(store, &record, millis(*due_at), error, now).await?
+                requeue(store, &record, millis(*due_at), Some(error), now).await?
+            }
+            Settlement::Defer { due_at } => {
+                requeue(store, &record, millis(*due_at), None, now).await?
             }
         };
         if done {
@@ -409,12 +436,13 @@ pub async fn settle(
 }
 
 /// Puts a job back in the queue at `due_ms`, or, when another job with its
-/// dedupe key was queued meanwhile, lets that one stand for it.
+/// dedupe key was queued meanwhile, lets that one stand for it. A retry
+/// (with `error`) keeps the claim's attempt, a deferral gives it back.
 async fn requeue(
     store: &S3Store,
     record: &Versioned<JobObject>,
     due_ms: i64,
-    error: &str,
+    error: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
     if let Some(other) = other_queued_holder(store, &record.value).await? {
@@ -425,7 +453,10 @@ async fn requeue(
     next.state = JobState::Queued.label().to_owned();
     next.lease = None;
     next.due_at = due_ms;
-    next.last_error = Some(error.to_owned());
+    match error {
+        Some(error) => next.last_error = Some(error.to_owned()),
+        None => next.attempts = next.attempts.saturating_sub(1),
+    }
     next.updated_at = millis(now);
     move_entry(store, record, next).await
 }

@@ -209,6 +209,11 @@ impl Layout {
         self.ours(&["feeds", &format!("{}.json", hash(&[feed.as_str()]))])
     }
 
+    /// A secret (`storage::secrets`); names are checked to be key-safe.
+    pub fn secret(&self, name: &str) -> Path {
+        self.ours(&["secrets", &format!("{name}.json")])
+    }
+
     pub fn probe(&self, name: &str) -> Path {
         self.ours(&["probe", name])
     }

@@ -32,6 +32,7 @@ mod posts;
 mod probe;
 mod receive;
 mod record_cache;
+mod secrets;
 mod seed;
 mod sent;
 mod sets;
@@ -47,8 +48,9 @@ use url::Url;
 
 use super::rows::millis;
 use super::{
-    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, SentStore, Settled, Store, StoreError, ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
+    MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled, Store, StoreError,
+    ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -395,6 +397,19 @@ impl ThreadStore for S3Store {
 }
 
 #[async_trait]
+impl SecretStore for S3Store {
+    async fn secret(
+        &self,
+        name: &str,
+        now: OffsetDateTime,
+        create: CreateSecret<'_>,
+    ) -> Result<SecretBytes, StoreError> {
+        super::secrets::check_name(name)?;
+        secrets::secret(self, name, now, create).await
+    }
+}
+
+#[async_trait]
 impl Store for S3Store {
     /// One cheap request: a look-up of a key that need not exist.
     async fn ping(&self) -> Result<(), StoreError> {
@@ -409,6 +424,15 @@ impl Store for S3Store {
 impl JobStore for S3Store {
     async fn enqueue(&self, job: &NewJob, now: OffsetDateTime) -> Result<Enqueued, StoreError> {
         jobs::enqueue(self, job, now).await
+    }
+
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        jobs::bring_forward_key(self, dedupe_key, due_at, now).await
     }
 
     async fn claim_job(

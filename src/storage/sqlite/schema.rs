@@ -138,6 +138,13 @@ const MIGRATIONS: &[&str] = &[
         entries TEXT NOT NULL,
         checked_at INTEGER NOT NULL
     ) STRICT;",
+    // 8: secrets the service makes for itself (the URL-signing key); the
+    // first value stored under a name wins.
+    "CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction
