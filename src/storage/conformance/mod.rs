@@ -39,7 +39,9 @@ pub enum Decisions {
     ///   (created or merged into, also while a worker claims it) still runs;
     ///   a worker whose claim a racing merge undid finds its lease lost;
     /// - sent: two attempts on one post and target at once may count as
-    ///   one, but every target's record is kept.
+    ///   one, but every target's record is kept;
+    /// - secrets: callers racing on a secret's first use may each get their
+    ///   own value, but once the race is over every caller reads one value.
     ///
     /// The sequential checks, and the search, thread, blocked and migrate
     /// checks, are the same in both modes. `docs/s3-layout.md` ("On
@@ -62,7 +64,7 @@ pub async fn run_with(store: Arc<dyn Store>, decisions: Decisions) {
     search::run(&*store).await;
     jobs::run(Arc::clone(&store), decisions).await;
     migrate::run(&*store).await;
-    secrets::run(Arc::clone(&store)).await;
+    secrets::run(Arc::clone(&store), decisions).await;
     sent::run(Arc::clone(&store), decisions).await;
     store.ping().await.expect("ping");
 }
