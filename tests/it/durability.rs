@@ -13,7 +13,7 @@ use axum::response::Html;
 
 use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::FakeMastodon;
-use crate::helpers::test_env;
+use crate::helpers::{test_env, wait_until};
 use crate::process::Backfeed;
 use crate::support_postgres::fresh_database;
 use crate::support_s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, fresh_bucket};
@@ -134,9 +134,15 @@ async fn kill_9_mid_job_loses_nothing(database_url: String, interrupt: Interrupt
             wait_for(&http, &first.address, url, "verified").await;
         }
         remote.hang.store(true, Ordering::SeqCst);
-        wait_until(|| remote.requests.load(Ordering::SeqCst) > seen + MENTIONS).await;
+        wait_until("the condition", || {
+            remote.requests.load(Ordering::SeqCst) > seen + MENTIONS
+        })
+        .await;
     } else {
-        wait_until(|| remote.requests.load(Ordering::SeqCst) > 0).await;
+        wait_until("the condition", || {
+            remote.requests.load(Ordering::SeqCst) > 0
+        })
+        .await;
     }
     first.child.start_kill().unwrap(); // SIGKILL: no chance to clean up
     first.child.wait().await.unwrap();
@@ -146,20 +152,13 @@ async fn kill_9_mid_job_loses_nothing(database_url: String, interrupt: Interrupt
     for url in &status_urls {
         wait_for(&http, &second.address, url, "verified").await;
     }
-    wait_until(|| remote.delivered.lock().unwrap().len() == MENTIONS).await;
+    wait_until("the condition", || {
+        remote.delivered.lock().unwrap().len() == MENTIONS
+    })
+    .await;
     let delivered = remote.delivered.lock().unwrap().clone();
     let expected: std::collections::BTreeSet<String> = sources.into_iter().collect();
     assert_eq!(delivered, expected, "every event delivered");
-}
-
-/// Waits for a condition with a generous deadline (a restarted process
-/// takes jobs over only once their lease has run out).
-async fn wait_until(condition: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !condition() {
-        assert!(std::time::Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn wait_for(http: &reqwest::Client, address: &str, status_url: &str, wanted: &str) {
@@ -273,7 +272,7 @@ async fn kill_9_mid_thread_refresh_loses_nothing(database_url: String) {
     let before = mastodon.context_requests();
     let stale = comments(first.address.clone()).await;
     assert_eq!(stale["comments"], serde_json::json!([]), "served stale");
-    wait_until(|| mastodon.context_requests() > before).await;
+    wait_until("the condition", || mastodon.context_requests() > before).await;
     let mut first = first;
     first.child.start_kill().unwrap(); // SIGKILL mid-refresh
     first.child.wait().await.unwrap();
@@ -282,7 +281,7 @@ async fn kill_9_mid_thread_refresh_loses_nothing(database_url: String) {
 
     // No reader asks: only the taken-over job fetches the thread again.
     let second = Backfeed::serve(&env).await;
-    wait_until(|| mastodon.context_requests() > at_kill).await;
+    wait_until("the condition", || mastodon.context_requests() > at_kill).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let thread = comments(second.address.clone()).await;

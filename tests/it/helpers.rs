@@ -255,3 +255,14 @@ pub async fn jobs_waiting(
         .find(|(k, _)| *k == kind)
         .map_or(0, |(_, count)| count.queued + count.running)
 }
+
+/// Waits for `condition` to hold, polling it, with a deadline generous
+/// enough for a loaded 2-core machine (a restarted process takes jobs over
+/// only once their lease has run out); panics naming `what` past it.
+pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
