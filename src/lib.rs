@@ -12,12 +12,16 @@ pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod http;
+pub mod images;
 pub mod jobs;
 pub mod migrate;
 pub mod protocol;
 pub mod publish;
 pub mod runtime;
+pub mod signing;
 pub mod storage;
 pub mod telemetry;
 pub mod threads;
@@ -56,6 +60,10 @@ pub struct App {
     pub responses: http::ResponseCache,
     /// `None` unless ActivityPub is on: the blog's own fediverse account.
     pub federation: Option<Arc<activitypub::Federation>>,
+    /// Signs status and image-proxy URLs with the store's key.
+    pub signer: Arc<signing::UrlSigner>,
+    /// The image proxy, and how thread answers write image URLs.
+    pub images: Arc<images::Images>,
     /// Sending webmentions and what this process sent (`publish`).
     pub publisher: publish::Publisher,
 }
@@ -88,6 +96,7 @@ impl App {
     ) -> Result<Arc<Self>, BuildError> {
         let changes = Changes::default();
         let queue = jobs::Queue::new(Arc::clone(&store), clock.clone());
+        let signer = Arc::new(signing::UrlSigner::new(Arc::clone(&store), clock.clone()));
         let mastodon = match &config.announce {
             Some(announce) => Some(Arc::new(MastodonClient::new(
                 &announce.mastodon,
@@ -113,10 +122,16 @@ impl App {
                 queue.clone(),
                 &config.fetch,
                 changes.clone(),
+                Arc::clone(&signer),
                 clock.clone(),
             )?)),
             None => None,
         };
+        let images = Arc::new(images::Images::new(
+            config.image_proxy,
+            &config.fetch,
+            Arc::clone(&signer),
+        )?);
         let threads = Arc::new(Threads::new(
             Arc::clone(&store),
             queue.clone(),
@@ -155,6 +170,8 @@ impl App {
             rate_limits,
             responses,
             federation,
+            signer,
+            images,
             publisher,
         }))
     }

@@ -23,6 +23,8 @@ mod secrets;
 mod seed;
 mod sent;
 mod threads;
+mod tls;
+mod tls_verify;
 
 use std::time::Duration;
 
@@ -323,6 +325,16 @@ impl JobStore for PostgresStore {
     async fn enqueue(&self, job: &NewJob, now: OffsetDateTime) -> Result<Enqueued, StoreError> {
         let mut c = self.db.client().await?;
         bounded(jobs::enqueue(&mut c, job, now)).await
+    }
+
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::bring_forward(&mut c, dedupe_key, due_at, now)).await
     }
 
     async fn claim_job(

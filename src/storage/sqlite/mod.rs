@@ -376,6 +376,18 @@ impl JobStore for SqliteStore {
             .await
     }
 
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let key = dedupe_key.to_owned();
+        self.pool
+            .write(move |conn| jobs::bring_forward(conn, &key, due_at, now))
+            .await
+    }
+
     async fn claim_job(
         &self,
         now: OffsetDateTime,
