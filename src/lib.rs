@@ -153,6 +153,24 @@ impl App {
                 &config.fetch,
                 Arc::clone(&store),
                 queue.clone(),
+                activitypub::conversation::ConversationRules {
+                    manual: config
+                        .webmention
+                        .as_ref()
+                        .is_some_and(|w| w.moderation == config::ModerationMode::Manual),
+                    allowed: config
+                        .webmention
+                        .as_ref()
+                        .map(|w| w.allowed_domains.clone())
+                        .unwrap_or_default(),
+                    blocked: config
+                        .webmention
+                        .as_ref()
+                        .map(|w| w.blocked_domains.clone())
+                        .unwrap_or_default(),
+                    include_unlisted: config.threads.include_unlisted,
+                },
+                changes.clone(),
                 clock.clone(),
             )?)),
             None => None,

@@ -4,8 +4,13 @@
 //! hour old), with `(request-target) host date digest content-type`, as
 //! Mastodon signs. 2xx is done; 410 and the other 4xx but 401/408/429 are
 //! permanent (Mastodon's own rule, research §1.6); the rest are retried on
-//! [`RETRIES`], about seven days in all, after which the job is dead.
+//! [`RETRIES`], about seven days in all, after which the job is dead and
+//! the server's followers are dropped, as after a 410. At most
+//! [`PER_SERVER`] deliveries to one server run at once (in this process);
+//! a delivery over that waits its turn without spending an attempt.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, DATE, HeaderValue};
@@ -35,6 +40,54 @@ pub const RETRIES: [Duration; 11] = [
     Duration::from_secs(48 * 3600),
 ];
 
+/// Concurrent deliveries to one server.
+pub const PER_SERVER: usize = 4;
+/// How long a delivery over the limit waits before it asks again.
+const TURN: Duration = Duration::from_millis(250);
+
+/// Deliveries running now, per server (`host[:port]`).
+#[derive(Debug, Default, Clone)]
+pub struct DeliverySlots(Arc<Mutex<HashMap<String, usize>>>);
+
+/// A running delivery's place; freed when dropped.
+pub struct Slot {
+    slots: DeliverySlots,
+    server: String,
+}
+
+impl DeliverySlots {
+    /// A place for one more delivery to `server`, unless it has [`PER_SERVER`].
+    pub fn take(&self, server: &str) -> Option<Slot> {
+        let mut running = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = running.entry(server.to_owned()).or_default();
+        if *count >= PER_SERVER {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            slots: self.clone(),
+            server: server.to_owned(),
+        })
+    }
+
+    pub fn running(&self, server: &str) -> usize {
+        let running = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        running.get(server).copied().unwrap_or_default()
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = self.slots.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = running.get_mut(&self.server) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                running.remove(&self.server);
+            }
+        }
+    }
+}
+
 /// What an inbox's answer means for the delivery.
 pub fn classify(status: u16) -> Outcome {
     match status {
@@ -60,8 +113,9 @@ impl Federation {
         self.queue.enqueue(&job).await.map(|_| ())
     }
 
-    /// The handler of a deliver-activity job: one signed POST.
-    pub async fn run_delivery(&self, job: &Job) -> Outcome {
+    /// The handler of a deliver-activity job: one signed POST; `last` says
+    /// the retry schedule allows no further attempt.
+    pub async fn run_delivery(&self, job: &Job, last: bool) -> Outcome {
         let delivery: DeliverActivity = match job.payload() {
             Ok(d) => d,
             Err(error) => return Outcome::Fail { error },
@@ -71,20 +125,24 @@ impl Federation {
                 error: format!("`{}` is not a URL", delivery.inbox),
             };
         };
-        let outcome = match self
+        let Some(slot) = self.deliveries.take(&host_of(&inbox)) else {
+            return Outcome::Defer { after: TURN };
+        };
+        let sent = self
             .post_signed(&inbox, delivery.activity.into_bytes())
-            .await
-        {
-            Ok(410) => {
-                // The server is gone: so are its followers (Mastodon's rule).
-                if let Err(error) = self.drop_inbox(&delivery.inbox).await {
-                    return Outcome::retry(error.to_string());
-                }
-                classify(410)
-            }
+            .await;
+        drop(slot);
+        let answered_gone = sent == Ok(410);
+        let outcome = match sent {
             Ok(status) => classify(status),
             Err(error) => Outcome::retry(error),
         };
+        // Gone (410), or failing for the whole schedule (about seven days):
+        // so are its followers (Mastodon's rule).
+        let gone = answered_gone || (last && matches!(outcome, Outcome::Retry { .. }));
+        if gone && let Err(error) = self.drop_inbox(&delivery.inbox).await {
+            return Outcome::retry(error.to_string());
+        }
         metrics::counter!("backfeed_activitypub_deliveries_total", "outcome" => outcome.label())
             .increment(1);
         outcome
@@ -102,7 +160,7 @@ impl Federation {
         tracing::warn!(
             inbox,
             dropped,
-            "an inbox answered 410 Gone: its followers are removed"
+            "an inbox is gone (410, or failing for seven days): its followers are removed"
         );
         Ok(dropped)
     }

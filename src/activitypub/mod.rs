@@ -14,6 +14,7 @@
 //! request; nothing from a remote server is acted on before its signature
 //! verified with a key its actor owns.
 
+pub mod conversation;
 pub mod deliver;
 pub mod documents;
 pub mod inbox;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
+use crate::changes::Changes;
 use crate::clients::http::{FetchError, FetchPolicy, HttpClient};
 use crate::clock::Clock;
 use crate::config::ActivityPubConfig;
@@ -50,6 +52,9 @@ pub struct Federation {
     key: OnceCell<Arc<KeyPair>>,
     actors: remote::ActorCache,
     limits: inbox::ServerLimits,
+    rules: conversation::ConversationRules,
+    changes: Changes,
+    deliveries: deliver::DeliverySlots,
 }
 
 impl Federation {
@@ -58,6 +63,8 @@ impl Federation {
         fetch: &FetchPolicy,
         store: Arc<dyn Store>,
         queue: Queue,
+        rules: conversation::ConversationRules,
+        changes: Changes,
         clock: Clock,
     ) -> Result<Self, FetchError> {
         Ok(Self {
@@ -66,6 +73,9 @@ impl Federation {
             actors: remote::ActorCache::new(clock.clone()),
             limits: inbox::ServerLimits::new(&clock),
             config,
+            rules,
+            changes,
+            deliveries: deliver::DeliverySlots::default(),
             store,
             queue,
             clock,

@@ -13,6 +13,7 @@
 use serde_json::{Value, json};
 
 use super::Federation;
+use super::conversation::Interaction;
 use super::documents::AS_CONTEXT;
 use super::remote::text;
 use crate::domain::job::{Job, Outcome, ProcessActivity};
@@ -21,9 +22,18 @@ use crate::storage::Follower;
 /// What processing an activity did (for tests and the log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    Followed { new: bool },
+    Followed {
+        new: bool,
+    },
     Unfollowed,
+    /// A reply, like or boost, or a change to one.
+    Interaction(Interaction),
     Ignored(&'static str),
+}
+
+/// The `type` of an activity's embedded object.
+fn inner_type(activity: &Value) -> Option<&str> {
+    activity.get("object")?.get("type")?.as_str()
 }
 
 impl Federation {
@@ -52,7 +62,7 @@ impl Federation {
         let kind = activity.get("type").and_then(Value::as_str).unwrap_or("");
         match kind {
             "Follow" => self.follow(actor, activity).await,
-            "Undo" => self.undo(actor, activity).await,
+            "Undo" if inner_type(activity) == Some("Follow") => self.undo(actor, activity).await,
             "Delete" if text(activity, "object").as_deref() == Some(actor) => {
                 let removed = self
                     .store
@@ -65,6 +75,10 @@ impl Federation {
                     Effect::Ignored("an unknown actor was deleted")
                 })
             }
+            "Create" | "Update" | "Delete" | "Like" | "Announce" | "Undo" => self
+                .interact(actor, activity)
+                .await
+                .map(Effect::Interaction),
             _ => Ok(Effect::Ignored("an activity type we do not act on")),
         }
     }

@@ -22,7 +22,7 @@ use super::Federation;
 use super::Urls;
 use super::documents::{AS_CONTEXT, PUBLIC};
 use crate::config::{ActivityPubConfig, ObjectType};
-use crate::storage::StoreError;
+use crate::storage::{PublishedPost, StoreError};
 
 /// What followers are told about a post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,73 @@ pub fn post_object(config: &ActivityPubConfig, urls: &Urls, post: &OutgoingPost)
     object
 }
 
+/// What a post's object id answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostDocument {
+    /// The object as last published; the page URL for browsers.
+    Live {
+        object: Value,
+        page: Url,
+    },
+    /// Deleted: a `Tombstone` (410).
+    Gone {
+        tombstone: Value,
+    },
+    Unknown,
+}
+
 impl Federation {
+    /// The post whose object id is `id` (a full id of ours).
+    pub async fn post_document(&self, id: &str) -> Result<PostDocument, StoreError> {
+        let Some(url) = post_url_of(&self.urls, id) else {
+            return Ok(PostDocument::Unknown);
+        };
+        let Some(stored) = self.store.find_published(url.as_str()).await? else {
+            return Ok(PostDocument::Unknown);
+        };
+        let object = stored
+            .object
+            .as_deref()
+            .and_then(|o| serde_json::from_str::<Value>(o).ok());
+        Ok(match object {
+            Some(mut object) => {
+                object["@context"] = json!(AS_CONTEXT);
+                PostDocument::Live { object, page: url }
+            }
+            None => PostDocument::Gone {
+                tombstone: json!({
+                    "@context": AS_CONTEXT,
+                    "id": id,
+                    "type": "Tombstone",
+                    "deleted": time(stored.updated_at),
+                }),
+            },
+        })
+    }
+
+    /// The outbox's items: a `Create` of each live post, newest first.
+    pub async fn outbox_items(&self) -> Result<Vec<Value>, StoreError> {
+        Ok(self
+            .store
+            .list_published()
+            .await?
+            .into_iter()
+            .filter_map(|p| {
+                let object: Value = serde_json::from_str(p.object.as_deref()?).ok()?;
+                let id = object.get("id")?.as_str()?.to_owned();
+                Some(json!({
+                    "id": format!("{id}#create"),
+                    "type": "Create",
+                    "actor": self.urls.actor(),
+                    "published": time(p.published_at),
+                    "to": [PUBLIC],
+                    "cc": [self.urls.followers()],
+                    "object": object,
+                }))
+            })
+            .collect())
+    }
+
     /// The activity for `change` of `post`.
     pub fn post_activity(&self, change: PostChange, post: &OutgoingPost) -> Value {
         let object = match change {
@@ -154,13 +220,27 @@ impl Federation {
         })
     }
 
-    /// Queues `change` of `post` for every follower server; returns how
-    /// many deliveries were queued.
+    /// Records `change` of `post` (served at its id and in the outbox) and
+    /// queues it for every follower server; returns how many deliveries
+    /// were queued.
     pub async fn federate(
         &self,
         change: PostChange,
         post: &OutgoingPost,
     ) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let object = match change {
+            PostChange::Delete => None,
+            _ => Some(post_object(&self.config, &self.urls, post).to_string()),
+        };
+        self.store
+            .save_published(&PublishedPost {
+                url: post.url.to_string(),
+                object,
+                published_at: post.published,
+                updated_at: now,
+            })
+            .await?;
         let inboxes: BTreeSet<String> = self
             .store
             .list_followers()

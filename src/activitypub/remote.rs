@@ -45,11 +45,11 @@ pub struct RemoteActor {
 }
 
 impl RemoteActor {
-    /// `@user@host`, for moderation and display.
+    /// `user@host` (`host:port` when the id has a port), for moderation
+    /// and display.
     pub fn handle(&self) -> String {
         let host = Url::parse(&self.id)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
+            .map(|u| host_of(&u).to_ascii_lowercase())
             .unwrap_or_default();
         format!("{}@{host}", self.username.as_deref().unwrap_or("?"))
     }

@@ -16,6 +16,8 @@ pub mod paths {
     pub const FOLLOWERS: &str = "/ap/followers";
     pub const FOLLOWING: &str = "/ap/following";
     pub const NODEINFO: &str = "/nodeinfo/2.1";
+    /// A post's object (`publish::object_id`).
+    pub const POST: &str = "/ap/posts/{id}";
 }
 
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 //! asks `activitypub::Federation`, and answers with its media type.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
@@ -13,6 +13,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::activitypub::documents::{self, ACTIVITY_JSON, JRD_JSON};
 use crate::activitypub::inbox::MAX_BODY;
+use crate::activitypub::publish::PostDocument;
 use crate::activitypub::verify::SignedRequest;
 use crate::activitypub::{Federation, InboxError};
 
@@ -67,10 +68,11 @@ pub async fn nodeinfo_links(State(app): State<AppState>) -> Result<Response, Api
 }
 
 pub async fn nodeinfo(State(app): State<AppState>) -> Result<Response, ApiError> {
-    federation(&app)?;
+    let fed = federation(&app)?;
+    let posts = fed.outbox_items().await?.len() as u64;
     Ok(json(
         "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
-        &documents::nodeinfo(&app.config.version, 0),
+        &documents::nodeinfo(&app.config.version, posts),
     ))
 }
 
@@ -107,17 +109,47 @@ fn page(query: Option<&str>) -> Option<usize> {
         .filter(|p| *p >= 1)
 }
 
-/// Newest first; posts join it with publishing.
+/// A `Create` of each published post, newest first.
 pub async fn outbox(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let fed = federation(&app)?;
-    let items: Vec<Value> = Vec::new();
+    let items = fed.outbox_items().await?;
     Ok(json(
         ACTIVITY_JSON,
-        &documents::collection(&fed.urls.outbox(), 0, Some(&items), page(query.as_deref())),
+        &documents::collection(
+            &fed.urls.outbox(),
+            items.len() as u64,
+            Some(&items),
+            page(query.as_deref()),
+        ),
     ))
+}
+
+/// A post at its object id: the object, a `Tombstone` with 410 once it is
+/// deleted; a browser is sent to the post's page.
+pub async fn post(
+    State(app): State<AppState>,
+    Path(encoded): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let fed = federation(&app)?;
+    let id = fed.urls.at(&format!("/ap/posts/{encoded}"));
+    match fed.post_document(id.as_str()).await? {
+        PostDocument::Live { page, .. } if wants_html(&headers) => {
+            let mut response = Redirect::to(page.as_str()).into_response();
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("Accept"));
+            Ok(response)
+        }
+        PostDocument::Live { object, .. } => Ok(json(ACTIVITY_JSON, &object)),
+        PostDocument::Gone { tombstone } => {
+            Ok((StatusCode::GONE, json(ACTIVITY_JSON, &tombstone)).into_response())
+        }
+        PostDocument::Unknown => Err(ApiError::not_found()),
+    }
 }
 
 /// The count always; the followers' ids only when the operator said so.

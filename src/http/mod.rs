@@ -116,6 +116,7 @@ fn activitypub_routes() -> Routes<AppState> {
         .route(paths::NODEINFO, get(activitypub::nodeinfo))
         .route(paths::ACTOR, get(activitypub::actor))
         .route(paths::OUTBOX, get(activitypub::outbox))
+        .route(paths::POST, get(activitypub::post))
         .route(paths::FOLLOWERS, get(activitypub::followers))
         .route(paths::FOLLOWING, get(activitypub::following))
         .route(paths::INBOX, post(activitypub::inbox))

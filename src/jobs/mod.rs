@@ -176,7 +176,7 @@ async fn handle(app: &App, claimed: &ClaimedJob, last: bool) -> Outcome {
             if job.kind == JobKind::ProcessActivity {
                 federation.run_processing(job).await
             } else {
-                federation.run_delivery(job).await
+                federation.run_delivery(job, last).await
             }
         }
         JobKind::SendWebmention => {

@@ -1,9 +1,11 @@
 //! The blog actor's followers (ActivityPub): who follows, and where their
-//! server takes deliveries.
+//! server takes deliveries; and the posts it published, as served at their
+//! ids and in the outbox.
 //!
 //! Invariant: one record per follower actor id; following again only
 //! refreshes the inboxes (the first follow's time stays), so a re-sent
-//! `Follow` is harmless.
+//! `Follow` is harmless. One record per published post URL; publishing it
+//! again replaces the object and keeps the first publication's time.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -28,6 +30,18 @@ impl Follower {
     }
 }
 
+/// A post the actor published: its ActivityStreams object as sent, or
+/// nothing once it was deleted (then its id answers with a `Tombstone`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedPost {
+    /// The post's page URL.
+    pub url: String,
+    /// The object's JSON; `None` when the post is gone.
+    pub object: Option<String>,
+    pub published_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
 #[async_trait]
 pub trait FollowerStore: Send + Sync {
     /// Stores a follower; `true` when it was not following before.
@@ -40,4 +54,13 @@ pub trait FollowerStore: Send + Sync {
 
     /// Every follower, newest first.
     async fn list_followers(&self) -> Result<Vec<Follower>, StoreError>;
+
+    /// Records a post's object (or its deletion); a post published before
+    /// keeps its `published_at`.
+    async fn save_published(&self, post: &PublishedPost) -> Result<(), StoreError>;
+
+    async fn find_published(&self, url: &str) -> Result<Option<PublishedPost>, StoreError>;
+
+    /// Every published post (deleted ones too), newest publication first.
+    async fn list_published(&self) -> Result<Vec<PublishedPost>, StoreError>;
 }

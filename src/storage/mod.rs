@@ -63,7 +63,7 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-pub use followers::{Follower, FollowerStore};
+pub use followers::{Follower, FollowerStore, PublishedPost};
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};

@@ -31,6 +31,7 @@ use crate::clients::mastodon::{MastodonClient, MastodonError};
 use crate::clock::Clock;
 use crate::config::ThreadsConfig;
 use crate::domain::job::{Job, NewJob, Outcome, RefreshThread};
+use crate::domain::mention::Via;
 use crate::domain::thread::{StatusId, TootSummary, visible_tree};
 use crate::domain::{PostState, PostUrl};
 use crate::images::ImageUrls;
@@ -175,6 +176,16 @@ impl Threads {
             .map(wire::from_reply)
             .collect();
         let mut reactions = wire::Reactions::default();
+        // Hiding an account hides its fediverse replies and reactions too.
+        let mentions: Vec<_> = mentions
+            .into_iter()
+            .filter(|m| match m.data.as_ref().map(|d| &d.via) {
+                Some(Via::ActivityPub { handle, .. }) => {
+                    !hidden.accounts.contains(&handle.to_ascii_lowercase())
+                }
+                _ => true,
+            })
+            .collect();
         wire::merge_mentions(&mentions, &mut comments, &mut reactions);
         wire::sort_oldest_first(&mut comments);
         let toot = thread

@@ -13,26 +13,26 @@ use serde_json::{Value, json};
 use crate::fake_fediverse::FakeFediverse;
 use crate::helpers::{TestApp, spawn_app_without_workers};
 
-fn ap_env(env: &mut HashMap<String, String>) {
+pub(crate) fn ap_env(env: &mut HashMap<String, String>) {
     env.insert("BACKFEED_ACTIVITYPUB".into(), "true".into());
     env.insert("BACKFEED_PUBLIC_URL".into(), "{address}/".into());
     env.insert("BACKFEED_ACTOR_NAME".into(), "Test Blog".into());
 }
 
-async fn ap_app() -> TestApp {
+pub(crate) async fn ap_app() -> TestApp {
     spawn_app_without_workers(ap_env).await
 }
 
-fn host_of(address: &str) -> String {
+pub(crate) fn host_of(address: &str) -> String {
     address.trim_start_matches("http://").to_owned()
 }
 
-fn now_date() -> String {
+pub(crate) fn now_date() -> String {
     httpdate::fmt_http_date(std::time::SystemTime::now())
 }
 
 /// Runs every due job; returns how many ran.
-async fn drain(app: &TestApp) -> usize {
+pub(crate) async fn drain(app: &TestApp) -> usize {
     let mut ran = 0;
     while backfeed::jobs::run_one(&app.app).await.unwrap().is_some() {
         ran += 1;
@@ -40,7 +40,7 @@ async fn drain(app: &TestApp) -> usize {
     ran
 }
 
-async fn post_signed(
+pub(crate) async fn post_signed(
     app: &TestApp,
     path: &str,
     headers: Vec<(String, String)>,
@@ -56,7 +56,11 @@ async fn post_signed(
     request.send().await.unwrap()
 }
 
-async fn send(app: &TestApp, peer: &FakeFediverse, activity: &Value) -> reqwest::Response {
+pub(crate) async fn send(
+    app: &TestApp,
+    peer: &FakeFediverse,
+    activity: &Value,
+) -> reqwest::Response {
     let body = activity.to_string().into_bytes();
     let url = format!("{}/ap/inbox", app.address);
     let headers = peer.sign_post(&url, &host_of(&app.address), &now_date(), &body);
@@ -153,7 +157,7 @@ async fn the_actor_nodeinfo_and_collections_are_served_as_activitystreams() {
     assert_eq!(outbox["type"], "OrderedCollectionPage");
 }
 
-async fn get_as(app: &TestApp, path: &str) -> Value {
+pub(crate) async fn get_as(app: &TestApp, path: &str) -> Value {
     let response = app
         .http
         .get(format!("{}{path}", app.address))

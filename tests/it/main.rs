@@ -8,6 +8,7 @@ mod helpers;
 mod process;
 
 mod activitypub;
+mod activitypub_conversations;
 mod admin_browser;
 mod admin_pages;
 mod aliases;

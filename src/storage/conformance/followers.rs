@@ -4,7 +4,7 @@
 use time::Duration;
 
 use super::posts::now;
-use crate::storage::{Follower, Store};
+use crate::storage::{Follower, PublishedPost, Store};
 
 fn follower(actor: &str, shared: Option<&str>, minutes: i64) -> Follower {
     Follower {
@@ -59,4 +59,63 @@ pub async fn run(store: &dyn Store) {
         std::slice::from_ref(&second)
     );
     assert!(store.remove_follower(&second.actor).await.unwrap());
+    published_posts(store).await;
+}
+
+/// Published posts: saved, replaced (the first publication time stays),
+/// deleted to a tombstone, listed newest first.
+async fn published_posts(store: &dyn Store) {
+    let post = |url: &str, object: Option<&str>, minutes: i64| PublishedPost {
+        url: format!("https://blog.example/{url}/"),
+        object: object.map(str::to_owned),
+        published_at: now() + Duration::minutes(minutes),
+        updated_at: now() + Duration::minutes(minutes),
+    };
+    assert!(store.list_published().await.unwrap().is_empty());
+    let first = post("first", Some(r#"{"type":"Article"}"#), 0);
+    store.save_published(&first).await.unwrap();
+    let second = post("second", Some(r#"{"type":"Note"}"#), 5);
+    store.save_published(&second).await.unwrap();
+    assert_eq!(
+        store.find_published(&first.url).await.unwrap().as_ref(),
+        Some(&first)
+    );
+    assert!(
+        store
+            .find_published("https://blog.example/none/")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let mut edited = post("first", Some(r#"{"type":"Article","v":2}"#), 10);
+    store.save_published(&edited).await.unwrap();
+    edited.published_at = first.published_at;
+    assert_eq!(
+        store.find_published(&first.url).await.unwrap(),
+        Some(edited.clone()),
+        "replaced, first publication time kept"
+    );
+    let gone = PublishedPost {
+        object: None,
+        updated_at: now() + Duration::minutes(20),
+        ..edited.clone()
+    };
+    store.save_published(&gone).await.unwrap();
+    assert_eq!(
+        store.find_published(&first.url).await.unwrap(),
+        Some(gone.clone())
+    );
+    let listed: Vec<String> = store
+        .list_published()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.url)
+        .collect();
+    assert_eq!(
+        listed,
+        [second.url.clone(), first.url.clone()],
+        "newest first"
+    );
 }

@@ -34,8 +34,8 @@ use url::Url;
 
 use super::{
     CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
-    JobStore, MentionQuery, MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled,
-    Store, StoreError, ThreadStore,
+    JobStore, MentionQuery, MentionStore, PostStore, PublishedPost, SecretBytes, SecretStore,
+    SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -172,6 +172,21 @@ impl FollowerStore for PostgresStore {
     async fn list_followers(&self) -> Result<Vec<Follower>, StoreError> {
         let mut c = self.db.client().await?;
         bounded(followers::list(&mut c)).await
+    }
+
+    async fn save_published(&self, post: &PublishedPost) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::save_published(&mut c, post)).await
+    }
+
+    async fn find_published(&self, url: &str) -> Result<Option<PublishedPost>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::find_published(&mut c, url)).await
+    }
+
+    async fn list_published(&self) -> Result<Vec<PublishedPost>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::list_published(&mut c)).await
     }
 }
 

@@ -161,13 +161,20 @@ const MIGRATIONS: &[&str] = &[
         value BYTEA NOT NULL,
         created_at TIMESTAMPTZ NOT NULL
     );"#,
-    // 9: the ActivityPub actor's followers.
+    // 9: the ActivityPub actor's followers and published posts; how a mention came.
     r#"CREATE TABLE followers (
         actor TEXT COLLATE "C" PRIMARY KEY,
         inbox TEXT NOT NULL,
         shared_inbox TEXT,
         followed_at TIMESTAMPTZ NOT NULL
-    );"#,
+    );
+    CREATE TABLE published_posts (
+        url TEXT COLLATE "C" PRIMARY KEY,
+        object TEXT,
+        published_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    ALTER TABLE mentions ADD COLUMN via TEXT;"#,
 ];
 
 /// Applies the migrations this database has not seen, one transaction each.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::objects::{Record, write_id};
 use super::{S3Store, millis};
 use crate::storage::rows::from_millis;
-use crate::storage::{Follower, StoreError};
+use crate::storage::{Follower, PublishedPost, StoreError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct FollowerObject {
@@ -93,4 +93,86 @@ pub async fn list(store: &S3Store) -> Result<Vec<Follower>, StoreError> {
             .then_with(|| a.actor.cmp(&b.actor))
     });
     Ok(followers)
+}
+
+/// A published post: `.backfeed/published/<sha-256 of its URL>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PublishedObject {
+    url: String,
+    object: Option<String>,
+    published_at: i64,
+    updated_at: i64,
+    write_id: String,
+}
+
+impl Record for PublishedObject {
+    fn restamp(&mut self) {
+        self.write_id = write_id();
+    }
+}
+
+impl PublishedObject {
+    fn into_post(self) -> Result<PublishedPost, StoreError> {
+        let time = |at: i64| {
+            from_millis(at).ok_or_else(|| {
+                StoreError::Corrupt(format!("published post {}: bad time", self.url))
+            })
+        };
+        Ok(PublishedPost {
+            published_at: time(self.published_at)?,
+            updated_at: time(self.updated_at)?,
+            url: self.url,
+            object: self.object,
+        })
+    }
+}
+
+pub async fn save_published(store: &S3Store, p: &PublishedPost) -> Result<(), StoreError> {
+    let key = store.layout.published(&p.url);
+    let existing = store.objects.read::<PublishedObject>(&key).await?;
+    let mut object = PublishedObject {
+        url: p.url.clone(),
+        object: p.object.clone(),
+        published_at: existing
+            .as_ref()
+            .map_or(millis(p.published_at), |e| e.value.published_at),
+        updated_at: millis(p.updated_at),
+        write_id: String::new(),
+    };
+    store.objects.overwrite(&key, &mut object).await
+}
+
+pub async fn find_published(
+    store: &S3Store,
+    url: &str,
+) -> Result<Option<PublishedPost>, StoreError> {
+    store
+        .objects
+        .read::<PublishedObject>(&store.layout.published(url))
+        .await?
+        .map(|found| found.value.into_post())
+        .transpose()
+}
+
+pub async fn list_published(store: &S3Store) -> Result<Vec<PublishedPost>, StoreError> {
+    let keys = store
+        .objects
+        .list(&store.layout.published_all())
+        .await?
+        .into_iter()
+        .map(|listed| listed.location)
+        .collect();
+    let mut posts = store
+        .objects
+        .read_many::<PublishedObject>(keys)
+        .await?
+        .into_iter()
+        .map(PublishedObject::into_post)
+        .collect::<Result<Vec<_>, _>>()?;
+    posts.sort_by(|a, b| {
+        b.published_at
+            .cmp(&a.published_at)
+            .then_with(|| a.url.cmp(&b.url))
+    });
+    Ok(posts)
 }

@@ -50,8 +50,8 @@ use url::Url;
 use super::rows::millis;
 use super::{
     CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
-    JobStore, MentionQuery, MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled,
-    Store, StoreError, ThreadStore,
+    JobStore, MentionQuery, MentionStore, PostStore, PublishedPost, SecretBytes, SecretStore,
+    SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -426,6 +426,18 @@ impl FollowerStore for S3Store {
 
     async fn list_followers(&self) -> Result<Vec<Follower>, StoreError> {
         followers::list(self).await
+    }
+
+    async fn save_published(&self, post: &PublishedPost) -> Result<(), StoreError> {
+        followers::save_published(self, post).await
+    }
+
+    async fn find_published(&self, url: &str) -> Result<Option<PublishedPost>, StoreError> {
+        followers::find_published(self, url).await
+    }
+
+    async fn list_published(&self) -> Result<Vec<PublishedPost>, StoreError> {
+        followers::list_published(self).await
     }
 }
 

@@ -27,8 +27,8 @@ use url::Url;
 use super::rows::millis;
 use super::{
     CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
-    JobStore, MentionQuery, MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled,
-    Store, StoreError, ThreadStore,
+    JobStore, MentionQuery, MentionStore, PostStore, PublishedPost, SecretBytes, SecretStore,
+    SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -183,6 +183,24 @@ impl FollowerStore for SqliteStore {
 
     async fn list_followers(&self) -> Result<Vec<Follower>, StoreError> {
         self.pool.read(followers::list).await
+    }
+
+    async fn save_published(&self, post: &PublishedPost) -> Result<(), StoreError> {
+        let post = post.clone();
+        self.pool
+            .write(move |conn| followers::save_published(conn, &post))
+            .await
+    }
+
+    async fn find_published(&self, url: &str) -> Result<Option<PublishedPost>, StoreError> {
+        let url = url.to_owned();
+        self.pool
+            .read(move |conn| followers::find_published(conn, &url))
+            .await
+    }
+
+    async fn list_published(&self) -> Result<Vec<PublishedPost>, StoreError> {
+        self.pool.read(followers::list_published).await
     }
 }
 

@@ -145,13 +145,20 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL,
         created_at INTEGER NOT NULL
     ) STRICT;",
-    // 9: the ActivityPub actor's followers.
+    // 9: the ActivityPub actor's followers and published posts; how a mention came.
     "CREATE TABLE followers (
         actor TEXT PRIMARY KEY,
         inbox TEXT NOT NULL,
         shared_inbox TEXT,
         followed_at INTEGER NOT NULL
-    ) STRICT;",
+    ) STRICT;
+    CREATE TABLE published_posts (
+        url TEXT PRIMARY KEY,
+        object TEXT,
+        published_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    ALTER TABLE mentions ADD COLUMN via TEXT;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction
