@@ -121,11 +121,6 @@ impl Federation {
                 return Ok(Accepted::Ignored);
             }
         }
-        let server = url::Url::parse(&actor)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        self.limits.check(&server)?;
         let signer = match self.verify(request).await {
             Ok(signer) => signer,
             Err(error) => {
@@ -137,6 +132,13 @@ impl Federation {
             count(&kind, "refused");
             return Err(InboxError::NotSigner);
         }
+        // Counted against the server that signed, once it is known to have:
+        // forged requests naming a server's actors must not use up its rate.
+        let server = url::Url::parse(&signer.id)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.limits.check(&server)?;
         let job = NewJob::process_activity(
             &actor,
             &String::from_utf8_lossy(request.body),

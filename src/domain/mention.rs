@@ -296,7 +296,7 @@ impl Mention {
 /// What one verification attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {
-    Links(MentionData),
+    Links(Box<MentionData>),
     /// 410 Gone, or a page that declares status 410.
     Gone,
     NoLink,
@@ -374,7 +374,7 @@ pub fn decide(current: &Verification, finding: Finding, attempt: u32, last: bool
         }
     };
     match finding {
-        Finding::Links(data) => Transition::Verify(data),
+        Finding::Links(data) => Transition::Verify(*data),
         Finding::Gone => drop(reasons::GONE),
         Finding::NoLink => drop(reasons::NO_LINK),
         // Not a delete signal: the source may be back (a 404 or 403 in a
@@ -422,7 +422,7 @@ mod tests {
         ] {
             let data = MentionData::default();
             assert_eq!(
-                decide(&current, Finding::Links(data.clone()), 1, false),
+                decide(&current, Finding::Links(Box::new(data.clone())), 1, false),
                 Transition::Verify(data)
             );
         }

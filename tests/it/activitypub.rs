@@ -485,3 +485,23 @@ async fn posts_reach_each_follower_server_once_and_a_gone_server_is_dropped() {
         0
     );
 }
+
+#[tokio::test]
+async fn forged_requests_naming_a_server_do_not_use_up_its_rate() {
+    let app = ap_app().await;
+    let peer = FakeFediverse::start().await;
+    let follow = peer.follow(&format!("{}/ap/actor", app.address));
+    let body = follow.to_string().into_bytes();
+    let url = format!("{}/ap/inbox", app.address);
+    let mut headers = peer.sign_post(&url, &host_of(&app.address), &now_date(), &body);
+    for (name, value) in &mut headers {
+        if name == "signature" {
+            *value = value.replace("signature=\"", "signature=\"AAAA");
+        }
+    }
+    for _ in 0..400 {
+        let forged = post_signed(&app, "/ap/inbox", headers.clone(), &body).await;
+        assert_eq!(forged.status(), 401);
+    }
+    assert_eq!(send(&app, &peer, &follow).await.status(), 202, "the real actor is heard");
+}
