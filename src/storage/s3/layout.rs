@@ -223,11 +223,6 @@ impl Layout {
         self.ours(&["feeds", &format!("{}.json", hash(&[feed.as_str()]))])
     }
 
-    /// A secret (`storage::secrets`); names are checked to be key-safe.
-    pub fn secret(&self, name: &str) -> Path {
-        self.ours(&["secrets", &format!("{name}.json")])
-    }
-
     pub fn probe(&self, name: &str) -> Path {
         self.ours(&["probe", name])
     }
