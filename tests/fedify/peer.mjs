@@ -7,13 +7,19 @@
 //   stdout:  "ready", then one "check <name> ok|fail <detail>" per check,
 //            "await <step>" when it wants the Rust side to run its jobs and
 //            answer with a line on stdin, and finally "N passed, M failed".
+//
+// Runs on Fedify 1.5.x (draft-cavage signatures only) and 2.x (RFC 9421
+// first, falling back to draft-cavage after our 401); 2.x keeps the
+// vocabulary in @fedify/vocab.
 import http from "node:http";
 import readline from "node:readline";
-import {
-  Accept, Article, Create, Delete, Endpoints, Follow, MemoryKvStore, Person, Undo, Update,
-  createFederation,
-  generateCryptoKeyPair,
-} from "@fedify/fedify";
+const fedify = await import("@fedify/fedify");
+const vocab = fedify.Note ? fedify : await import("@fedify/vocab");
+const { MemoryKvStore, createFederation, generateCryptoKeyPair, signRequest } = fedify;
+const {
+  Accept, Article, Create, Delete, Endpoints, Follow, Like, Note, Person, PUBLIC_COLLECTION, Undo,
+  Update,
+} = vocab;
 
 const blogActorUrl = process.argv[2];
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -95,6 +101,48 @@ try {
   check("create-article", article instanceof Article && article.name?.toString() === "Hello fediverse",
     `${article?.constructor?.name} ${article?.name}`);
   check("same-origin-object", article?.id?.origin === new URL(blogActorUrl).origin, article?.id?.href);
+
+  // A reply to the post and a like of it, as any server sends them.
+  const alice = ctx.getActorUri("alice");
+  const note = new Note({
+    id: new URL(`${base}/notes/1`), attribution: alice, replyTarget: article.id,
+    content: "<p>Hello from Fedify!</p>", to: PUBLIC_COLLECTION,
+  });
+  await ctx.sendActivity({ identifier: "alice" }, blog, new Create({
+    id: new URL(`${base}/creates/1`), actor: alice, object: note, to: PUBLIC_COLLECTION,
+  }));
+  const like = new Like({ id: new URL(`${base}/likes/1`), actor: alice, object: article.id });
+  await ctx.sendActivity({ identifier: "alice" }, blog, like);
+  check("reply-and-like-sent", true);
+  await awaitStep("reply-and-like");
+  await ctx.sendActivity({ identifier: "alice" }, blog, new Undo({
+    id: new URL(`${base}/undo-like/1`), actor: alice, object: like,
+  }));
+  check("undo-like-sent", true);
+  await awaitStep("undo-like");
+
+  // Forged requests: each must be refused with 401 (and change nothing).
+  const keyId = (await ctx.getActorKeyPairs("alice"))[0].keyId;
+  const likeBody = (n, actor = alice.href) => JSON.stringify({
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id: `${base}/likes/${n}`, type: "Like", actor, object: article.id.href,
+  });
+  const signed = async (body, date) => {
+    const headers = new Headers({ "Content-Type": "application/activity+json" });
+    if (date) headers.set("Date", date.toUTCString());
+    const request = new Request(blog.inboxId, { method: "POST", headers, body });
+    return await signRequest(request, keyPair.privateKey, keyId);
+  };
+  const original = await signed(likeBody(2));
+  const tampered = await fetch(blog.inboxId, {
+    method: "POST", headers: original.headers, body: likeBody(3),
+  });
+  check("tampered-refused", tampered.status === 401, tampered.status);
+  const foreign = await fetch(await signed(likeBody(4, `${base}/users/bob`)));
+  check("foreign-key-refused", foreign.status === 401, foreign.status);
+  const replayed = await fetch(await signed(likeBody(5), new Date(Date.now() - 13 * 3600 * 1000)));
+  check("replayed-refused", replayed.status === 401, replayed.status);
+  await awaitStep("forged");
 
   await awaitStep("publish-update");
   const update = received.find((a) => a instanceof Update);

@@ -503,5 +503,9 @@ async fn forged_requests_naming_a_server_do_not_use_up_its_rate() {
         let forged = post_signed(&app, "/ap/inbox", headers.clone(), &body).await;
         assert_eq!(forged.status(), 401);
     }
-    assert_eq!(send(&app, &peer, &follow).await.status(), 202, "the real actor is heard");
+    assert_eq!(
+        send(&app, &peer, &follow).await.status(),
+        202,
+        "the real actor is heard"
+    );
 }
