@@ -132,7 +132,7 @@ impl App {
             &config.fetch,
             Arc::clone(&signer),
         )?);
-        let threads = Arc::new(Threads::new(
+        let mut threads = Threads::new(
             Arc::clone(&store),
             queue.clone(),
             mastodon,
@@ -140,7 +140,11 @@ impl App {
             config.threads,
             changes.clone(),
             clock.clone(),
-        ));
+        );
+        if let Some(ap) = &config.activitypub {
+            threads = threads.with_fediverse(ap.handle(), activitypub::Urls::new(ap));
+        }
+        let threads = Arc::new(threads);
         let publisher = publish::Publisher::new(HttpClient::new(config.fetch.clone())?);
         let rate_limits = http::RateLimits::new(
             config.webmention.as_ref().and_then(|w| w.rate_limit),

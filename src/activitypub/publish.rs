@@ -241,6 +241,11 @@ impl Federation {
                 updated_at: now,
             })
             .await?;
+        // Threads show the post's object id once it has one.
+        match crate::domain::PostUrl::parse(post.url.as_str()) {
+            Ok(url) => self.changes.bump_for(url.as_str()),
+            Err(_) => self.changes.bump(),
+        }
         let inboxes: BTreeSet<String> = self
             .store
             .list_followers()

@@ -20,6 +20,19 @@ pub struct CommentsBody {
     pub reactions: Reactions,
     pub comment_count: usize,
     pub fetched_at: Option<String>,
+    /// Only when ActivityPub is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fediverse: Option<FediverseBody>,
+}
+
+/// The blog's own fediverse account, as another way to reply.
+#[derive(Serialize)]
+pub struct FediverseBody {
+    /// `@blog@host`.
+    pub handle: String,
+    /// The post's ActivityPub id, once published: pasted into any server's
+    /// search, it opens the post there to reply to.
+    pub object: Option<String>,
 }
 
 #[derive(Serialize)]
