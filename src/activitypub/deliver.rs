@@ -181,7 +181,7 @@ impl Federation {
         let signature = http_signature::signature_header(
             &self.urls.key_id(),
             &signed,
-            &key.sign_base64(string.as_bytes()),
+            &key.sign_off_thread(string).await,
         );
         let signature = HeaderValue::from_str(&signature).map_err(|e| e.to_string())?;
         let request = self
@@ -227,5 +227,23 @@ mod tests {
         let total: Duration = RETRIES.iter().sum();
         let days = total.as_secs_f64() / 86_400.0;
         assert!((6.5..=7.5).contains(&days), "{days}");
+    }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    #[test]
+    fn at_most_four_deliveries_run_at_once_per_server() {
+        let slots = DeliverySlots::default();
+        let held: Vec<Slot> = (0..PER_SERVER)
+            .map(|_| slots.take("a.example").expect("a place"))
+            .collect();
+        assert!(slots.take("a.example").is_none(), "the fifth waits");
+        assert!(slots.take("b.example").is_some(), "other servers do not");
+        drop(held);
+        assert_eq!(slots.running("a.example"), 0);
+        assert!(slots.take("a.example").is_some(), "freed");
     }
 }

@@ -84,6 +84,10 @@ impl RemoteError {
 pub struct ActorCache {
     clock: Clock,
     entries: Mutex<HashMap<String, (Arc<RemoteActor>, OffsetDateTime)>>,
+    /// One fetch at a time per key or actor id: activities arriving
+    /// together from an actor we do not know wait for the first fetch and
+    /// use what it found, instead of each fetching the same document.
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ActorCache {
@@ -91,7 +95,18 @@ impl ActorCache {
         Self {
             clock,
             entries: Mutex::new(HashMap::new()),
+            turns: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The lock that orders fetches of `id`.
+    fn turn(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+        if turns.len() >= CAPACITY {
+            // Keep only turns someone holds or waits for (bounded memory).
+            turns.retain(|_, turn| Arc::strong_count(turn) > 1);
+        }
+        Arc::clone(turns.entry(id.to_owned()).or_default())
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<RemoteActor>> {
@@ -122,6 +137,11 @@ impl Federation {
         if !refresh && let Some(actor) = self.actors.get(key_id) {
             return Ok((actor, true));
         }
+        let turn = self.actors.turn(key_id);
+        let _held = turn.lock().await;
+        if !refresh && let Some(actor) = self.actors.get(key_id) {
+            return Ok((actor, true));
+        }
         let mut url = Url::parse(key_id).map_err(|_| RemoteError::NotAnActor {
             url: key_id.to_owned(),
             why: "the key id is not a URL",
@@ -149,6 +169,11 @@ impl Federation {
 
     /// The actor `id` (cached).
     pub async fn actor(&self, id: &str) -> Result<Arc<RemoteActor>, RemoteError> {
+        if let Some(actor) = self.actors.get(id) {
+            return Ok(actor);
+        }
+        let turn = self.actors.turn(id);
+        let _held = turn.lock().await;
         if let Some(actor) = self.actors.get(id) {
             return Ok(actor);
         }
@@ -183,7 +208,7 @@ impl Federation {
         let signature = http_signature::signature_header(
             &self.urls.key_id(),
             &signed,
-            &key.sign_base64(string.as_bytes()),
+            &key.sign_off_thread(string).await,
         );
         let request = self
             .client

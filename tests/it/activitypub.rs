@@ -509,3 +509,23 @@ async fn forged_requests_naming_a_server_do_not_use_up_its_rate() {
         "the real actor is heard"
     );
 }
+
+#[tokio::test]
+async fn activities_arriving_together_from_a_new_actor_fetch_it_once() {
+    let app = ap_app().await;
+    let peer = FakeFediverse::start().await;
+    let sends = (0..12).map(|n| {
+        let like = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/likes/{n}", peer.base_url),
+            "type": "Like",
+            "actor": peer.actor_id(),
+            "object": format!("{}/ap/posts/none", app.address),
+        });
+        let (app, peer) = (&app, &peer);
+        async move { send(app, peer, &like).await.status() }
+    });
+    let statuses = futures_util::future::join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
+    assert_eq!(peer.actor_fetches(), 1, "one fetch, shared");
+}
