@@ -5,9 +5,11 @@
 //! it, research §2.4); the target is tried with its query and without (as
 //! Mastodon does, for senders that sign only the path). A `Date` (or
 //! `(created)`) more than 12 hours away from now is refused, so an old
-//! request cannot be replayed. A request carrying only an RFC 9421
-//! `Signature-Input` gets its own error (answered 401), so senders that
-//! knock with RFC 9421 first fall back to draft-cavage.
+//! request cannot be replayed. A request with an RFC 9421 `Signature-Input`
+//! is verified by RFC 9421's rules instead (`protocol::rfc9421`), with the
+//! derived components (`@authority`, `@target-uri`, `host`) rebuilt from
+//! the configuration the same way and `created` in the same window; one
+//! we cannot verify gets 401, so its sender falls back to draft-cavage.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use time::OffsetDateTime;
 use super::Federation;
 use super::remote::RemoteActor;
 use crate::protocol::http_signature::{self, Request, SignatureError};
+use crate::protocol::rfc9421;
 
 /// How far a signature's date may be from now, either way.
 pub const WINDOW: Duration = Duration::from_secs(12 * 3600);
@@ -120,6 +123,9 @@ impl Federation {
         &self,
         request: &SignedRequest<'_>,
     ) -> Result<Arc<RemoteActor>, VerifyError> {
+        if request.headers.contains_key("signature-input") {
+            return self.verify_rfc9421(request).await;
+        }
         let params = check_request(request, self.clock.now())?;
         let host = self.urls.host();
         let lookup = |name: &str| {
@@ -152,18 +158,111 @@ impl Federation {
                 http_signature::verify_rsa(&actor.key, string, &params.signature).is_ok()
             })
         };
-        let (actor, cached) = self.actor_for_key(&params.key_id, false).await?;
+        self.key_owner(&params.key_id, verifies).await
+    }
+
+    /// The actor whose key `key_id` makes `verifies` true; a cached key
+    /// that fails is fetched again once (key rotation).
+    async fn key_owner(
+        &self,
+        key_id: &str,
+        verifies: impl Fn(&RemoteActor) -> bool,
+    ) -> Result<Arc<RemoteActor>, VerifyError> {
+        let (actor, cached) = self.actor_for_key(key_id, false).await?;
         if verifies(&actor) {
             return Ok(actor);
         }
         if cached {
-            let (fresh, _) = self.actor_for_key(&params.key_id, true).await?;
+            let (fresh, _) = self.actor_for_key(key_id, true).await?;
             if verifies(&fresh) {
                 return Ok(fresh);
             }
         }
         Err(SignatureError::Invalid.into())
     }
+
+    /// An RFC 9421 signature (`rsa-v1_5-sha256`).
+    async fn verify_rfc9421(
+        &self,
+        request: &SignedRequest<'_>,
+    ) -> Result<Arc<RemoteActor>, VerifyError> {
+        let (signature, base) = rfc9421_base(request, &self.urls, self.clock.now())?;
+        self.key_owner(&signature.key_id, |actor| {
+            http_signature::verify_rsa(&actor.key, &base, &signature.signature).is_ok()
+        })
+        .await
+    }
+}
+
+/// An RFC 9421 signature checked as far as it can be without the key, and
+/// its signature base, with the derived components (`@authority`,
+/// `@target-uri`, …) and `host` rebuilt from the configured public URL.
+pub fn rfc9421_base(
+    request: &SignedRequest<'_>,
+    urls: &super::Urls,
+    now: OffsetDateTime,
+) -> Result<(rfc9421::Signature9421, String), SignatureError> {
+    let signature = check_rfc9421(request, now)?;
+    let host = urls.host().to_ascii_lowercase();
+    let path = urls.public_path(request.path);
+    let mut target = urls.at(request.path);
+    target.set_query(request.query);
+    let component = |name: &str| -> Option<String> {
+        Some(match name {
+            "@method" => request.method.to_ascii_uppercase(),
+            "@target-uri" => target.to_string(),
+            "@authority" | "host" => host.clone(),
+            "@scheme" => target.scheme().to_owned(),
+            "@path" => path.clone(),
+            "@query" => format!("?{}", request.query.unwrap_or_default()),
+            "@request-target" => match request.query {
+                Some(query) => format!("{path}?{query}"),
+                None => path.clone(),
+            },
+            derived if derived.starts_with('@') => return None,
+            header => header_value(request.headers, header)?,
+        })
+    };
+    let base = signature.base(&component)?;
+    Ok((signature, base))
+}
+
+/// The RFC 9421 checks that need no key: coverage, `created` (and a
+/// covered `Date`) within the window, `Content-Digest` against the body.
+pub fn check_rfc9421(
+    request: &SignedRequest<'_>,
+    now: OffsetDateTime,
+) -> Result<rfc9421::Signature9421, SignatureError> {
+    let input = header_value(request.headers, "signature-input").ok_or(SignatureError::Missing)?;
+    let value = header_value(request.headers, "signature").ok_or(SignatureError::Missing)?;
+    let has_body = request.method == "post" || !request.body.is_empty();
+    let signature = rfc9421::parse(&input, &value, has_body)?;
+    let within = |at: OffsetDateTime| (now - at).unsigned_abs() <= WINDOW;
+    let created = OffsetDateTime::from_unix_timestamp(signature.created)
+        .map_err(|_| SignatureError::Expired)?;
+    if !within(created)
+        || signature
+            .expires
+            .is_some_and(|expires| expires < now.unix_timestamp())
+    {
+        return Err(SignatureError::Expired);
+    }
+    if signature.covers("date") {
+        let date = header_value(request.headers, "date")
+            .ok_or_else(|| SignatureError::HeaderMissing("date".into()))?;
+        let at = httpdate::parse_http_date(&date)
+            .map(OffsetDateTime::from)
+            .map_err(|_| SignatureError::Malformed("the Date header is not an HTTP date"))?;
+        if !within(at) {
+            return Err(SignatureError::Expired);
+        }
+    }
+    if signature.covers("content-digest") {
+        let digest = header_value(request.headers, "content-digest")
+            .ok_or_else(|| SignatureError::HeaderMissing("content-digest".into()))?;
+        rfc9421::check_content_digest(&digest, request.body)?;
+    }
+    Ok(signature)
 }
 
 #[cfg(test)]
@@ -249,5 +348,66 @@ mod tests {
             HeaderValue::from_static("Signature keyId=\"k\",signature=\"AAAA\""),
         );
         assert!(signature_header(&h).is_ok());
+    }
+
+    /// A request Fedify 2.3.6 signed with RFC 9421 (`make-rfc9421.mjs`,
+    /// the fixed test key, `created` 2026-12-06T10:00:00Z): verified with
+    /// the public key, against the configured host; refused once anything
+    /// it covers changes.
+    #[test]
+    fn a_fedify_rfc9421_signature_verifies_and_a_changed_request_does_not() {
+        let fixture = include_str!("../../tests/fixtures/activitypub/rfc9421-post.http");
+        let (head, body) = fixture.split_once("\n\n").unwrap();
+        let mut h = HeaderMap::new();
+        for line in head.lines() {
+            let (name, value) = line.split_once(": ").unwrap();
+            h.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let body = body.trim_end().as_bytes();
+        let mut config = crate::activitypub::documents::tests::config();
+        config.public_url = url::Url::parse("https://comments.example/").unwrap();
+        let urls = super::super::Urls::new(&config);
+        let key = <rsa::PublicKey as rsa::pkcs8::DecodePublicKey>::from_public_key_pem(
+            include_str!("../../tests/fixtures/activitypub/test-key.pub.pem").trim(),
+        )
+        .unwrap();
+        let now = at(DATE) + Duration::from_secs(60);
+        let request = SignedRequest {
+            method: "post",
+            path: "/ap/inbox",
+            query: None,
+            headers: &h,
+            body,
+        };
+        let (signature, base) = rfc9421_base(&request, &urls, now).unwrap();
+        assert_eq!(
+            signature.key_id,
+            "https://peer.example/users/alice#main-key"
+        );
+        http_signature::verify_rsa(&key, &base, &signature.signature).unwrap();
+
+        // Another public host (the proxy trap): the base differs, no match.
+        let mut other = config.clone();
+        other.public_url = url::Url::parse("https://else.example/").unwrap();
+        let (_, base) = rfc9421_base(&request, &super::super::Urls::new(&other), now).unwrap();
+        assert!(http_signature::verify_rsa(&key, &base, &signature.signature).is_err());
+        // Another body: its Content-Digest no longer matches.
+        let tampered = SignedRequest {
+            body: b"{\"type\":\"Undo\"}",
+            ..request
+        };
+        assert_eq!(
+            rfc9421_base(&tampered, &urls, now).unwrap_err(),
+            SignatureError::Digest
+        );
+        // Thirteen hours later: a replay.
+        let late = now + Duration::from_secs(13 * 3600);
+        assert_eq!(
+            rfc9421_base(&request, &urls, late).unwrap_err(),
+            SignatureError::Expired
+        );
     }
 }

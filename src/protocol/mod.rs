@@ -17,6 +17,7 @@ pub mod links_json;
 pub mod mf2;
 pub mod page_meta;
 pub mod post_links;
+pub mod rfc9421;
 pub mod sanitize;
 pub mod source_links;
 pub mod webmention_endpoint;

@@ -142,6 +142,23 @@ try {
   check("foreign-key-refused", foreign.status === 401, foreign.status);
   const replayed = await fetch(await signed(likeBody(5), new Date(Date.now() - 13 * 3600 * 1000)));
   check("replayed-refused", replayed.status === 401, replayed.status);
+  if (!fedify.Note) {
+    // Fedify 2.x: a request signed with RFC 9421 only (of something not
+    // the blog's, so it changes nothing) is verified; tampered, refused.
+    const elsewhere = JSON.stringify({
+      "@context": "https://www.w3.org/ns/activitystreams",
+      id: `${base}/likes/6`, type: "Like", actor: alice.href, object: "https://elsewhere.example/x",
+    });
+    const r9421 = await signRequest(new Request(blog.inboxId, {
+      method: "POST", headers: { "Content-Type": "application/activity+json" }, body: elsewhere,
+    }), keyPair.privateKey, keyId, { spec: "rfc9421" });
+    check("rfc9421-signed", r9421.headers.has("Signature-Input") && !r9421.headers.has("Digest"));
+    const headers = new Headers(r9421.headers);
+    const accepted = await fetch(r9421);
+    check("rfc9421-verified", accepted.status === 202, accepted.status);
+    const forged = await fetch(blog.inboxId, { method: "POST", headers, body: likeBody(7) });
+    check("rfc9421-tampered-refused", forged.status === 401, forged.status);
+  }
   await awaitStep("forged");
 
   await awaitStep("publish-update");

@@ -1,7 +1,7 @@
 //! backfeed against a real, independent ActivityPub server: Fedify from
 //! npm, on loopback, in two versions: 1.5.9 (the last release for Node 20,
-//! draft-cavage signatures only) and 2.3.6 (which tries RFC 9421 first and
-//! falls back to draft-cavage after our 401). Fedify looks the blog actor
+//! draft-cavage signatures only) and 2.3.6 (which signs with RFC 9421
+//! first, verified here, and would fall back to draft-cavage after a 401). Fedify looks the blog actor
 //! up, follows it, verifies our signed `Accept` and our `Create`, `Update`
 //! and `Delete` of a post (its inbox refuses bad signatures with 401, which
 //! would leave our delivery jobs retrying instead of done); its reply and
@@ -37,8 +37,8 @@ fn post(url: &str, change: PostChange) -> OutgoingPost {
 }
 
 /// Fedify 1.5.9 (the last release for Node 20) signs with draft-cavage
-/// only; 2.3.6 (unsupported on Node 20 but it runs) tries RFC 9421 first
-/// and falls back after our 401.
+/// only; 2.3.6 (unsupported on Node 20 but it runs) signs with RFC 9421
+/// first.
 const FEDIFY_1: &[&str] = &["@fedify/fedify@1.5.9"];
 const FEDIFY_2: &[&str] = &["@fedify/fedify@2.3.6", "@fedify/vocab@2.3.6"];
 
@@ -87,7 +87,7 @@ async fn fedify_1_follows_replies_likes_and_verifies_what_we_send() {
 }
 
 #[tokio::test]
-async fn fedify_2_tries_rfc_9421_first_and_falls_back() {
+async fn fedify_2_signs_with_rfc_9421_first_and_we_verify_it() {
     scenario(FEDIFY_2).await;
 }
 
@@ -187,6 +187,18 @@ async fn scenario(packages: &'static [&'static str]) {
             transcript.contains(&format!("check {check} ok")),
             "{check} missing:\n{transcript}"
         );
+    }
+    if packages == FEDIFY_2 {
+        for check in [
+            "rfc9421-signed",
+            "rfc9421-verified",
+            "rfc9421-tampered-refused",
+        ] {
+            assert!(
+                transcript.contains(&format!("check {check} ok")),
+                "{check} missing:\n{transcript}"
+            );
+        }
     }
     assert!(transcript.contains("deliver-activity:done"), "{transcript}");
     let reply = "comments 1 likes 1 first \"activitypub\":\"Hello from Fedify!\"";
