@@ -64,16 +64,7 @@ impl Federation {
             "Follow" => self.follow(actor, activity).await,
             "Undo" if inner_type(activity) == Some("Follow") => self.undo(actor, activity).await,
             "Delete" if text(activity, "object").as_deref() == Some(actor) => {
-                let removed = self
-                    .store
-                    .remove_follower(actor)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(if removed {
-                    Effect::Unfollowed
-                } else {
-                    Effect::Ignored("an unknown actor was deleted")
-                })
+                self.unfollow(actor, "an unknown actor was deleted").await
             }
             "Create" | "Update" | "Delete" | "Like" | "Announce" | "Undo" => self
                 .interact(actor, activity)
@@ -113,6 +104,21 @@ impl Federation {
         Ok(Effect::Followed { new })
     }
 
+    /// Removes `actor` from the followers; `otherwise` says why nothing
+    /// changed when it was not following.
+    async fn unfollow(&self, actor: &str, otherwise: &'static str) -> Result<Effect, String> {
+        let removed = self
+            .store
+            .remove_follower(actor)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(if removed {
+            Effect::Unfollowed
+        } else {
+            Effect::Ignored(otherwise)
+        })
+    }
+
     async fn undo(&self, actor: &str, undo: &Value) -> Result<Effect, String> {
         let Some(inner) = undo.get("object") else {
             return Ok(Effect::Ignored("an undo of nothing"));
@@ -123,18 +129,7 @@ impl Federation {
             return Ok(Effect::Ignored("an undo of someone else's activity"));
         }
         match inner_kind {
-            Some("Follow") => {
-                let removed = self
-                    .store
-                    .remove_follower(actor)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(if removed {
-                    Effect::Unfollowed
-                } else {
-                    Effect::Ignored("an unfollow by a non-follower")
-                })
-            }
+            Some("Follow") => self.unfollow(actor, "an unfollow by a non-follower").await,
             _ => Ok(Effect::Ignored("an undo we do not act on")),
         }
     }
