@@ -10,6 +10,7 @@
 // Panicking test code: never in the production library.
 #[cfg(feature = "test-support")]
 pub mod conformance;
+pub mod dynamodb;
 pub mod import;
 pub mod jobs;
 pub mod mentions;
@@ -126,6 +127,13 @@ pub async fn open(url: &DatabaseUrl, clock: &Clock) -> Result<Arc<dyn Store>, St
                 clock.now(),
             )
             .await?,
+        )),
+        DatabaseUrl::DynamoDb {
+            table,
+            endpoint,
+            region,
+        } => Ok(Arc::new(
+            dynamodb::open(table, endpoint.as_ref(), region.as_deref(), clock.now()).await?,
         )),
     }
 }

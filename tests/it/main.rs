@@ -17,6 +17,7 @@ mod comments;
 mod concurrency;
 mod deep_thread;
 mod durability;
+mod dynamodb;
 mod hostile_sources;
 mod jobs;
 mod lambda;

@@ -69,6 +69,34 @@ pub async fn fresh_bucket_with_prefix(prefix: &str) -> String {
     )
 }
 
+/// `dynamodb://<new table name>?endpoint=…&region=us-east-1` on the same
+/// moto server; the table does not exist yet: the store creates it.
+pub async fn fresh_table() -> String {
+    format!(
+        "dynamodb://{}?endpoint={}&region={REGION}",
+        fresh_table_name().await,
+        moto_endpoint().await
+    )
+}
+
+/// A table name no test used, with moto running.
+pub async fn fresh_table_name() -> String {
+    moto_endpoint().await;
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "backfeed-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The moto server's base URL (started when it is not running yet).
+pub async fn moto_endpoint() -> String {
+    tokio::task::spawn_blocking(|| moto().endpoint.clone())
+        .await
+        .expect("starting moto")
+}
+
 /// An object_store client for the bucket of a [`fresh_bucket`] URL, with the
 /// test credentials passed explicitly: for reading and writing the bucket
 /// behind backfeed's back.

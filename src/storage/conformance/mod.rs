@@ -13,6 +13,7 @@ mod mentions;
 mod migrate;
 mod posts;
 mod search;
+mod shared;
 mod threads;
 
 use std::sync::Arc;
@@ -29,4 +30,9 @@ pub async fn run(store: Arc<dyn Store>) {
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
     store.ping().await.expect("ping");
+}
+
+/// Runs the checks for two instances on one fresh, empty database.
+pub async fn run_shared(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    shared::run(one, two).await;
 }

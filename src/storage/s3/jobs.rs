@@ -256,9 +256,12 @@ pub async fn claim(
     let now_ms = millis(now);
     let due = store
         .objects
-        .list_while(&store.layout.due_jobs(), CLAIM_SCAN, |entry| {
-            parse_due_entry(&entry.name).is_none_or(|(due_at, _)| due_at <= now_ms)
-        })
+        .list_while(
+            &store.layout.due_jobs(),
+            &due_bound(now_ms),
+            CLAIM_SCAN,
+            |entry| parse_due_entry(&entry.name).is_none_or(|(due_at, _)| due_at <= now_ms),
+        )
         .await?;
     let token = new_lease();
     for entry in due {
@@ -270,6 +273,12 @@ pub async fn claim(
         }
     }
     Ok(None)
+}
+
+/// The least due-entry name above every entry due at or before `now_ms`
+/// (names are `<due, 15 digits>-<id>`, and `.` sorts after `-`).
+fn due_bound(now_ms: i64) -> String {
+    format!("{:015}.", now_ms.max(0))
 }
 
 /// Claims the job an entry names if it is still due there; `None` to move

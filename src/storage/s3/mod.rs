@@ -16,6 +16,8 @@
 //! that does not honour conditional writes, start-up logs a warning: there,
 //! concurrent first requests may post twice.
 
+mod dynamo_objects;
+mod dynamo_seed;
 mod import;
 mod jobs;
 mod layout;
@@ -38,6 +40,7 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use time::OffsetDateTime;
 use url::Url;
 
+use super::dynamodb::items::Items;
 use super::rows::millis;
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
@@ -47,10 +50,11 @@ use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
+use dynamo_seed::DynamoSeed;
 use layout::Layout;
 use objects::Objects;
 use probe::Conditional;
-use seed::SeedObjects;
+use seed::{S3Seed, SeedObjects};
 
 pub use seed::{SeedPost, TOOT_ID_METADATA};
 
@@ -139,12 +143,32 @@ impl S3Store {
             }
         }
         let send_conditions = !matches!(conditional, Conditional::Refused(_));
-        let seed = SeedObjects::new(&s3, bucket_url, region, send_conditions)?;
+        let seed = SeedObjects::S3(S3Seed::new(&s3, bucket_url, region, send_conditions)?);
         let store = Self {
             objects: Objects::new(s3, send_conditions),
             seed,
             layout,
             conditional,
+            records: record_cache::RecordCache::default(),
+        };
+        legacy::move_old_queues(&store, now).await?;
+        Ok(store)
+    }
+
+    /// The same store on the items of a DynamoDB table (see
+    /// `storage::dynamodb`), whose writes are always conditional.
+    pub(crate) async fn open_on_dynamodb(
+        items: Items,
+        now: OffsetDateTime,
+    ) -> Result<Self, StoreError> {
+        let layout = Layout::new("")?;
+        let items = std::sync::Arc::new(items);
+        let seed = DynamoSeed::new(std::sync::Arc::clone(&items), layout.seed_prefix());
+        let store = Self {
+            objects: Objects::on_dynamodb(items),
+            seed: SeedObjects::Dynamo(seed),
+            layout,
+            conditional: Conditional::Honoured,
             records: record_cache::RecordCache::default(),
         };
         legacy::move_old_queues(&store, now).await?;
