@@ -66,18 +66,19 @@ struct Accepted<'a> {
 }
 
 /// `GET /webmention/status/{id}`: pending, verified, rejected or deleted.
+/// An id that is not ours may be another receiver's status id, kept by
+/// `backfeed migrate` (pfych/web-mentions' UUIDs).
 pub async fn status(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let receiver = receiver(&app)?;
-    let id = id
-        .parse::<i64>()
-        .map(MentionId)
-        .map_err(|_| ApiError::not_found())?;
-    let mention = receiver
-        .mention(id)
-        .await
+    let found = match id.parse::<i64>() {
+        Ok(id) => receiver.mention(MentionId(id)).await,
+        Err(_) if id.len() <= 200 => receiver.mention_by_alias(&id).await,
+        Err(_) => Ok(None),
+    };
+    let mention = found
         .map_err(ReceiveError::from)?
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(StatusBody::from(&mention)).into_response())

@@ -34,6 +34,8 @@ pub enum Source {
     Store(DatabaseUrl),
     /// A webmention.io JF2 export.
     Jf2(PathBuf),
+    /// The Lambda + DynamoDB receiver's tables (pfych/web-mentions).
+    WebMentions(super::web_mentions::Tables),
 }
 
 impl Source {
@@ -46,6 +48,9 @@ impl Source {
                 ));
             }
             return Ok(Self::Jf2(PathBuf::from(path)));
+        }
+        if text.starts_with("dynamodb-web-mentions://") {
+            return super::web_mentions::Tables::parse(text).map(Self::WebMentions);
         }
         let looks_like_file = !text.contains("://")
             && [".json", ".jf2"]
@@ -66,6 +71,7 @@ impl Source {
         match self {
             Self::Store(url) => describe(url),
             Self::Jf2(path) => format!("jf2:{}", path.display()),
+            Self::WebMentions(tables) => tables.describe(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! that decides who may post a post's toot, across threads and processes.
 
 // Panicking test code: never in the production library.
+pub mod aliases;
 #[cfg(feature = "test-support")]
 pub mod conformance;
 pub mod dynamodb;
@@ -15,7 +16,7 @@ pub mod import;
 pub mod jobs;
 pub mod mentions;
 pub mod postgres;
-mod rows;
+pub(crate) mod rows;
 pub mod s3;
 pub mod sqlite;
 pub mod thread_record;
@@ -44,11 +45,14 @@ pub enum StoreError {
 
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
-pub trait Store: PostStore + MentionStore + ThreadStore + JobStore + Send + Sync + 'static {
+pub trait Store:
+    PostStore + MentionStore + MentionAliasStore + ThreadStore + JobStore + Send + Sync + 'static
+{
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+pub use aliases::MentionAliasStore;
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};

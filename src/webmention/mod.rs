@@ -136,6 +136,15 @@ impl Receiver {
         self.store.find_mention(id).await
     }
 
+    /// The mention another receiver's status id names (kept by an import,
+    /// `storage::aliases`).
+    pub async fn mention_by_alias(&self, alias: &str) -> Result<Option<Mention>, StoreError> {
+        match self.store.find_mention_alias(alias).await? {
+            Some(id) => self.store.find_mention(id).await,
+            None => Ok(None),
+        }
+    }
+
     /// The handler of a [`JobKind::VerifyMention`] job: one verification
     /// attempt (`last` when the kind's policy allows no further one).
     pub async fn run_verification(&self, job: &Job, last: bool) -> Outcome {

@@ -4,8 +4,11 @@
 //! costing one request.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use backfeed::config::DatabaseUrl;
+use backfeed::domain::job::{JobKind, NewJob};
+use backfeed::storage::JobStore;
 use backfeed::storage::conformance;
 use backfeed::storage::dynamodb;
 use backfeed::storage::s3::S3Store;
@@ -54,4 +57,35 @@ async fn two_instances_sharing_one_table_create_exactly_one_status() {
         ],
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_with_nothing_due_costs_one_query_whatever_it_holds() {
+    let store = open(&fresh_table().await).await;
+    let now = time::OffsetDateTime::now_utc();
+    for i in 0..30 {
+        let job = NewJob {
+            kind: JobKind::RefreshThread,
+            payload: format!(r#"{{"url":"https://blog.example/{i}"}}"#),
+            dedupe_key: Some(format!("later:{i}")),
+            due_at: now + Duration::from_secs(3600 + i),
+        };
+        store.enqueue(&job, now).await.expect("enqueue");
+    }
+    let before = store.dynamodb_usage().expect("a DynamoDB store");
+    let claimed = store
+        .claim_job(now, Duration::from_secs(60))
+        .await
+        .expect("claim");
+    assert!(claimed.is_none(), "nothing is due");
+    let after = store.dynamodb_usage().unwrap();
+    assert_eq!(
+        after.requests - before.requests,
+        1,
+        "one Query of the due index"
+    );
+    assert!(
+        after.read_units - before.read_units <= 1.0,
+        "it reads no entry that is not due: {before:?} → {after:?}"
+    );
 }

@@ -137,6 +137,33 @@ pub fn python(bucket_url: &str, code: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Runs `code` with the venv's Python (boto3), with the test credentials
+/// and `ENDPOINT` (the moto server) in its environment; returns its stdout.
+pub async fn python_on_moto(code: &str) -> String {
+    let endpoint = moto_endpoint().await;
+    let output = Command::new(venv_dir().join("bin").join("python"))
+        .args(["-c", code])
+        .env("ENDPOINT", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .output()
+        .expect("running the venv's python");
+    assert!(
+        output.status.success(),
+        "python failed:\n{}",
+        describe(&output)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A program of the moto venv (installed when missing): `cfn-lint` is
+/// there, as a dependency of moto's server.
+pub fn venv_program(name: &str) -> PathBuf {
+    ensure_moto();
+    venv_dir().join("bin").join(name)
+}
+
 fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| {

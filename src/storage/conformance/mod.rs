@@ -7,6 +7,7 @@
 //! on for `cargo test` and `cargo clippy --all-targets`, and a plain or
 //! release build leaves it out.
 
+mod aliases;
 mod blocked;
 mod jobs;
 mod mentions;
@@ -26,6 +27,7 @@ pub async fn run(store: Arc<dyn Store>) {
     mentions::run(Arc::clone(&store)).await;
     threads::run(Arc::clone(&store)).await;
     blocked::run(&*store).await;
+    aliases::run(&*store).await;
     search::run(&*store).await;
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;

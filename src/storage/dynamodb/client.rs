@@ -11,6 +11,7 @@
 //! match (`ConditionalCheckFailedException` is how a lost compare-and-swap
 //! looks).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::{HeaderValue, Method};
@@ -49,7 +50,69 @@ impl DynamoError {
     }
 }
 
+/// What this client has spent: requests sent (each one billed, throttled
+/// ones aside) and the on-demand units they cost (`billing.rs`), in
+/// thousandths. Also counted in `/metrics` as
+/// `backfeed_dynamodb_requests_total{operation}` and
+/// `backfeed_dynamodb_capacity_milliunits_total{kind="read"|"write"}`.
+#[derive(Debug, Default)]
+pub struct Usage {
+    requests: AtomicU64,
+    read_milli_units: AtomicU64,
+    write_milli_units: AtomicU64,
+}
+
+/// A copy of [`Usage`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct UsageSnapshot {
+    pub requests: u64,
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+/// Every client's usage in this process (for `bench/cost.sh`, which reads
+/// it through [`process_usage`]).
+static PROCESS: Usage = Usage {
+    requests: AtomicU64::new(0),
+    read_milli_units: AtomicU64::new(0),
+    write_milli_units: AtomicU64::new(0),
+};
+
+/// What every DynamoDB client of this process has spent so far.
+pub fn process_usage() -> UsageSnapshot {
+    PROCESS.snapshot()
+}
+
+impl Usage {
+    pub fn snapshot(&self) -> UsageSnapshot {
+        UsageSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            read_units: self.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+            write_units: self.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+        }
+    }
+
+    /// Counts one answered request's units (see `billing.rs`).
+    fn record(&self, operation: &str, request: &Value, answer: &Value) {
+        let (read, write) = super::billing::units(operation, request, answer);
+        let milli = |units: f64| (units * 1000.0).round() as u64;
+        self.read_milli_units
+            .fetch_add(milli(read), Ordering::Relaxed);
+        self.write_milli_units
+            .fetch_add(milli(write), Ordering::Relaxed);
+        if std::ptr::eq(self, &PROCESS) {
+            for (kind, units) in [("read", read), ("write", write)] {
+                if units > 0.0 {
+                    metrics::counter!("backfeed_dynamodb_capacity_milliunits_total", "kind" => kind)
+                        .increment(milli(units));
+                }
+            }
+        }
+    }
+}
+
 pub struct Client {
+    usage: Usage,
     http: reqwest::Client,
     /// `https://dynamodb.<region>.amazonaws.com/` or the configured endpoint.
     endpoint: String,
@@ -70,6 +133,7 @@ impl Client {
             .build()
             .map_err(|e| DynamoError::Transport(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
+            usage: Usage::default(),
             http,
             endpoint,
             region,
@@ -77,19 +141,38 @@ impl Client {
         })
     }
 
+    pub fn usage(&self) -> UsageSnapshot {
+        self.usage.snapshot()
+    }
+
     /// Calls one operation (`GetItem`, `PutItem`, …) and returns its answer.
-    pub async fn call(&self, operation: &str, body: &Value) -> Result<Value, DynamoError> {
-        let body = serde_json::to_vec(body)
+    pub async fn call(&self, operation: &str, request: &Value) -> Result<Value, DynamoError> {
+        let body = serde_json::to_vec(request)
             .map_err(|e| DynamoError::Transport(format!("cannot encode {operation}: {e}")))?;
         let mut last = DynamoError::Transport(String::new());
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
             }
+            self.usage.requests.fetch_add(1, Ordering::Relaxed);
+            PROCESS.requests.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("backfeed_dynamodb_requests_total", "operation" => operation.to_owned())
+                .increment(1);
             match self.send(operation, &body).await {
-                Ok(answer) => return Ok(answer),
+                Ok(answer) => {
+                    self.usage.record(operation, request, &answer);
+                    PROCESS.record(operation, request, &answer);
+                    return Ok(answer);
+                }
                 Err(error) if retryable(&error) => last = error,
-                Err(error) => return Err(error),
+                Err(error) => {
+                    // A refused condition is billed like the write it was.
+                    if error.is("ConditionalCheckFailedException") {
+                        self.usage.record(operation, request, &Value::Null);
+                        PROCESS.record(operation, request, &Value::Null);
+                    }
+                    return Err(error);
+                }
             }
         }
         Err(last)

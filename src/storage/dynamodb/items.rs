@@ -118,7 +118,10 @@ impl Items {
         if let Some(expires) = fields.expires {
             item["x"] = json!({ "N": expires.to_string() });
         }
-        let mut request = json!({ "TableName": self.table, "Item": item });
+        let mut request = json!({
+            "TableName": self.table,
+            "Item": item,
+        });
         match condition {
             Condition::None => {}
             Condition::Absent => {
@@ -140,7 +143,10 @@ impl Items {
     pub async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         self.call(
             "DeleteItem",
-            json!({ "TableName": self.table, "Key": key(pk, sk) }),
+            json!({
+            "TableName": self.table,
+            "Key": key(pk, sk),
+            }),
         )
         .await
         .map(|_| ())
@@ -163,10 +169,10 @@ impl Items {
         let mut start: Option<Value> = None;
         loop {
             let mut request = json!({
-                "TableName": self.table,
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-                "ConsistentRead": true,
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": true,
             });
             if let Some(limit) = range.limit {
                 let remaining = limit.saturating_sub(items.len()).clamp(1, 1_000);

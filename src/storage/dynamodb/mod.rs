@@ -21,6 +21,7 @@
 //! reads, lists and compares versions, exactly as S3 does for the record
 //! logic, so the two backends keep one set of rules.
 
+pub mod billing;
 pub mod client;
 pub mod items;
 pub mod table;

@@ -126,6 +126,11 @@ const MIGRATIONS: &[&str] = &[
         FROM webhook_deliveries;
     DROP TABLE verification_jobs;
     DROP TABLE webhook_deliveries;"#,
+    // 7: other receivers' ids for a mention (imported status ids).
+    r#"CREATE TABLE mention_aliases (
+        alias TEXT PRIMARY KEY,
+        mention_id BIGINT NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
+    );"#,
 ];
 
 /// Applies the migrations this database has not seen, one transaction each.

@@ -103,6 +103,11 @@ impl Layout {
         ])
     }
 
+    /// Another receiver's id for a mention (`storage::aliases`).
+    pub fn mention_alias(&self, alias: &str) -> Path {
+        self.ours(&["mentions", "aliases", &format!("{}.json", hash(&[alias]))])
+    }
+
     /// The old verification queue (before the one job queue); read once,
     /// at start-up, to move what it holds.
     pub fn legacy_verify_queue(&self) -> Path {

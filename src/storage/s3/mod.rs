@@ -16,6 +16,7 @@
 //! that does not honour conditional writes, start-up logs a warning: there,
 //! concurrent first requests may post twice.
 
+mod aliases;
 mod dynamo_objects;
 mod dynamo_seed;
 mod import;
@@ -173,6 +174,11 @@ impl S3Store {
         };
         legacy::move_old_queues(&store, now).await?;
         Ok(store)
+    }
+
+    /// What the DynamoDB client has spent so far; `None` on S3.
+    pub fn dynamodb_usage(&self) -> Option<crate::storage::dynamodb::client::UsageSnapshot> {
+        self.objects.dynamodb_usage()
     }
 
     /// Whether the start-up probe found conditional writes honoured.
@@ -348,6 +354,17 @@ impl MentionStore for S3Store {
 /// `user@domain`, lower-case, without a leading `@` (as on SQLite).
 fn normal_acct(acct: &str) -> String {
     acct.trim().trim_start_matches('@').to_ascii_lowercase()
+}
+
+#[async_trait]
+impl super::MentionAliasStore for S3Store {
+    async fn alias_mention(&self, alias: &str, id: MentionId) -> Result<Imported, StoreError> {
+        aliases::alias_mention(self, alias, id).await
+    }
+
+    async fn find_mention_alias(&self, alias: &str) -> Result<Option<MentionId>, StoreError> {
+        aliases::find(self, alias).await
+    }
 }
 
 #[async_trait]

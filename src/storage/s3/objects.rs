@@ -124,6 +124,10 @@ impl Objects {
         }
     }
 
+    pub fn dynamodb_usage(&self) -> Option<crate::storage::dynamodb::client::UsageSnapshot> {
+        self.s3().err().map(|items| items.client().usage())
+    }
+
     fn s3(&self) -> Result<&AmazonS3, &Items> {
         match &self.backend {
             Backend::S3(store) => Ok(store),
@@ -323,7 +327,7 @@ impl Objects {
                     ..Range::default()
                 };
                 let listed = dynamo_objects::list(items, dir, range).await?;
-                return Ok(listed.into_iter().take_while(|l| wanted(l)).collect());
+                return Ok(listed.into_iter().take_while(wanted).collect());
             }
         };
         let mut stream = store.list(Some(dir));

@@ -110,6 +110,11 @@ const MIGRATIONS: &[&str] = &[
         FROM webhook_deliveries;
     DROP TABLE verification_jobs;
     DROP TABLE webhook_deliveries;",
+    // 7: other receivers' ids for a mention (imported status ids).
+    "CREATE TABLE mention_aliases (
+        alias TEXT PRIMARY KEY,
+        mention_id INTEGER NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
+    ) STRICT;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction
