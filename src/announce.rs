@@ -76,6 +76,11 @@ pub enum AnnounceError {
     CanonicalDisagrees { named: String, names: String },
     #[error("Too many new posts were announced recently; try again later")]
     RateLimited { retry_after: Duration },
+    /// `publish.announce_on_view` is off and the post has no toot yet.
+    #[error(
+        "This post has not been announced yet: posts are announced when the blog publishes them (backfeed publish)"
+    )]
+    NotAnnounced,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -170,6 +175,30 @@ impl Announcer {
     /// The toot for `url`, posting it if this is the post's first request.
     pub async fn announce(self: &Arc<Self>, url: PostUrl) -> Result<Announcement, AnnounceError> {
         self.announce_as(url, Hop::Requested).await
+    }
+
+    /// The toot for a reader's view (`GET /?url=`, `/api/comments`):
+    /// announced now when `announce_on_view` is on (the seed's behaviour),
+    /// else only looked up, [`AnnounceError::NotAnnounced`] when missing.
+    pub async fn announce_for_view(
+        self: &Arc<Self>,
+        url: PostUrl,
+    ) -> Result<Announcement, AnnounceError> {
+        if self.config.announce_on_view {
+            return self.announce(url).await;
+        }
+        if let Some(toot_id) = self.cached(&url) {
+            return Ok(self.found(url, toot_id));
+        }
+        if let Some(PostState::Announced { toot_id }) =
+            self.store.find_post(&url).await?.map(|r| r.state)
+        {
+            return Ok(self.found(url, toot_id));
+        }
+        match self.recorded_under_earlier_spelling(&url).await? {
+            Some(toot_id) => Ok(self.found(url, toot_id)),
+            None => Err(AnnounceError::NotAnnounced),
+        }
     }
 
     /// [`Announcer::announce`] for a URL an alias's page named, boxed: it

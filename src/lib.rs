@@ -15,6 +15,7 @@ pub mod http;
 pub mod jobs;
 pub mod migrate;
 pub mod protocol;
+pub mod publish;
 pub mod runtime;
 pub mod storage;
 pub mod telemetry;
@@ -52,6 +53,8 @@ pub struct App {
     pub rate_limits: http::RateLimits,
     /// Rendered read-API answers.
     pub responses: http::ResponseCache,
+    /// Sending webmentions and what this process sent (`publish`).
+    pub publisher: publish::Publisher,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +123,7 @@ impl App {
             changes.clone(),
             clock.clone(),
         ));
+        let publisher = publish::Publisher::new(HttpClient::new(config.fetch.clone())?);
         let rate_limits = http::RateLimits::new(
             config.webmention.as_ref().and_then(|w| w.rate_limit),
             &clock,
@@ -137,6 +141,7 @@ impl App {
             metrics: http::Metrics::install(),
             rate_limits,
             responses,
+            publisher,
         }))
     }
 

@@ -209,7 +209,7 @@ async fn check_mastodon(report: &mut Report, config: &Config) {
 /// Checks `BLOG_POST_PATTERN` against every feed; returns the posts found.
 async fn check_feeds(report: &mut Report, config: &Config, fetcher: &HttpClient) -> Vec<Url> {
     let mut posts = Vec::new();
-    if config.feeds.is_empty() {
+    if config.publish.feeds.is_empty() {
         report.line(
             Status::Warn,
             "feed",
@@ -217,7 +217,7 @@ async fn check_feeds(report: &mut Report, config: &Config, fetcher: &HttpClient)
         );
         return posts;
     }
-    for feed_url in &config.feeds {
+    for feed_url in &config.publish.feeds {
         let what = format!("feed {feed_url}");
         let found = fetch(fetcher, feed_url, "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, */*;q=0.5")
             .await

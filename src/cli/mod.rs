@@ -10,6 +10,7 @@ mod mastodon;
 mod mentions;
 mod migrate;
 mod posts;
+mod publish;
 mod replies;
 
 use std::path::PathBuf;
@@ -95,6 +96,15 @@ enum Command {
         /// Address for --http [default: 0.0.0.0:8080]
         #[arg(long, value_name = "ADDR", requires = "http")]
         listen: Option<String>,
+    },
+    /// Read the blog's feeds: announce each new post on Mastodon and send
+    /// webmentions for every link of new, changed and deleted posts; then
+    /// send what is queued. Safe to run again: nothing is sent twice.
+    Publish(publish::PublishArgs),
+    /// What publishing sent: every target per post, with its endpoint.
+    Sent {
+        #[command(subcommand)]
+        command: publish::SentCommand,
     },
     /// Register backfeed on your Mastodon instance and save its token.
     Mastodon {
@@ -256,6 +266,8 @@ async fn run(runtime: Runtime, config: Config) -> Result<(), String> {
         Command::Mentions { command } => mentions::run(&app, command).await,
         Command::Replies { command } => replies::run(&app, command).await,
         Command::Jobs { command } => jobs::run(&app, command).await,
+        Command::Publish(args) => publish::publish(&app, args).await,
+        Command::Sent { command } => publish::sent(&app, command).await,
         Command::Serve { .. }
         | Command::Openwhisk { .. }
         | Command::Migrate(_)

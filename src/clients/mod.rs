@@ -1,4 +1,6 @@
-//! Outbound adapters: the one hardened HTTP client and the clients built on it.
+//! Outbound adapters: the one hardened HTTP client and the clients built on
+//! it (Mastodon, the webmention sender).
 
 pub mod http;
 pub mod mastodon;
+pub mod webmention;

@@ -67,13 +67,13 @@ pub struct Config {
     /// Where readers and other sites reach this service (for `backfeed
     /// check`, and the admin cookie's `Secure`); `None` when not said.
     pub public_url: Option<url::Url>,
-    /// The blog's feeds (`backfeed check` reads them).
-    pub feeds: Vec<url::Url>,
     /// `None` when Mastodon is not configured: announcing is then off.
     pub announce: Option<AnnounceConfig>,
     pub threads: ThreadsConfig,
     /// `None` when no sites are configured: receiving webmentions is then off.
     pub webmention: Option<WebmentionConfig>,
+    /// Reading the blog's feeds: announcing and sending webmentions.
+    pub publish: PublishConfig,
     pub cors_origins: CorsOrigins,
     /// The platform in front adds the CORS headers (OpenWhisk web actions):
     /// backfeed adds none, so no answer carries them twice.
@@ -108,6 +108,20 @@ pub struct AnnounceConfig {
     /// New toots per process (a bucket of `requests`, refilled over `per`);
     /// `None` is no limit.
     pub announce_rate: Option<RateLimit>,
+    /// `GET /?url=` and `/api/comments` announce a post not announced yet
+    /// (the seed's behaviour); `false` makes them look up only, for sites
+    /// that announce from their feed (`backfeed publish`).
+    pub announce_on_view: bool,
+}
+
+/// Publishing from the blog's feeds (`backfeed publish`, the poller).
+#[derive(Debug, Clone, Default)]
+pub struct PublishConfig {
+    /// The blog's feeds (RSS, Atom, JSON Feed); `backfeed check` reads them
+    /// too.
+    pub feeds: Vec<url::Url>,
+    /// How often `serve` and scheduled runs read the feeds; `None` is never.
+    pub feed_interval: Option<Duration>,
 }
 
 /// Serving comment threads.
@@ -221,11 +235,16 @@ impl Config {
                 .text("version")
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
             public_url: r.parsed("public_url", values::parse_http_url)?,
-            feeds: r
-                .parsed("blog.feeds", values::parse_http_urls)?
-                .unwrap_or_default(),
             announce: announce_config(r)?,
             webmention: webmention_config(r)?,
+            publish: PublishConfig {
+                feeds: r
+                    .parsed("publish.feeds", values::parse_http_urls)?
+                    .unwrap_or_default(),
+                feed_interval: r
+                    .parsed("publish.feed_interval", values::parse_interval)?
+                    .unwrap_or(Some(DEFAULT_FEED_INTERVAL)),
+            },
             threads: ThreadsConfig {
                 ttl: r
                     .parsed("threads.ttl", values::parse_duration)?
@@ -369,6 +388,11 @@ const DEFAULT_ANNOUNCE_RATE: RateLimit = RateLimit {
     per: Duration::from_secs(3600),
 };
 
+/// Feeds are read every quarter of an hour: a new post is announced and
+/// its webmentions sent soon after a deploy, at one request per feed (a
+/// 304) when nothing changed.
+const DEFAULT_FEED_INTERVAL: Duration = Duration::from_secs(900);
+
 /// Announcing needs the Mastodon host, user and token and the post pattern.
 /// None of them set: off. Some set: a configuration mistake, named.
 fn announce_config(r: &Reader<'_>) -> Result<Option<AnnounceConfig>, ConfigError> {
@@ -405,6 +429,9 @@ fn announce_config(r: &Reader<'_>) -> Result<Option<AnnounceConfig>, ConfigError
         announce_rate: r
             .parsed("mastodon.announce_rate", values::parse_rate_limit)?
             .unwrap_or(Some(DEFAULT_ANNOUNCE_RATE)),
+        announce_on_view: r
+            .parsed("publish.announce_on_view", values::parse_bool)?
+            .unwrap_or(true),
     }))
 }
 

@@ -47,7 +47,6 @@ pub const SETTINGS: &[Setting] = settings![
     "blog.post_pattern" => ["BLOG_POST_PATTERN"],
     "blog.postfix" => ["BLOG_POST_POSTFIX"],
     "blog.title_pattern" => ["BLOG_TITLE_PATTERN"],
-    "blog.feeds" => ["BACKFEED_FEEDS"],
     "http.cors_origins" => ["BACKFEED_CORS_ORIGINS"],
     "http.platform_cors" => ["BACKFEED_PLATFORM_CORS"],
     "fetch.allow_private_addresses" => ["BACKFEED_ALLOW_PRIVATE_ADDRESSES"],
@@ -78,6 +77,9 @@ pub const SETTINGS: &[Setting] = settings![
     "server.idle_timeout" => ["BACKFEED_IDLE_TIMEOUT"],
     "server.max_connections" => ["BACKFEED_MAX_CONNECTIONS"],
     "server.shutdown_grace" => ["BACKFEED_SHUTDOWN_GRACE"],
+    "publish.feeds" => ["BACKFEED_FEEDS"],
+    "publish.feed_interval" => ["BACKFEED_FEED_INTERVAL"],
+    "publish.announce_on_view" => ["BACKFEED_ANNOUNCE_ON_VIEW"],
 ];
 
 /// Where a raw value came from, for error messages.

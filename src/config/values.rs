@@ -672,3 +672,11 @@ pub fn postgres_url_from_parts(
     url.set_path(name.trim());
     Ok(DatabaseUrl::Postgres(Secret::new(url.to_string())))
 }
+
+/// A duration, or `0` / `off` for "never" (`BACKFEED_FEED_INTERVAL`).
+pub fn parse_interval(value: &str) -> Result<Option<Duration>, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "0" | "off" | "0s" => Ok(None),
+        _ => parse_duration(value).map(Some),
+    }
+}

@@ -31,13 +31,23 @@ pub enum JobKind {
     DeliverWebhook,
     /// Fetch a post's Mastodon thread again and replace the cached copy.
     RefreshThread,
+    /// Discover a target's endpoint and send it one webmention.
+    SendWebmention,
+    /// Announce a post found in the blog's feed on Mastodon.
+    AnnouncePost,
+    /// Read the blog's feeds that are due, queue what changed, and come
+    /// back after `publish.feed_interval`.
+    PollFeeds,
 }
 
 impl JobKind {
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 6] = [
         Self::VerifyMention,
         Self::DeliverWebhook,
         Self::RefreshThread,
+        Self::SendWebmention,
+        Self::AnnouncePost,
+        Self::PollFeeds,
     ];
 
     /// The stored name (also what `--kind` and the admin API take).
@@ -46,6 +56,9 @@ impl JobKind {
             Self::VerifyMention => "verify-mention",
             Self::DeliverWebhook => "deliver-webhook",
             Self::RefreshThread => "refresh-thread",
+            Self::SendWebmention => "send-webmention",
+            Self::AnnouncePost => "announce-post",
+            Self::PollFeeds => "poll-feeds",
         }
     }
 
@@ -162,7 +175,67 @@ pub struct RefreshThread {
     pub url: String,
 }
 
+/// The payload of [`JobKind::SendWebmention`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendWebmention {
+    pub source: String,
+    pub target: String,
+    /// The source's content version this send is for.
+    pub version: String,
+}
+
+/// The payload of [`JobKind::AnnouncePost`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncePost {
+    pub url: String,
+}
+
+/// The one queued feed poll's dedupe key.
+pub const POLL_FEEDS_KEY: &str = "poll-feeds";
+
 impl NewJob {
+    /// Send `source` → `target` for content `version` (one queued send per
+    /// source, target and version, see `sent::send_key`).
+    pub fn send_webmention(
+        source: &url::Url,
+        target: &url::Url,
+        version: &str,
+        due_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            kind: JobKind::SendWebmention,
+            payload: json(&SendWebmention {
+                source: source.to_string(),
+                target: target.to_string(),
+                version: version.to_owned(),
+            }),
+            dedupe_key: Some(super::sent::send_key(source, target, version)),
+            due_at,
+        }
+    }
+
+    /// Announce `url` (one queued announcement per post).
+    pub fn announce_post(url: &PostUrl, due_at: OffsetDateTime) -> Self {
+        Self {
+            kind: JobKind::AnnouncePost,
+            payload: json(&AnnouncePost {
+                url: url.as_str().to_owned(),
+            }),
+            dedupe_key: Some(format!("announce-post:{url}")),
+            due_at,
+        }
+    }
+
+    /// Poll the feeds at `due_at` (one queued poll: the earlier due wins).
+    pub fn poll_feeds(due_at: OffsetDateTime) -> Self {
+        Self {
+            kind: JobKind::PollFeeds,
+            payload: "{}".to_owned(),
+            dedupe_key: Some(POLL_FEEDS_KEY.to_owned()),
+            due_at,
+        }
+    }
+
     /// Verify mention `id` (one queued verification per mention: a re-sent
     /// webmention while one waits makes no second job).
     pub fn verify_mention(id: MentionId, due_at: OffsetDateTime) -> Self {

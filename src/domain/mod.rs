@@ -10,6 +10,7 @@ pub mod mention;
 pub mod post;
 pub mod post_identity;
 pub mod post_url;
+pub mod sent;
 pub mod thread;
 pub mod toot;
 pub mod webmention;

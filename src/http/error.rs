@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::announce::AnnounceError;
 use crate::clients::mastodon::MastodonError;
 use crate::jobs::operator::JobsError;
+use crate::publish::PublishError;
 use crate::storage::StoreError;
 use crate::threads::ThreadError;
 use crate::webmention::{ModerationError, ReceiveError};
@@ -193,6 +194,7 @@ impl From<AnnounceError> for ApiError {
             | AnnounceError::CanonicalDisagrees { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, message)
             }
+            AnnounceError::NotAnnounced => Self::new(StatusCode::NOT_FOUND, message),
             AnnounceError::RateLimited { retry_after } => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(retry_after)
             }
@@ -326,6 +328,14 @@ impl From<JobsError> for ApiError {
     }
 }
 
+impl From<PublishError> for ApiError {
+    fn from(error: PublishError) -> Self {
+        match error {
+            PublishError::NothingToPublish => Self::bad_request(error.to_string()),
+            PublishError::Store(e) => e.into(),
+        }
+    }
+}
 impl From<AdminPageError> for ApiError {
     fn from(error: AdminPageError) -> Self {
         let message = error.to_string();

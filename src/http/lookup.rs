@@ -3,7 +3,8 @@
 //! 200 `{"host":…,"user":…,"toot_id":"…"}`; 400 `{"code":400,"error":"…"}`
 //! for a missing or unhandled URL, a post page that is not there yet, or a
 //! page that says it is not a post of this blog; 429 with `Retry-After`
-//! when new toots are over the rate (see `announce`).
+//! when new toots are over the rate (see `announce`); 404 for a post not
+//! announced yet when `publish.announce_on_view` is off.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -29,7 +30,7 @@ pub async fn lookup(
     let announcer = app.announcer.as_ref().ok_or(AnnounceError::NotConfigured)?;
     let raw_url = query.as_deref().and_then(url_parameter);
     let url = announcer.accept_url(raw_url.as_deref())?;
-    let announcement = announcer.announce(url).await?;
+    let announcement = announcer.announce_for_view(url).await?;
     let mastodon = &announcer.config().mastodon;
     Ok(Json(Lookup {
         host: &mastodon.base.host,

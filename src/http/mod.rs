@@ -8,6 +8,7 @@
 mod admin;
 mod admin_jobs;
 mod admin_pages;
+mod admin_publish;
 mod comments;
 pub mod error;
 mod extract;
@@ -107,6 +108,7 @@ fn admin_routes(app: &AppState, pages: Router<AppState>, negotiated: Router) -> 
         .route("/jobs", get(admin_jobs::list))
         .route("/jobs/{id}/retry", post(admin_jobs::retry))
         .route("/jobs/{id}", delete(admin_jobs::drop))
+        .route("/publish", post(admin_publish::publish))
         .route(
             "/replies/{id}/hide",
             post(admin::hide_reply).delete(admin::unhide_reply),

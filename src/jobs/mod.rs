@@ -2,7 +2,8 @@
 //!
 //! A unit of work ([`run_one`]) claims the job due first, whatever its
 //! kind, hands it to its kind's handler (verify a webmention, deliver a
-//! webhook, refresh a thread), and settles it by the kind's retry policy
+//! webhook, refresh a thread, send a webmention, announce a post, poll the
+//! feeds), and settles it by the kind's retry policy
 //! (`domain::job::RetryPolicy`): done, another attempt later, or dead. The
 //! socket server runs a few such loops beside the Router
 //! ([`spawn_workers`]); serverless runtimes, whose process is frozen
@@ -40,6 +41,8 @@ const WORKERS: usize = 4;
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 const RESERVE_WAIT: Duration = Duration::from_secs(30);
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
+/// Retries of a failed feed poll (the next interval polls anyway).
+const POLL_RETRIES: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(300)];
 /// Retries of a failed thread refresh: a reader keeps seeing the cached
 /// copy meanwhile, and the next view after that queues a new refresh.
 const THREAD_REFRESH_RETRIES: [Duration; 3] = [
@@ -62,6 +65,12 @@ pub struct Ran {
 
 /// Starts the worker loops (`backfeed serve`).
 pub fn spawn_workers(app: &Arc<App>) {
+    let poller = Arc::clone(app);
+    tokio::spawn(async move {
+        if let Err(error) = crate::publish::handlers::start_polling(&poller).await {
+            tracing::warn!(%error, "cannot queue the feed poll; the next start tries again");
+        }
+    });
     for worker in 0..WORKERS {
         let idle = if worker == 0 { IDLE_WAIT } else { RESERVE_WAIT };
         tokio::spawn(worker_loop(Arc::clone(app), idle));
@@ -103,6 +112,8 @@ pub fn policy(app: &App, kind: JobKind) -> RetryPolicy {
             .as_ref()
             .map_or_else(RetryPolicy::patient, |w| w.retry.clone()),
         JobKind::RefreshThread => RetryPolicy::new(THREAD_REFRESH_RETRIES.to_vec()),
+        JobKind::SendWebmention | JobKind::AnnouncePost => RetryPolicy::patient(),
+        JobKind::PollFeeds => RetryPolicy::new(POLL_RETRIES.to_vec()),
     }
 }
 
@@ -151,6 +162,17 @@ async fn handle(app: &App, claimed: &ClaimedJob, last: bool) -> Outcome {
             }
         }
         JobKind::RefreshThread => app.threads.run_refresh(job).await,
+        JobKind::SendWebmention => {
+            // One attempt (a discovery and a POST, each waiting its turn
+            // for the host) must end within the lease, or another worker
+            // would take the job over and send it a second time.
+            let limit = lease(app).saturating_sub(Duration::from_secs(1));
+            tokio::time::timeout(limit, crate::publish::send::run_send(app, job, last))
+                .await
+                .unwrap_or_else(|_| Outcome::retry("the attempt took longer than its lease"))
+        }
+        JobKind::AnnouncePost => crate::publish::handlers::run_announce(app, job).await,
+        JobKind::PollFeeds => crate::publish::handlers::run_poll(app).await,
     }
 }
 
@@ -202,6 +224,9 @@ pub struct JobsReport {
 /// the longest it can take still fits. A store error ends the run; the
 /// next run takes the work up again.
 pub async fn run_until(app: &App, deadline: Instant) -> JobsReport {
+    if let Err(error) = crate::publish::handlers::start_polling(app).await {
+        tracing::warn!(%error, "scheduled run: cannot queue the feed poll");
+    }
     let unit = lease(app) + SETTLE_MARGIN;
     let mut report = JobsReport::default();
     // One look first: with nothing due, a run costs one store query (one
@@ -221,6 +246,7 @@ pub async fn run_until(app: &App, deadline: Instant) -> JobsReport {
                 JobKind::VerifyMention => report.verifications += 1,
                 JobKind::DeliverWebhook => report.deliveries += 1,
                 JobKind::RefreshThread => report.threads_refreshed += 1,
+                JobKind::SendWebmention | JobKind::AnnouncePost | JobKind::PollFeeds => {}
             }
         }
     }

@@ -75,6 +75,12 @@ fn check_html(body: &str, final_url: &Url, target: &Url) -> LinkVerdict {
     verdict(links)
 }
 
+/// Whether an HTML page says `<meta http-equiv="Status" content="410 Gone">`
+/// (a static site's way to answer 410; Webmention §3.1.5 senders check it too).
+pub fn html_declares_gone(body: &str) -> bool {
+    declares_gone(&Html::parse_document(body))
+}
+
 /// `<meta http-equiv="Status" content="410 Gone">`, the way static sites
 /// say a page is deleted.
 fn declares_gone(document: &Html) -> bool {

@@ -18,6 +18,8 @@ pub mod mentions;
 pub mod postgres;
 pub(crate) mod rows;
 pub mod s3;
+pub mod sent;
+mod sent_rows;
 pub mod sqlite;
 pub mod thread_record;
 pub mod threads;
@@ -46,7 +48,15 @@ pub enum StoreError {
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
 pub trait Store:
-    PostStore + MentionStore + MentionAliasStore + ThreadStore + JobStore + Send + Sync + 'static
+    PostStore
+    + MentionStore
+    + MentionAliasStore
+    + ThreadStore
+    + JobStore
+    + SentStore
+    + Send
+    + Sync
+    + 'static
 {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -56,6 +66,7 @@ pub use aliases::MentionAliasStore;
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};
+pub use sent::SentStore;
 pub use threads::{CachedThread, ThreadStore};
 
 /// The URL → toot mapping and its claims.

@@ -168,7 +168,7 @@ impl Threads {
             .collect();
         let mut reactions = wire::Reactions::default();
         wire::merge_mentions(&mentions, &mut comments, &mut reactions);
-        comments.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        wire::sort_oldest_first(&mut comments);
         let toot = thread
             .as_ref()
             .map(|t| t.toot.clone())
@@ -204,7 +204,8 @@ impl Threads {
         Ok(rendered)
     }
 
-    /// The post's toot: recorded, or announced now when announcing is on.
+    /// The post's toot: recorded, or announced now when announcing is on
+    /// (and `publish.announce_on_view`; else a post without one is 404).
     /// A failure to announce (Mastodon down) still shows the webmentions.
     async fn toot_for(&self, url: &PostUrl) -> Result<Option<String>, ThreadError> {
         if let Some(PostState::Announced { toot_id }) =
@@ -215,7 +216,7 @@ impl Threads {
         let Some(announcer) = &self.announcer else {
             return Ok(None);
         };
-        match announcer.announce(url.clone()).await {
+        match announcer.announce_for_view(url.clone()).await {
             Ok(announcement) => Ok(Some(announcement.toot_id.to_string())),
             // Not a post of this blog: the same 400 as `GET /?url=`.
             Err(
@@ -223,7 +224,8 @@ impl Threads {
                 | AnnounceError::NotHandled
                 | AnnounceError::NotThisBlog(_)
                 | AnnounceError::CanonicalMissing { .. }
-                | AnnounceError::CanonicalDisagrees { .. }),
+                | AnnounceError::CanonicalDisagrees { .. }
+                | AnnounceError::NotAnnounced),
             ) => Err(ThreadError::Url(error)),
             Err(error) => {
                 tracing::warn!(%url, %error, "no toot for this thread yet");

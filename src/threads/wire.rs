@@ -106,6 +106,20 @@ impl ReactionGroup {
     }
 }
 
+/// Top-level comments oldest first, by the instant, not the text: Mastodon
+/// writes milliseconds, a received webmention whole seconds, a sender's
+/// `published` its own offset. A time that does not parse goes last.
+pub fn sort_oldest_first(comments: &mut [CommentBody]) {
+    comments.sort_by_cached_key(|c| {
+        let at = time::OffsetDateTime::parse(
+            &c.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok();
+        (at.is_none(), at)
+    });
+}
+
 fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -268,5 +282,31 @@ mod tests {
             }
         }
         assert_eq!(deepest, MAX_DEPTH);
+    }
+
+    #[test]
+    fn comments_are_ordered_by_their_instant_whatever_the_text() {
+        let tree = visible_tree("root", &chain(1), false, &HiddenReplies::default());
+        let at = |created_at: &str| CommentBody {
+            created_at: created_at.to_owned(),
+            ..from_reply(&tree[0])
+        };
+        let mut comments = vec![
+            at("not a time"),
+            at("2026-12-06T10:40:12Z"),
+            at("2026-12-06T12:40:11+02:00"),
+            at("2026-12-06T10:40:11.500Z"),
+        ];
+        sort_oldest_first(&mut comments);
+        let order: Vec<&str> = comments.iter().map(|c| c.created_at.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "2026-12-06T12:40:11+02:00",
+                "2026-12-06T10:40:11.500Z",
+                "2026-12-06T10:40:12Z",
+                "not a time"
+            ]
+        );
     }
 }

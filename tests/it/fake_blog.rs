@@ -218,7 +218,12 @@ impl Shared {
     }
 }
 
-async fn answer(State(shared): State<Shared>, method: Method, uri: Uri) -> Response {
+async fn answer(
+    State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    request_headers: http::HeaderMap,
+) -> Response {
     let path = uri.path();
     let mut state = shared.lock();
     if method == Method::GET {
@@ -227,9 +232,29 @@ async fn answer(State(shared): State<Shared>, method: Method, uri: Uri) -> Respo
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
     match state.pages.get(path) {
+        // A page published with an `ETag` answers a matching
+        // `If-None-Match` with 304, as static hosts do.
+        Some(page) if not_modified(page, &request_headers) => {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            for (name, value) in &page.headers {
+                if *name == header::ETAG {
+                    response.headers_mut().insert(name, value.clone());
+                }
+            }
+            response
+        }
         Some(page) => page.clone().into_response(),
         None => not_found(),
     }
+}
+
+fn not_modified(page: &Page, request: &http::HeaderMap) -> bool {
+    let etag = page
+        .headers
+        .iter()
+        .find(|(name, _)| *name == header::ETAG)
+        .map(|(_, value)| value);
+    etag.is_some_and(|etag| request.get(header::IF_NONE_MATCH) == Some(etag))
 }
 
 fn not_found() -> Response {

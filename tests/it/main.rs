@@ -31,6 +31,7 @@ mod moderation;
 mod openwhisk;
 mod operations;
 mod postgres;
+mod publish;
 mod read_api_compat;
 mod read_api_limits;
 mod real_readers;

@@ -14,6 +14,7 @@ mod mentions;
 mod migrate;
 mod posts;
 mod search;
+mod sent;
 mod shared;
 mod threads;
 
@@ -31,6 +32,7 @@ pub async fn run(store: Arc<dyn Store>) {
     search::run(&*store).await;
     jobs::run(Arc::clone(&store)).await;
     migrate::run(&*store).await;
+    sent::run(Arc::clone(&store)).await;
     store.ping().await.expect("ping");
 }
 

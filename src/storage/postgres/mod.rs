@@ -20,6 +20,7 @@ mod query;
 mod rows;
 mod schema;
 mod seed;
+mod sent;
 mod threads;
 
 use std::time::Duration;
@@ -30,10 +31,11 @@ use url::Url;
 
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, Settled, Store, StoreError, ThreadStore,
+    PostStore, SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
+use crate::domain::sent::{FeedState, SendAttempt, SentSource};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 use pool::{Db, bounded};
@@ -334,5 +336,53 @@ impl JobStore for PostgresStore {
     async fn count_jobs(&self) -> Result<JobCounts, StoreError> {
         let mut c = self.db.client().await?;
         bounded(jobs::count(&mut c)).await
+    }
+}
+
+#[async_trait]
+impl SentStore for PostgresStore {
+    async fn load_feed(&self, feed: &Url) -> Result<Option<FeedState>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(sent::load_feed(&mut c, feed)).await
+    }
+
+    async fn save_feed(&self, state: &FeedState) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(sent::save_feed(&mut c, state)).await
+    }
+
+    async fn find_sent(&self, source: &Url) -> Result<Option<SentSource>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(sent::find_sent(&mut c, source)).await
+    }
+
+    async fn record_version(
+        &self,
+        source: &Url,
+        version: &str,
+        links: &[Url],
+        gone: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(sent::record_version(
+            &mut c, source, version, links, gone, now,
+        ))
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        source: &Url,
+        attempt: &SendAttempt,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(sent::record_attempt(&mut c, source, attempt, now)).await
+    }
+
+    async fn list_sent(&self, source: Option<&Url>) -> Result<Vec<SentSource>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(sent::list_sent(&mut c, source)).await
     }
 }

@@ -126,7 +126,35 @@ const MIGRATIONS: &[&str] = &[
         FROM webhook_deliveries;
     DROP TABLE verification_jobs;
     DROP TABLE webhook_deliveries;"#,
-    // 7: other receivers' ids for a mention (imported status ids).
+    // 7: publishing: what each post sent, and what each feed said.
+    r#"CREATE TABLE sent_sources (
+        source TEXT COLLATE "C" PRIMARY KEY,
+        version TEXT,
+        links TEXT NOT NULL,
+        gone BOOLEAN NOT NULL DEFAULT false,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE sent_targets (
+        source TEXT COLLATE "C" NOT NULL,
+        target TEXT COLLATE "C" NOT NULL,
+        endpoint TEXT,
+        status TEXT NOT NULL CHECK (status IN ('sent', 'no-endpoint', 'retrying', 'failed')),
+        http_status INTEGER,
+        answer TEXT,
+        attempts INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        delivered_version TEXT,
+        updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (source, target)
+    );
+    CREATE TABLE feeds (
+        feed TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        entries TEXT NOT NULL,
+        checked_at TIMESTAMPTZ NOT NULL
+    );"#,
+    // 8: other receivers' ids for a mention (imported status ids).
     r#"CREATE TABLE mention_aliases (
         alias TEXT PRIMARY KEY,
         mention_id BIGINT NOT NULL REFERENCES mentions (id) ON DELETE CASCADE

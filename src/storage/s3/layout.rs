@@ -188,6 +188,21 @@ impl Layout {
             .join(format!("{}.json", hash(&[url.as_str()])))
     }
 
+    /// What one of our posts sent (its version, links and targets).
+    pub fn sent_source(&self, source: &Url) -> Path {
+        self.sent()
+            .join(format!("{}.json", hash(&[source.as_str()])))
+    }
+
+    pub fn sent(&self) -> Path {
+        self.ours(&["sent"])
+    }
+
+    /// A feed's validators and entry digests.
+    pub fn feed(&self, feed: &Url) -> Path {
+        self.ours(&["feeds", &format!("{}.json", hash(&[feed.as_str()]))])
+    }
+
     pub fn probe(&self, name: &str) -> Path {
         self.ours(&["probe", name])
     }

@@ -30,6 +30,7 @@ mod posts;
 mod probe;
 mod record_cache;
 mod seed;
+mod sent;
 mod sets;
 mod threads;
 
@@ -45,10 +46,11 @@ use super::dynamodb::items::Items;
 use super::rows::millis;
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, Settled, Store, StoreError, ThreadStore,
+    PostStore, SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
+use crate::domain::sent::{FeedState, SendAttempt, SentSource};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 use dynamo_seed::DynamoSeed;
@@ -464,5 +466,44 @@ impl JobStore for S3Store {
 
     async fn count_jobs(&self) -> Result<JobCounts, StoreError> {
         jobs::count(self).await
+    }
+}
+
+#[async_trait]
+impl SentStore for S3Store {
+    async fn load_feed(&self, feed: &Url) -> Result<Option<FeedState>, StoreError> {
+        sent::load_feed(self, feed).await
+    }
+
+    async fn save_feed(&self, state: &FeedState) -> Result<(), StoreError> {
+        sent::save_feed(self, state).await
+    }
+
+    async fn find_sent(&self, source: &Url) -> Result<Option<SentSource>, StoreError> {
+        sent::find_sent(self, source).await
+    }
+
+    async fn record_version(
+        &self,
+        source: &Url,
+        version: &str,
+        links: &[Url],
+        gone: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sent::record_version(self, source, version, links, gone, now).await
+    }
+
+    async fn record_attempt(
+        &self,
+        source: &Url,
+        attempt: &SendAttempt,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sent::record_attempt(self, source, attempt, now).await
+    }
+
+    async fn list_sent(&self, source: Option<&Url>) -> Result<Vec<SentSource>, StoreError> {
+        sent::list_sent(self, source).await
     }
 }

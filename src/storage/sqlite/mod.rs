@@ -12,6 +12,7 @@ mod mentions;
 mod pool;
 mod posts;
 mod schema;
+mod sent;
 mod threads;
 
 use std::path::Path;
@@ -25,10 +26,11 @@ use url::Url;
 use super::rows::millis;
 use super::{
     CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, Settled, Store, StoreError, ThreadStore,
+    PostStore, SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
+use crate::domain::sent::{FeedState, SendAttempt, SentSource};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
 use pool::Pool;
@@ -383,5 +385,62 @@ impl JobStore for SqliteStore {
 
     async fn count_jobs(&self) -> Result<JobCounts, StoreError> {
         self.pool.read(jobs::count).await?
+    }
+}
+
+#[async_trait]
+impl SentStore for SqliteStore {
+    async fn load_feed(&self, feed: &Url) -> Result<Option<FeedState>, StoreError> {
+        let feed = feed.clone();
+        self.pool
+            .read(move |conn| sent::load_feed(conn, &feed))
+            .await?
+    }
+
+    async fn save_feed(&self, state: &FeedState) -> Result<(), StoreError> {
+        let state = state.clone();
+        self.pool
+            .write(move |conn| sent::save_feed(conn, &state))
+            .await
+    }
+
+    async fn find_sent(&self, source: &Url) -> Result<Option<SentSource>, StoreError> {
+        let source = source.clone();
+        self.pool
+            .read(move |conn| sent::find_sent(conn, &source))
+            .await?
+    }
+
+    async fn record_version(
+        &self,
+        source: &Url,
+        version: &str,
+        links: &[Url],
+        gone: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (source, version, links) = (source.clone(), version.to_owned(), links.to_vec());
+        self.pool
+            .write(move |conn| sent::record_version(conn, &source, &version, &links, gone, now))
+            .await
+    }
+
+    async fn record_attempt(
+        &self,
+        source: &Url,
+        attempt: &SendAttempt,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (source, attempt) = (source.clone(), attempt.clone());
+        self.pool
+            .write(move |conn| sent::record_attempt(conn, &source, &attempt, now))
+            .await?
+    }
+
+    async fn list_sent(&self, source: Option<&Url>) -> Result<Vec<SentSource>, StoreError> {
+        let source = source.cloned();
+        self.pool
+            .read(move |conn| sent::list_sent(conn, source.as_ref()))
+            .await?
     }
 }

@@ -110,7 +110,35 @@ const MIGRATIONS: &[&str] = &[
         FROM webhook_deliveries;
     DROP TABLE verification_jobs;
     DROP TABLE webhook_deliveries;",
-    // 7: other receivers' ids for a mention (imported status ids).
+    // 7: publishing: what each post sent, and what each feed said.
+    "CREATE TABLE sent_sources (
+        source TEXT PRIMARY KEY,
+        version TEXT,
+        links TEXT NOT NULL,
+        gone INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE sent_targets (
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        endpoint TEXT,
+        status TEXT NOT NULL CHECK (status IN ('sent', 'no-endpoint', 'retrying', 'failed')),
+        http_status INTEGER,
+        answer TEXT,
+        attempts INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        delivered_version TEXT,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (source, target)
+    ) STRICT;
+    CREATE TABLE feeds (
+        feed TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        entries TEXT NOT NULL,
+        checked_at INTEGER NOT NULL
+    ) STRICT;",
+    // 8: other receivers' ids for a mention (imported status ids).
     "CREATE TABLE mention_aliases (
         alias TEXT PRIMARY KEY,
         mention_id INTEGER NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
