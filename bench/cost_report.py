@@ -11,10 +11,11 @@ import re
 import sys
 
 # Public list prices, US East (N. Virginia) for AWS and the standard plan for
-# DigitalOcean, as published on the providers' pricing pages; checked
-# December 2026 (the DynamoDB on-demand prices are those after AWS's
-# November 2024 reduction).
-PRICES_DATE = "December 2026"
+# DigitalOcean, as the providers' pricing pages gave them in 2025 (DynamoDB
+# on-demand after AWS's November 2024 reduction, confirmed against a 2025
+# copy); written down December 2026 without a fresh look at the live pages,
+# which this machine cannot reach: check them before quoting a figure.
+PRICES_DATE = "2025 (written down December 2026)"
 LAMBDA_PER_REQUEST = 0.20 / 1e6  # $0.20 per 1M requests
 LAMBDA_PER_GB_S = 0.0000166667  # x86_64; arm64 is $0.0000133334
 S3_PER_PUT_LIST = 0.005 / 1000  # PUT, COPY, POST, LIST
