@@ -105,11 +105,7 @@ async fn main() {
     let before = process_usage();
     let mut report = Report::default();
     let mut random = 0x2545_f491_4f6c_dd1d_u64;
-    let view_gap = if views_per_day == 0 {
-        u64::MAX
-    } else {
-        DAY * 1000 / views_per_day
-    };
+    let view_gap = (DAY * 1000).checked_div(views_per_day).unwrap_or(u64::MAX);
     let (mut next_view_ms, mut mentions_sent, mut published) = (0u64, 0u64, 0u64);
     let start = clock.now();
     for slot in 0..(30 * DAY / SLOT) {
@@ -124,7 +120,7 @@ async fn main() {
                 set_clock(&clock, start, next_view_ms);
                 random = next(random);
                 let newest = slugs.len().saturating_sub(3);
-                let index = if random % 2 == 0 {
+                let index = if random.is_multiple_of(2) {
                     newest + (random / 2) as usize % (slugs.len() - newest)
                 } else {
                     (random / 2) as usize % slugs.len()

@@ -199,9 +199,9 @@ mod tests {
             "id": {"S": "0c2d…"}, "source": {"S": "https://a.example/reply"},
             "target": {"S": "https://blog.example/post/"}, "createdAt": {"S": "1700000000000"}
         });
-        let mention = mention(&item, now).unwrap();
-        assert_eq!(mention.verification, Verification::Pending);
-        assert_eq!(mention.received_at.unix_timestamp(), 1_700_000_000);
+        let read = mention(&item, now).unwrap();
+        assert_eq!(read.verification, Verification::Pending);
+        assert_eq!(read.received_at.unix_timestamp(), 1_700_000_000);
         let bad = json!({ "id": {"S": "x"}, "source": {"S": "javascript:alert(1)"}, "target": {"S": "https://b.example/"} });
         assert!(mention(&bad, now).is_err());
     }
