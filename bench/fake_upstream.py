@@ -10,6 +10,8 @@ Serves just enough for backfeed to announce a post and read its replies:
                            public replies (--replies, default 200; a
                            `?replies=N` query overrides it, for use by hand)
   GET  /posts/<slug>/      a blog post page with an og:title
+  GET  /replies/<slug>/<n> an h-entry reply to /posts/<slug>/ on this host (a
+                           webmention source that verifies)
   GET  /_counts            what it has served so far, as JSON (for checks),
                            with "busy_ms": time spent answering, per kind
 
@@ -63,10 +65,23 @@ POST_PAGE = """<!doctype html>
 </html>
 """
 
+REPLY_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Re: {target}</title></head>
+<body><article class="h-entry">
+<p>In reply to <a class="u-in-reply-to" href="{target}">a post on the bench blog</a></p>
+<div class="p-author h-card"><a class="p-name u-url" href="/">Alice Sender</a></div>
+<div class="e-content"><p>Reply {n}: thanks for writing this up.</p></div>
+</article></body>
+</html>
+"""
+_REPLY_PATH = re.compile(r"^/replies/([^/]+)/([^/]+)$")
+
 _FIRST_ID = 110_000_000_000_000_001
 _ids = itertools.count(_FIRST_ID)
 _lock = threading.Lock()
-served = {"instance": 0, "statuses": 0, "posts": 0, "other": 0, "status": 0, "context": 0}
+served = {"instance": 0, "statuses": 0, "posts": 0, "other": 0, "status": 0, "context": 0,
+          "replies": 0}
 busy_ns = {kind: 0 for kind in served}
 DEFAULT_REPLIES = 200
 # Statuses posted here: id -> when (Unix seconds).
@@ -358,6 +373,11 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith("/posts/") and path.endswith("/"):
             _count("posts")
             self._send(200, POST_PAGE, "text/html; charset=utf-8")
+        elif _REPLY_PATH.match(path):
+            _count("replies")
+            slug, n = _REPLY_PATH.match(path).groups()
+            target = f"http://{self.headers.get('Host')}/posts/{slug}/"
+            self._send(200, REPLY_PAGE.format(target=target, n=n), "text/html; charset=utf-8")
         else:
             _count("other")
             self._json(404, {"error": "Record not found"})

@@ -11,12 +11,16 @@ pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod http;
+pub mod images;
 pub mod jobs;
 pub mod migrate;
 pub mod protocol;
 pub mod publish;
 pub mod runtime;
+pub mod signing;
 pub mod storage;
 pub mod telemetry;
 pub mod threads;
@@ -53,6 +57,10 @@ pub struct App {
     pub rate_limits: http::RateLimits,
     /// Rendered read-API answers.
     pub responses: http::ResponseCache,
+    /// Signs status and image-proxy URLs with the store's key.
+    pub signer: Arc<signing::UrlSigner>,
+    /// The image proxy, and how thread answers write image URLs.
+    pub images: Arc<images::Images>,
     /// Sending webmentions and what this process sent (`publish`).
     pub publisher: publish::Publisher,
 }
@@ -85,6 +93,7 @@ impl App {
     ) -> Result<Arc<Self>, BuildError> {
         let changes = Changes::default();
         let queue = jobs::Queue::new(Arc::clone(&store), clock.clone());
+        let signer = Arc::new(signing::UrlSigner::new(Arc::clone(&store), clock.clone()));
         let mastodon = match &config.announce {
             Some(announce) => Some(Arc::new(MastodonClient::new(
                 &announce.mastodon,
@@ -110,10 +119,16 @@ impl App {
                 queue.clone(),
                 &config.fetch,
                 changes.clone(),
+                Arc::clone(&signer),
                 clock.clone(),
             )?)),
             None => None,
         };
+        let images = Arc::new(images::Images::new(
+            config.image_proxy,
+            &config.fetch,
+            Arc::clone(&signer),
+        )?);
         let threads = Arc::new(Threads::new(
             Arc::clone(&store),
             queue.clone(),
@@ -141,6 +156,8 @@ impl App {
             metrics: http::Metrics::install(),
             rate_limits,
             responses,
+            signer,
+            images,
             publisher,
         }))
     }

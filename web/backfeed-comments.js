@@ -1,6 +1,8 @@
 // <backfeed-comments>: a post's replies and webmentions from backfeed's GET
 // /api/comments (docs/comments-api.md). Strings go in as text, URLs only if
 // http(s); content_html is parsed inert in a <template> and allowlisted.
+// Images may also come as `../img?…`, backfeed's image proxy relative to the
+// API URL, so readers' browsers never load them from a stranger's server.
 // Colours follow the host page (its text colour, its background showing
 // through), whatever the reader's system prefers, unless the site sets the
 // --backfeed-* custom properties. Without an accent, links and buttons take
@@ -24,6 +26,15 @@ export function httpUrl(value) {
   } catch { return null; }
 }
 
+// An image: an http(s) URL, or the image proxy's reference resolved against
+// the API URL it came from (`base`).
+export function imageUrl(value, base) {
+  if (typeof value === 'string' && value.startsWith('../img?') && base) {
+    try { return httpUrl(new URL(value, base).href); } catch { return null; }
+  }
+  return httpUrl(value);
+}
+
 // h('tag.class', {attrs}?, ...kids): setAttribute (skips null/false); strings become text.
 function h(spec, ...children) {
   const [tag, ...cls] = spec.split('.');
@@ -41,7 +52,7 @@ const count = (n, one, many) => `${num(n).toLocaleString()} ${num(n) === 1 ? one
 const own = (o, k) => (Object.hasOwn(o, k) ? o[k] : null);
 const str = (s) => (typeof s === 'string' ? s : '');
 const arr = (a) => (Array.isArray(a) ? a.filter((x) => x && typeof x === 'object') : []);
-const emojiMap = (list) => new Map(arr(list).filter((e) => httpUrl(e.url)).map((e) => [e.shortcode, httpUrl(e.url)]));
+const emojiMap = (list, base) => new Map(arr(list).filter((e) => imageUrl(e.url, base)).map((e) => [e.shortcode, imageUrl(e.url, base)]));
 
 function withEmoji(text, map) {
   const out = [];
@@ -54,7 +65,7 @@ function withEmoji(text, map) {
   return [...out, text.slice(last)];
 }
 
-function safeContent(html, map) {
+function safeContent(html, map, base) {
   const t = document.createElement('template');
   t.innerHTML = html;
   for (const el of t.content.querySelectorAll('*')) {
@@ -64,7 +75,8 @@ function safeContent(html, map) {
     const allowed = ['lang', 'dir', 'title', 'class', ...(ATTRS[name] || [])];
     for (const { name: attr } of [...el.attributes]) if (!allowed.includes(attr)) el.removeAttribute(attr);
     for (const attr of ['href', 'src']) {
-      const url = el.hasAttribute(attr) && httpUrl(el.getAttribute(attr));
+      const value = el.getAttribute(attr);
+      const url = el.hasAttribute(attr) && (attr === 'src' ? imageUrl(value, base) : httpUrl(value));
       if (url) el.setAttribute(attr, url); else el.removeAttribute(attr);
     }
     const cls = str(el.getAttribute('class')).split(/\s+/).filter((c) => CLASSES.has(c)).join(' ');
@@ -90,14 +102,16 @@ function names(a) {
   return [name, name.replace(SHORTCODE, '').replace(/\s+/g, ' ').trim() || name];
 }
 
-const avatar = (a, cls, alt) => (httpUrl(a.avatar)
-  ? h('img', { class: cls, src: httpUrl(a.avatar), alt, loading: 'lazy' })
+const avatar = (a, cls, alt, base) => (imageUrl(a.avatar, base)
+  ? h('img', { class: cls, src: imageUrl(a.avatar, base), alt, loading: 'lazy' })
   : h('span', { class: `${cls} blank`, 'aria-hidden': 'true' }, [...alt][0]));
 
-function renderMedia(list) {
+// The preview is the image shown (backfeed fills it in for images); `url`
+// is only a link, loaded when the reader follows it.
+function renderMedia(list, base) {
   const items = arr(list).map((m) => {
     const url = httpUrl(m.url);
-    const preview = httpUrl(m.preview_url) || (m.type === 'image' ? url : null);
+    const preview = imageUrl(m.preview_url, base);
     const kind = own(MEDIA, m.type) || 'Attachment';
     const desc = str(m.description).trim();
     if (preview) {
@@ -110,18 +124,18 @@ function renderMedia(list) {
   return items.length ? h('ul.media', items) : null;
 }
 
-function renderComment(c, fmt) {
+function renderComment(c, { fmt, base }) {
   const [a = {}] = arr([c.author]);
   const [name, plain] = names(a);
-  const map = emojiMap(a.emojis);
+  const map = emojiMap(a.emojis, base);
   const badge = own(SOURCES, c.source);
   const content = h('div.content');
-  content.append(str(c.content_html) ? safeContent(c.content_html, map) : h('p', str(c.content_text)));
-  const body = [content, renderMedia(c.media)];
+  content.append(str(c.content_html) ? safeContent(c.content_html, map, base) : h('p', str(c.content_text)));
+  const body = [content, renderMedia(c.media, base)];
   const cw = str(c.content_warning);
   return h('article.comment', { 'data-id': str(c.id), 'data-source': badge ? c.source : 'other' },
       h('header.head',
-        avatar(a, 'avatar', plain),
+        avatar(a, 'avatar', plain, base),
         h('span.who',
           link(httpUrl(a.url), { class: 'name', rel: 'ugc nofollow' }, withEmoji(name, map)),
           a.handle && h('span.handle', str(a.handle))),
@@ -136,14 +150,14 @@ function renderComment(c, fmt) {
 // backfeed sends them (docs/comments-api.md); a deeper reply from any other
 // answer is listed at that level, right after the one it follows in reading
 // order. An explicit stack instead of recursion: no thread is too deep.
-function renderThread(comments, fmt) {
+function renderThread(comments, ctx) {
   const thread = h('ol.thread');
   const stack = [{ list: thread, items: comments, next: 0, level: 1 }];
   while (stack.length) {
     const frame = stack[stack.length - 1];
     if (frame.next >= frame.items.length) { stack.pop(); continue; }
     const c = frame.items[frame.next++];
-    const item = h('li', renderComment(c, fmt));
+    const item = h('li', renderComment(c, ctx));
     frame.list.append(item);
     const replies = arr(c.replies);
     if (!replies.length) continue;
@@ -158,7 +172,7 @@ function renderThread(comments, fmt) {
   return thread;
 }
 
-function renderReactions(r) {
+function renderReactions(r, base) {
   const groups = [['likes', 'like'], ['reposts', 'repost'], ['bookmarks', 'bookmark']].map(([key, one]) => {
     const g = r && r[key];
     return g && num(g.count) > 0 && h('div.reaction', { 'data-kind': key },
@@ -166,7 +180,7 @@ function renderReactions(r) {
       h('ul.faces', arr(g.authors).map((a) => {
         const [name, plain] = names(a);
         return h('li', link(httpUrl(a.url), { title: plain, rel: 'ugc nofollow' },
-          httpUrl(a.avatar) ? avatar(a, 'face', plain) : h('span.face-name', withEmoji(name, emojiMap(a.emojis)))));
+          imageUrl(a.avatar, base) ? avatar(a, 'face', plain, base) : h('span.face-name', withEmoji(name, emojiMap(a.emojis, base)))));
       })));
   }).filter(Boolean);
   return groups.length ? h('section.reactions', { 'aria-label': 'Reactions' }, groups) : null;
@@ -259,10 +273,11 @@ class BackfeedComments extends HTMLElement {
     this.show('loading', 'Loading comments…');
     this.$body.replaceChildren();
     try {
-      const res = await fetch(this.apiUrl, { signal: ctrl.signal, credentials: 'omit' });
+      const api = this.apiUrl;
+      const res = await fetch(api, { signal: ctrl.signal, credentials: 'omit' });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const data = await res.json();
-      if (ctrl === this.ctrl) this.render(arr([data])[0] || {});
+      if (ctrl === this.ctrl) this.render(arr([data])[0] || {}, api);
     } catch (err) {
       if (ctrl !== this.ctrl) return;
       console.warn('backfeed-comments:', err);
@@ -282,8 +297,10 @@ class BackfeedComments extends HTMLElement {
     this.dispatchEvent(new CustomEvent('backfeed-state', { detail: { state } }));
   }
 
-  render(data) {
+  // `api`: the URL the answer came from, which image references are relative to.
+  render(data, api) {
     const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    const ctx = { fmt, base: api };
     const comments = arr(data.comments);
     const [toot] = arr([data.toot]);
     const url = toot && httpUrl(toot.url);
@@ -292,8 +309,8 @@ class BackfeedComments extends HTMLElement {
         h('p.counts', [['replies', 'reply', 'replies'], ['reblogs', 'boost', 'boosts'], ['favourites', 'favourite', 'favourites']]
           .map(([key, one, many]) => h('span', { 'data-count': many }, count(toot[`${key}_count`], one, many)))),
         url && this.actions(url)),
-      renderReactions(data.reactions),
-      comments.length && renderThread(comments, fmt),
+      renderReactions(data.reactions, api),
+      comments.length && renderThread(comments, ctx),
     ].filter(Boolean));
     if (comments.length) this.show('loaded', count(num(data.comment_count) || comments.length, 'comment', 'comments'));
     else this.show('empty', url ? 'No comments yet. Be the first to reply on Mastodon.' : 'No comments yet.');

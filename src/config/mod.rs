@@ -70,6 +70,8 @@ pub struct Config {
     /// `None` when Mastodon is not configured: announcing is then off.
     pub announce: Option<AnnounceConfig>,
     pub threads: ThreadsConfig,
+    /// Images in comment threads, served through `GET /img` or not.
+    pub image_proxy: ImageProxyConfig,
     /// `None` when no sites are configured: receiving webmentions is then off.
     pub webmention: Option<WebmentionConfig>,
     /// Reading the blog's feeds: announcing and sending webmentions.
@@ -133,6 +135,26 @@ pub struct ThreadsConfig {
     pub include_unlisted: bool,
 }
 
+/// The image proxy (`images/`): readers' browsers load the images of a
+/// comment thread from backfeed, never from servers strangers chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageProxyConfig {
+    /// On: every image URL in `GET /api/comments` points at `GET /img`.
+    /// Off: images are linked directly, and plain-http ones are dropped.
+    pub enabled: bool,
+    /// The largest image the proxy fetches and serves.
+    pub max_bytes: usize,
+}
+
+impl Default for ImageProxyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
 /// How the socket server treats connections, so that slow or idle clients
 /// cannot hold it (or its shutdown) forever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +200,19 @@ pub struct WebmentionConfig {
     /// runtimes that freeze after the response) instead of only in the
     /// background.
     pub verify_inline: bool,
+    /// The time limit of a verification's first fetch (at most the fetch
+    /// timeout); retries get the whole fetch timeout. A source that hangs
+    /// holds a worker this long, an honest slow one is verified on retry.
+    pub first_attempt_timeout: Duration,
+    /// Verifications of one source host fetching at once, per process;
+    /// the others wait their turn without spending an attempt.
+    pub per_domain: usize,
 }
+
+/// A first attempt gets 5 s, the spec's example limit (Webmention §4.2).
+const DEFAULT_FIRST_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Two of the four workers at most for one source host.
+const DEFAULT_PER_DOMAIN: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
@@ -237,6 +271,7 @@ impl Config {
             public_url: r.parsed("public_url", values::parse_http_url)?,
             announce: announce_config(r)?,
             webmention: webmention_config(r)?,
+            image_proxy: image_proxy_config(r)?,
             publish: PublishConfig {
                 feeds: r
                     .parsed("publish.feeds", values::parse_http_urls)?
@@ -322,6 +357,18 @@ impl Config {
     }
 }
 
+fn image_proxy_config(r: &Reader<'_>) -> Result<ImageProxyConfig, ConfigError> {
+    let defaults = ImageProxyConfig::default();
+    Ok(ImageProxyConfig {
+        enabled: r
+            .parsed("image_proxy.enabled", values::parse_bool)?
+            .unwrap_or(defaults.enabled),
+        max_bytes: r
+            .parsed("image_proxy.max_bytes", values::parse_positive)?
+            .unwrap_or(defaults.max_bytes),
+    })
+}
+
 fn server_config(r: &Reader<'_>) -> Result<ServerConfig, ConfigError> {
     let defaults = ServerConfig::default();
     Ok(ServerConfig {
@@ -343,6 +390,19 @@ fn server_config(r: &Reader<'_>) -> Result<ServerConfig, ConfigError> {
 /// `DATABASE_URL`; else the seed's `DATABASE_NAME`/`HOST`/`USER`/`PASSWORD`/
 /// `PORT` select PostgreSQL; else a SQLite file in the working directory.
 fn database_url(r: &Reader<'_>) -> Result<DatabaseUrl, ConfigError> {
+    let url = postgres_or_other_url(r)?;
+    // libpq's rule: a parameter in the URL wins over its variable.
+    let url = match r.parsed("database.sslmode", values::parse_sslmode)? {
+        Some(mode) => url.with_default_parameter("sslmode", &mode),
+        None => url,
+    };
+    Ok(match r.text("database.sslrootcert") {
+        Some(root) => url.with_default_parameter("sslrootcert", &root),
+        None => url,
+    })
+}
+
+fn postgres_or_other_url(r: &Reader<'_>) -> Result<DatabaseUrl, ConfigError> {
     if let Some(url) = r.parsed("database_url", DatabaseUrl::parse)? {
         return Ok(url);
     }
@@ -460,6 +520,12 @@ fn webmention_config(r: &Reader<'_>) -> Result<Option<WebmentionConfig>, ConfigE
         verify_inline: r
             .parsed("webmention.verify_inline", values::parse_bool)?
             .unwrap_or(false),
+        first_attempt_timeout: r
+            .parsed("webmention.verify_first_timeout", values::parse_duration)?
+            .unwrap_or(DEFAULT_FIRST_ATTEMPT_TIMEOUT),
+        per_domain: r
+            .parsed("webmention.verify_per_domain", values::parse_positive)?
+            .unwrap_or(DEFAULT_PER_DOMAIN),
     }))
 }
 

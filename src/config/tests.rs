@@ -283,6 +283,37 @@ fn postgres_urls_and_the_seeds_database_variables_select_postgresql() {
 }
 
 #[test]
+fn tls_settings_fill_in_what_the_postgres_url_leaves_out_as_libpq_does() {
+    let postgres = |vars: &[(&str, &str)]| match load_env(vars).unwrap().database {
+        DatabaseUrl::Postgres(url) => url.expose().to_owned(),
+        other => panic!("PostgreSQL expected, got {other:?}"),
+    };
+    assert_eq!(
+        postgres(&[
+            ("DATABASE_NAME", "posts"),
+            ("DATABASE_HOST", "db.example"),
+            ("PGSSLMODE", "verify-full"),
+            ("PGSSLROOTCERT", "/etc/ca.pem"),
+        ]),
+        "postgres://db.example/posts?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem"
+    );
+    assert_eq!(
+        postgres(&[
+            ("DATABASE_URL", "postgres://u@db.example/d?sslmode=disable"),
+            ("DATABASE_SSLMODE", "require"),
+        ]),
+        "postgres://u@db.example/d?sslmode=disable",
+        "the URL's own parameter wins"
+    );
+    let sqlite = load_env(&[("PGSSLMODE", "require")]).unwrap();
+    assert_eq!(sqlite.database, DatabaseUrl::Sqlite("backfeed.db".into()));
+    let message = load_env(&[("DATABASE_SSLMODE", "strict")])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("DATABASE_SSLMODE"), "{message}");
+}
+
+#[test]
 fn s3_database_urls_name_bucket_prefix_endpoint_and_region() {
     assert_eq!(
         DatabaseUrl::parse(

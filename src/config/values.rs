@@ -199,6 +199,43 @@ impl DatabaseUrl {
     }
 }
 
+impl DatabaseUrl {
+    /// A PostgreSQL URL with `key=value` added to its query unless it names
+    /// `key` already; any other store's URL unchanged (the TLS settings
+    /// concern PostgreSQL only).
+    pub fn with_default_parameter(self, key: &str, value: &str) -> Self {
+        let Self::Postgres(secret) = &self else {
+            return self;
+        };
+        let Ok(mut url) = Url::parse(secret.expose()) else {
+            return self;
+        };
+        if url.query_pairs().any(|(k, _)| k == key) {
+            return self;
+        }
+        url.query_pairs_mut().append_pair(key, value);
+        Self::Postgres(Secret::new(url.to_string()))
+    }
+}
+
+/// libpq's `sslmode` values (`database.sslmode`, `PGSSLMODE`).
+pub fn parse_sslmode(value: &str) -> Result<String, String> {
+    const MODES: [&str; 6] = [
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ];
+    let value = value.trim();
+    if MODES.contains(&value) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("`{value}` is not one of {}", MODES.join(", ")))
+    }
+}
+
 /// `s3://bucket[/prefix][?endpoint=http://host:port&region=name]`.
 fn parse_s3_url(value: &str) -> Result<DatabaseUrl, String> {
     let url = Url::parse(value).map_err(|e| format!("not a valid S3 URL: {e}"))?;

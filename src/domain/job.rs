@@ -335,6 +335,9 @@ pub enum Settlement {
         due_at: OffsetDateTime,
         error: String,
     },
+    /// Back in the queue until `due_at` with the claim's attempt not
+    /// counted (and the last error kept): the handler did not try.
+    Defer { due_at: OffsetDateTime },
     /// No more attempts: kept as dead with the error.
     Dead { error: String },
 }
@@ -353,6 +356,12 @@ pub enum Outcome {
     Fail {
         error: String,
     },
+    /// Not attempted now (the work's turn has not come, e.g. its remote
+    /// already has its share of workers): run again `after` this, without
+    /// spending an attempt.
+    Defer {
+        after: Duration,
+    },
 }
 
 impl Outcome {
@@ -368,6 +377,7 @@ impl Outcome {
             Self::Done => "done",
             Self::Retry { .. } => "retry",
             Self::Fail { .. } => "failed",
+            Self::Defer { .. } => "deferred",
         }
     }
 }
@@ -418,6 +428,9 @@ impl RetryPolicy {
         match outcome {
             Outcome::Done => Settlement::Done,
             Outcome::Fail { error } => Settlement::Dead { error },
+            Outcome::Defer { after } => Settlement::Defer {
+                due_at: now + after.min(LONGEST_RETRY_AFTER),
+            },
             Outcome::Retry { error, after } => {
                 let scheduled = usize::try_from(attempt.saturating_sub(1))
                     .ok()
@@ -490,6 +503,25 @@ mod tests {
             }
         );
         assert!(p.is_last(3) && !p.is_last(2));
+    }
+
+    #[test]
+    fn a_deferral_is_due_after_its_wait_even_on_the_last_attempt() {
+        let p = policy();
+        for attempt in [1, 3] {
+            assert_eq!(
+                p.settle(
+                    attempt,
+                    Outcome::Defer {
+                        after: Duration::from_secs(2)
+                    },
+                    NOW
+                ),
+                Settlement::Defer {
+                    due_at: NOW + Duration::from_secs(2)
+                }
+            );
+        }
     }
 
     #[test]

@@ -4,8 +4,12 @@
 //! shown only when it is verified *and* approved. Re-sending a webmention
 //! re-verifies the same record (keyed by source and target): it keeps its id
 //! and its moderation state (§3.2.4 "Updating existing Webmentions").
-//! Transient failures never delete or hide an already-verified mention; a
-//! source that is gone or no longer links deletes it (§3.2.4, deleting).
+//! Only a source that is gone (410) or answers without the link deletes an
+//! already-verified mention (§3.2.4, deleting); anything else that goes
+//! wrong on a later verification (a timeout, a 404 or 403, a type we cannot
+//! read) keeps it as it was: a 404 is deliberately not a delete signal in
+//! the spec (w3c/webmention#6). Re-verified content may need approval
+//! again (`approval.rs`).
 
 use std::fmt;
 
@@ -39,12 +43,53 @@ impl Verification {
         }
     }
 
+    /// The full reason: for the operator (logs, admin API, CLI).
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Rejected { reason } | Self::Deleted { reason } => Some(reason),
             Self::Pending | Self::Verified => None,
         }
     }
+
+    /// What the public status resource may say of the reason: one of a few
+    /// fixed phrases, never the detail (which can hold what our resolver
+    /// answered, or which of our limits refused what). A reason written by
+    /// anything else (another store, an import) gets the vaguest phrase.
+    pub fn public_reason(&self) -> Option<&'static str> {
+        let reason = self.reason()?;
+        let starts = |prefix: &str| reason.starts_with(prefix);
+        Some(if reason == reasons::GONE {
+            reasons::GONE
+        } else if reason == reasons::NO_LINK {
+            reasons::NO_LINK
+        } else if starts(reasons::FETCH_FAILED) || starts(reasons::GAVE_UP) {
+            "the source could not be fetched"
+        } else if starts(reasons::ERROR_STATUS) {
+            "the source answered with an error"
+        } else if starts(reasons::UNSUPPORTED_TYPE) {
+            "the source's content type cannot be checked for links"
+        } else if starts(reasons::BLOCKED) {
+            "webmentions from this source are not accepted"
+        } else {
+            "the source could not be verified"
+        })
+    }
+}
+
+/// The reasons verification stores, or how they begin (a detail follows
+/// after `: `). [`Verification::public_reason`] tells them apart by these.
+pub mod reasons {
+    pub const GONE: &str = "the source is gone (410)";
+    pub const NO_LINK: &str = "the source does not link to the target";
+    /// Followed by what the fetch said (which may name addresses).
+    pub const FETCH_FAILED: &str = "fetching the source failed";
+    /// Followed by the status code.
+    pub const ERROR_STATUS: &str = "the source answered HTTP";
+    pub const UNSUPPORTED_TYPE: &str = "the source's content type";
+    /// The content was served from a blocked domain (after redirects).
+    pub const BLOCKED: &str = "the source's content comes from a blocked domain";
+    /// A transient failure that outlasted the retries.
+    pub const GAVE_UP: &str = "gave up after";
 }
 
 /// A verification state without its reason: what the admin tools filter by.
@@ -196,7 +241,11 @@ pub enum Finding {
 /// What to do with the mention after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
+    /// Verified with this content; moderation stays as it is.
     Verify(MentionData),
+    /// Verified with this content, and moderation becomes this (see
+    /// `approval::moderation_on_verify`).
+    VerifyAndModerate(MentionData, Moderation),
     Reject(String),
     Delete(String),
     /// Try again later (the job's retry policy says when); the mention
@@ -235,8 +284,10 @@ impl MentionEvent {
     /// The event a settled attempt causes, if any.
     pub fn of(before: &Verification, transition: &Transition) -> Option<Self> {
         match (before, transition) {
-            (Verification::Verified, Transition::Verify(_)) => Some(Self::Updated),
-            (_, Transition::Verify(_)) => Some(Self::New),
+            (Verification::Verified, Transition::Verify(_) | Transition::VerifyAndModerate(..)) => {
+                Some(Self::Updated)
+            }
+            (_, Transition::Verify(_) | Transition::VerifyAndModerate(..)) => Some(Self::New),
             (_, Transition::Delete(_)) => Some(Self::Deleted),
             _ => None,
         }
@@ -256,13 +307,16 @@ pub fn decide(current: &Verification, finding: Finding, attempt: u32, last: bool
     };
     match finding {
         Finding::Links(data) => Transition::Verify(data),
-        Finding::Gone => drop("the source is gone (410)"),
-        Finding::NoLink => drop("the source does not link to the target"),
-        Finding::Unusable(reason) => drop(&reason),
+        Finding::Gone => drop(reasons::GONE),
+        Finding::NoLink => drop(reasons::NO_LINK),
+        // Not a delete signal: the source may be back (a 404 or 403 in a
+        // redeploy, a type we cannot read): what was verified stays.
+        Finding::Unusable(reason) if was_verified => Transition::Keep(reason),
+        Finding::Unusable(reason) => Transition::Reject(reason),
         Finding::Transient(reason) if !last => Transition::Retry(reason),
         Finding::Transient(reason) if was_verified => Transition::Keep(reason),
         Finding::Transient(reason) => {
-            Transition::Reject(format!("gave up after {attempt} attempts: {reason}"))
+            Transition::Reject(format!("{} {attempt} attempts: {reason}", reasons::GAVE_UP))
         }
     }
 }
@@ -288,11 +342,7 @@ mod tests {
 
     #[test]
     fn gone_or_unlinked_sources_reject_new_mentions_and_delete_verified_ones() {
-        for finding in [
-            Finding::Gone,
-            Finding::NoLink,
-            Finding::Unusable("image/png".into()),
-        ] {
+        for finding in [Finding::Gone, Finding::NoLink] {
             assert!(matches!(
                 decide(&Verification::Pending, finding.clone(), 1, false),
                 Transition::Reject(_)
@@ -301,6 +351,25 @@ mod tests {
                 decide(&Verification::Verified, finding, 1, false),
                 Transition::Delete(_)
             ));
+        }
+    }
+
+    #[test]
+    fn an_unusable_source_rejects_a_new_mention_but_never_deletes_a_verified_one() {
+        for reason in [
+            "the source answered HTTP 404",
+            "the source answered HTTP 403",
+            "the source's content type image/png cannot be checked for links",
+        ] {
+            let unusable = || Finding::Unusable(reason.into());
+            assert_eq!(
+                decide(&Verification::Pending, unusable(), 1, false),
+                Transition::Reject(reason.into())
+            );
+            assert_eq!(
+                decide(&Verification::Verified, unusable(), 1, false),
+                Transition::Keep(reason.into())
+            );
         }
     }
 
@@ -358,6 +427,49 @@ mod tests {
         ] {
             assert_eq!(MentionEvent::parse(event.label()), Some(event));
         }
+    }
+
+    #[test]
+    fn public_reasons_are_a_few_fixed_phrases_without_the_detail() {
+        let rejected = |reason: &str| Verification::Rejected {
+            reason: reason.to_owned(),
+        };
+        let table = [
+            (reasons::GONE, reasons::GONE),
+            (reasons::NO_LINK, reasons::NO_LINK),
+            (
+                "fetching the source failed: refused to connect to localhost: 127.0.0.1 is a loopback address",
+                "the source could not be fetched",
+            ),
+            (
+                "gave up after 6 attempts: fetching the source failed: could not resolve a.example: NXDOMAIN",
+                "the source could not be fetched",
+            ),
+            (
+                "the source answered HTTP 404",
+                "the source answered with an error",
+            ),
+            (
+                "the source's content type image/png cannot be checked for links",
+                "the source's content type cannot be checked for links",
+            ),
+            (
+                "the source's content comes from a blocked domain: spam.example",
+                "webmentions from this source are not accepted",
+            ),
+            (
+                "imported: whatever another store said",
+                "the source could not be verified",
+            ),
+        ];
+        for (stored, public) in table {
+            assert_eq!(rejected(stored).public_reason(), Some(public), "{stored}");
+        }
+        let deleted = Verification::Deleted {
+            reason: reasons::GONE.to_owned(),
+        };
+        assert_eq!(deleted.public_reason(), Some(reasons::GONE));
+        assert_eq!(Verification::Verified.public_reason(), None);
     }
 
     #[test]

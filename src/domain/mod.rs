@@ -5,6 +5,7 @@
 //! current time is always passed in). Input from the outside world becomes a
 //! domain type once, at the edge, and functions here take those types.
 
+pub mod approval;
 pub mod job;
 pub mod mention;
 pub mod post;

@@ -65,6 +65,11 @@ impl PostUrl {
             // Setting the path also removes dot segments that decoding uncovered.
             url.set_path(&path);
         }
+        // The limit is on what is kept: escaping can make the canonical
+        // form three times longer than what was given.
+        if url.as_str().len() > MAX_URL_LENGTH {
+            return Err(PostUrlError::TooLong);
+        }
         Ok(Self(url))
     }
 
@@ -103,19 +108,29 @@ impl PostUrl {
         if !path.contains('%') {
             return None;
         }
-        let mut lower = String::with_capacity(path.len());
-        let mut escape_left = 0;
-        for c in path.chars() {
-            if c == '%' {
-                escape_left = 2;
-                lower.push(c);
-            } else if escape_left > 0 {
-                escape_left -= 1;
-                lower.push(c.to_ascii_lowercase());
+        // Only the hex digits of real escapes: a `%` that starts none is
+        // followed by ordinary characters, which keep their case.
+        let bytes = path.as_bytes();
+        let mut lower = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let escape = bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit();
+            if escape {
+                lower.extend([
+                    b'%',
+                    bytes[i + 1].to_ascii_lowercase(),
+                    bytes[i + 2].to_ascii_lowercase(),
+                ]);
+                i += 3;
             } else {
-                lower.push(c);
+                lower.push(bytes[i]);
+                i += 1;
             }
         }
+        let lower = String::from_utf8(lower).unwrap_or_else(|_| path.to_owned());
         if lower == path {
             return None;
         }
@@ -142,7 +157,7 @@ fn normalise_path(path: &str) -> String {
                 && bytes[i + 2].is_ascii_hexdigit() =>
             {
                 let value = (hex_value(bytes[i + 1]) << 4) | hex_value(bytes[i + 2]);
-                if is_unreserved(value) {
+                if is_unreserved(value) && !completes_an_escape(&out, value) {
                     out.push(value);
                 } else {
                     out.extend([
@@ -160,6 +175,18 @@ fn normalise_path(path: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_else(|_| path.to_owned())
+}
+
+/// Whether `byte`, written after `out`, would turn a `%` that starts no
+/// escape into one (`%%34a` would become `%4a`, another spelling again):
+/// such an escape stays encoded, so the canonical form is its own.
+fn completes_an_escape(out: &[u8], byte: u8) -> bool {
+    byte.is_ascii_hexdigit()
+        && match out {
+            [.., b'%'] => true,
+            [.., b'%', digit] => digit.is_ascii_hexdigit(),
+            _ => false,
+        }
 }
 
 /// RFC 3986 §2.3: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
@@ -398,6 +425,42 @@ mod tests {
         assert_eq!(plain.earlier_spelling(), None);
     }
 
+    /// Found by the `post_url` fuzz target: decoding `%34` after a `%` that
+    /// starts no escape made a new escape, so the canonical form of
+    /// `/caf%%34a` was `/caf%4a`, whose own canonical form is `/cafJ`: two
+    /// keys, two toots, for one post.
+    #[test]
+    fn decoding_never_makes_a_new_escape() {
+        let cases = [
+            ("https://b.example/caf%%34a", "https://b.example/caf%%34a"),
+            ("https://b.example/caf%4%61", "https://b.example/caf%4%61"),
+            ("https://b.example/caf%%7e", "https://b.example/caf%~"),
+            ("https://b.example/100%%2D", "https://b.example/100%-"),
+        ];
+        for (input, expected) in cases {
+            let once = canonical(input);
+            assert_eq!(once, expected, "canonical form of {input}");
+            assert_eq!(canonical(&once), once, "{once} is its own canonical form");
+        }
+    }
+
+    /// Found by the `post_url` fuzz target: a `%` that starts no escape
+    /// lower-cased the two characters after it, so `/%2Hello` was looked
+    /// up under `/%2hello`, another post's key.
+    #[test]
+    fn the_earlier_spelling_lower_cases_real_escapes_only() {
+        let url = PostUrl::parse("https://blog.example/a%2Hello/caf%C3%A9/%zz%E9").unwrap();
+        let earlier = url.earlier_spelling().unwrap();
+        assert_eq!(
+            earlier.as_str(),
+            "https://blog.example/a%2Hello/caf%c3%a9/%zz%e9"
+        );
+        let back = PostUrl::parse(earlier.as_str()).unwrap();
+        assert_eq!(back, url, "the earlier spelling is a spelling of this post");
+        let no_escape = PostUrl::parse("https://blog.example/100%2Hot").unwrap();
+        assert_eq!(no_escape.earlier_spelling(), None);
+    }
+
     #[test]
     fn only_http_urls_with_a_host_are_posts() {
         assert!(matches!(
@@ -418,6 +481,20 @@ mod tests {
     fn an_overlong_url_is_refused() {
         let long = format!("https://blog.example/{}", "a".repeat(MAX_URL_LENGTH));
         assert_eq!(PostUrl::parse(&long), Err(PostUrlError::TooLong));
+    }
+
+    /// Found by the `post_url` fuzz target: a 766-byte URL of control
+    /// characters escaped to a canonical form over the limit, which could
+    /// be stored but never parsed again.
+    #[test]
+    fn a_url_whose_canonical_form_is_overlong_is_refused() {
+        let escaped = format!("https://blog.example/{}x", "\u{0}".repeat(700));
+        assert!(escaped.len() <= MAX_URL_LENGTH);
+        assert_eq!(PostUrl::parse(&escaped), Err(PostUrlError::TooLong));
+        let fits = format!("https://blog.example/{}x", "\u{0}".repeat(600));
+        let canonical = PostUrl::parse(&fits).unwrap();
+        assert!(canonical.as_str().len() <= MAX_URL_LENGTH);
+        assert_eq!(PostUrl::parse(canonical.as_str()), Ok(canonical));
     }
 
     #[test]

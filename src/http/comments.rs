@@ -23,7 +23,8 @@ pub async fn comments(
         .as_deref()
         .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "url"))
         .map(|(_, v)| v.into_owned());
-    let rendered = app.threads.comments(raw_url.as_deref()).await?;
+    let images = app.images.urls().await?;
+    let rendered = app.threads.comments(raw_url.as_deref(), &images).await?;
     // The ETag is hex between quotes, always a valid header value.
     let etag = HeaderValue::from_str(&rendered.etag)
         .map_err(|_| ApiError::from(RequestProblem::Internal))?;

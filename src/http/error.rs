@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::announce::AnnounceError;
 use crate::clients::mastodon::MastodonError;
+use crate::images::ImageError;
 use crate::jobs::operator::JobsError;
 use crate::publish::PublishError;
 use crate::storage::StoreError;
@@ -256,6 +257,24 @@ impl From<ReceiveError> for ApiError {
             }
             ReceiveError::Store(e) => e.into(),
         }
+    }
+}
+
+impl From<ImageError> for ApiError {
+    fn from(error: ImageError) -> Self {
+        let status = match error {
+            ImageError::Store(e) => return e.into(),
+            ImageError::Off => StatusCode::NOT_FOUND,
+            ImageError::Missing => StatusCode::BAD_REQUEST,
+            ImageError::BadSignature => StatusCode::FORBIDDEN,
+            // The remote's failure; the message names no address (the
+            // detail is logged).
+            ImageError::Fetch(_)
+            | ImageError::Status(_)
+            | ImageError::NotAnImage
+            | ImageError::TooLarge(_) => StatusCode::BAD_GATEWAY,
+        };
+        Self::new(status, error.to_string())
     }
 }
 

@@ -122,6 +122,11 @@ impl<S: Send + Sync> FromRequest<S> for FormOrJson {
     }
 }
 
+/// Whether the request says its body is a form.
+pub fn is_form(request: &Request) -> bool {
+    content_type(request).eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
 fn content_type(request: &Request) -> String {
     request
         .headers()

@@ -29,6 +29,7 @@ use super::read_request::{
 use super::read_token;
 use crate::App;
 use crate::domain::mention::{Mention, Relation};
+use crate::images::ImageUrls;
 use crate::protocol::jf2::{Feed, link_type};
 use crate::protocol::{atom, h_feed, links_json};
 use crate::storage::{MentionQuery, SortDirection};
@@ -65,7 +66,8 @@ async fn mentions(
         .responses
         .get_or_render(&request.cache_key(), || async {
             let mentions = load(&app, &request).await?;
-            render(&request, &mentions, app.clock.now())
+            let images = app.images.urls().await?;
+            render(&request, &mentions, &images, app.clock.now())
         })
         .await?;
     let mut response = (
@@ -134,6 +136,7 @@ fn sort_by_rsvp(mentions: &mut [Mention], direction: SortDirection) {
 fn render(
     request: &ReadRequest,
     mentions: &[Mention],
+    images: &ImageUrls,
     now: OffsetDateTime,
 ) -> Result<Bytes, ReadApiError> {
     let body = match request.format {
@@ -143,7 +146,7 @@ fn render(
             let id = format!("tag:backfeed,2017:{}", request.cache_key());
             atom::feed(mentions, &id, now).into_bytes()
         }
-        Format::Html => h_feed::page(mentions).into_bytes(),
+        Format::Html => h_feed::page(mentions, images).into_bytes(),
     };
     if body.len() > MAX_ANSWER_BYTES {
         return Err(ReadApiError::AnswerTooLarge {

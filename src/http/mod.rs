@@ -11,16 +11,19 @@ mod admin_pages;
 mod admin_publish;
 mod comments;
 pub mod error;
-mod extract;
+pub(crate) mod extract;
+mod images;
 mod limits;
 mod lookup;
 mod mentions_api;
 mod metrics;
+mod openapi;
 mod ops;
 mod rate_limit;
-mod read_request;
+pub(crate) mod read_request;
 mod read_token;
 mod response_cache;
+mod routes;
 mod webmention;
 
 use std::sync::Arc;
@@ -41,15 +44,22 @@ use error::{ApiError, RequestProblem};
 pub use metrics::Metrics;
 pub use rate_limit::RateLimits;
 pub use response_cache::ResponseCache;
+pub use routes::Routes;
 
 pub type AppState = Arc<App>;
 
 pub fn router(app: AppState) -> Router {
+    routes(app).into_router()
+}
+
+/// The Router with every path it serves (see `routes.rs`).
+pub fn routes(app: AppState) -> Routes {
     let pages = admin_pages::build(&app);
-    let routes = Router::new()
+    let routes = Routes::new()
         .route("/", get(lookup::lookup))
         .route("/status", get(ops::status))
         .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi::document))
         .route("/webmention", post(webmention::receive))
         .route("/webmention/status/{id}", get(webmention::status))
         .route("/web-mentions", post(webmention::receive))
@@ -58,22 +68,29 @@ pub fn router(app: AppState) -> Router {
         .merge(read_api_routes())
         .route("/api/comments", get(comments::comments))
         .route("/widget.js", get(comments::widget))
+        .route("/img", get(images::image))
         .nest("/admin", admin_routes(&app, pages.routes, pages.negotiated))
         .merge(pages.root)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
-    let cors = (!app.config.platform_cors).then_some(&app.config.cors_origins);
+        .map(|router| {
+            router
+                .fallback(not_found)
+                .method_not_allowed_fallback(method_not_allowed)
+        });
     let limits = Limits {
         request: app.config.request_timeout,
         body: app.config.body_timeout,
     };
-    with_layers(routes, cors, limits).with_state(app)
+    routes.map(|router| {
+        let cors = (!app.config.platform_cors).then_some(&app.config.cors_origins);
+        let layered = with_layers(router, cors, limits);
+        layered.with_state(app)
+    })
 }
 
 /// webmention.io's read API: `/api/mentions` and its alias `/api/links`,
 /// in each format (no extension is the legacy JSON), and `/api/count`.
-fn read_api_routes() -> Router<AppState> {
-    let mut routes = Router::new()
+fn read_api_routes() -> Routes<AppState> {
+    let mut routes = Routes::new()
         .route("/api/count", get(mentions_api::count))
         .route("/api/count.json", get(mentions_api::count));
     for name in ["mentions", "links"] {
@@ -97,8 +114,8 @@ struct Limits {
 /// The JSON admin API (bearer token) and, beside it, the admin pages
 /// (session cookie): a browser asking for one of the API's lists gets its
 /// page (`admin_pages::divert`); the pages' own paths are merged in.
-fn admin_routes(app: &AppState, pages: Router<AppState>, negotiated: Router) -> Router<AppState> {
-    Router::new()
+fn admin_routes(app: &AppState, pages: Routes<AppState>, negotiated: Router) -> Routes<AppState> {
+    Routes::new()
         .route("/mentions", get(admin::list))
         .route("/mentions/{id}/approve", post(admin::approve))
         .route("/mentions/{id}/hide", post(admin::hide))
@@ -117,14 +134,17 @@ fn admin_routes(app: &AppState, pages: Router<AppState>, negotiated: Router) -> 
             "/accounts/{acct}/hide",
             post(admin::hide_account).delete(admin::unhide_account),
         )
-        .route_layer(axum::middleware::from_fn_with_state(
-            Arc::clone(app),
-            admin::require_token,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            negotiated,
-            admin_pages::divert,
-        ))
+        .map(|router| {
+            router
+                .route_layer(axum::middleware::from_fn_with_state(
+                    Arc::clone(app),
+                    admin::require_token,
+                ))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    negotiated,
+                    admin_pages::divert,
+                ))
+        })
         .merge(pages)
 }
 

@@ -1,5 +1,11 @@
 //! The webmention endpoint (Webmention §3.2) and its status resource, plus
 //! the seed receiver's routes as aliases (`/web-mentions`, …).
+//!
+//! The status resource is public, so it is reached by an unguessable token
+//! (`webmention::status_token`), never by the bare id, and says only what a
+//! sender may know: the state, a fixed public phrase for a refusal, and
+//! whether the owner shows the mention (a hidden one reads as pending).
+//! The detail is in the logs and the admin API ([`StatusBody`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,7 +18,7 @@ use super::AppState;
 use super::error::{ApiError, RequestProblem};
 use super::extract::Form;
 use super::rate_limit::client_key;
-use crate::domain::mention::{Mention, MentionId, Verification};
+use crate::domain::mention::{Mention, Moderation, Verification};
 use crate::webmention::{ReceiveError, Receiver};
 
 /// `POST /webmention` (and `/web-mentions`): 201 with `Location`. The
@@ -40,7 +46,11 @@ pub async fn receive(
     } else {
         Verification::Pending
     };
-    let location = format!("/webmention/status/{id}");
+    let token = receiver
+        .status_token(id)
+        .await
+        .map_err(ReceiveError::from)?;
+    let location = format!("/webmention/status/{token}");
     let mut response = (
         StatusCode::CREATED,
         Json(Accepted {
@@ -65,26 +75,63 @@ struct Accepted<'a> {
     location: &'a str,
 }
 
-/// `GET /webmention/status/{id}`: pending, verified, rejected or deleted.
-/// An id that is not ours may be another receiver's status id, kept by
-/// `backfeed migrate` (pfych/web-mentions' UUIDs).
+/// `GET /webmention/status/{token}` (and `/web-mentions/status/{token}`):
+/// pending, verified, rejected or deleted. An unknown token, and a bare
+/// mention id (what earlier versions handed out), is a 404. A token that is
+/// not ours may be another receiver's status id, kept by `backfeed migrate`
+/// (pfych/web-mentions' UUIDs).
 pub async fn status(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
     let receiver = receiver(&app)?;
-    let found = match id.parse::<i64>() {
-        Ok(id) => receiver.mention(MentionId(id)).await,
-        Err(_) if id.len() <= 200 => receiver.mention_by_alias(&id).await,
-        Err(_) => Ok(None),
+    let found = match receiver.mention_by_token(&token).await {
+        Ok(None) if token.len() <= 200 => receiver.mention_by_alias(&token).await,
+        found => found,
     };
     let mention = found
         .map_err(ReceiveError::from)?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(StatusBody::from(&mention)).into_response())
+    Ok(Json(PublicStatus::from(&mention)).into_response())
 }
 
-/// A mention's state, as the status resource and the admin API show it.
+/// What the public status resource shows of a mention.
+#[derive(Serialize)]
+struct PublicStatus {
+    id: i64,
+    source: String,
+    target: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// `approved` or `pending`: a sender need not learn that the owner hid
+    /// its mention.
+    moderation: &'static str,
+    received: String,
+    updated: String,
+}
+
+impl From<&Mention> for PublicStatus {
+    fn from(mention: &Mention) -> Self {
+        let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+        let moderation = match mention.moderation {
+            Moderation::Approved => Moderation::Approved,
+            Moderation::Pending | Moderation::Hidden => Moderation::Pending,
+        };
+        Self {
+            id: mention.id.0,
+            source: mention.source.to_string(),
+            target: mention.target.to_string(),
+            status: mention.verification.label(),
+            reason: mention.verification.public_reason(),
+            moderation: moderation.label(),
+            received: time(mention.received_at),
+            updated: time(mention.updated_at),
+        }
+    }
+}
+
+/// A mention's state with the full reason, as the admin API shows it.
 #[derive(Serialize)]
 pub(super) struct StatusBody {
     id: i64,

@@ -28,7 +28,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::App;
-use crate::domain::job::{ClaimedJob, JobId, JobKind, Outcome, RetryPolicy, Settlement};
+use crate::domain::job::{ClaimedJob, Job, JobId, JobKind, Outcome, RetryPolicy, Settlement};
 use crate::domain::mention::{MentionId, Verification};
 use crate::storage::StoreError;
 
@@ -56,7 +56,7 @@ const THREAD_REFRESH_RETRIES: [Duration; 3] = [
 pub struct Ran {
     pub id: JobId,
     pub kind: JobKind,
-    /// `done`, `retry` or `failed`, as the handler reported.
+    /// `done`, `retry`, `deferred` or `failed`, as the handler reported.
     pub outcome: &'static str,
     /// `false` when the job's lease was taken over meanwhile (its attempt
     /// took longer than the lease): the other worker's settlement stands.
@@ -137,6 +137,9 @@ pub async fn run_one(app: &App) -> Result<Option<Ran>, StoreError> {
         .settle_job(&claimed, &settlement, app.clock.now())
         .await?;
     report(&claimed, &settlement, settled);
+    if matches!(settlement, Settlement::Defer { .. }) {
+        deferred(app, job).await;
+    }
     Ok(Some(Ran {
         id: job.id.clone(),
         kind: job.kind,
@@ -176,11 +179,22 @@ async fn handle(app: &App, claimed: &ClaimedJob, last: bool) -> Outcome {
     }
 }
 
+/// Tells a kind's handler that its deferred job is queued again: its turn
+/// may have come meanwhile (`webmention::slots`).
+async fn deferred(app: &App, job: &Job) {
+    if job.kind == JobKind::VerifyMention
+        && let Some(receiver) = &app.receiver
+    {
+        receiver.verification_deferred(job).await;
+    }
+}
+
 fn report(claimed: &ClaimedJob, settlement: &Settlement, settled: bool) {
     let job = &claimed.job;
     let (label, error) = match settlement {
         Settlement::Done => ("done", None),
         Settlement::Retry { error, .. } => ("retry", Some(error.as_str())),
+        Settlement::Defer { .. } => ("deferred", None),
         Settlement::Dead { error } => ("dead", Some(error.as_str())),
     };
     metrics::counter!("backfeed_jobs_total", "kind" => job.kind.label(), "outcome" => label)

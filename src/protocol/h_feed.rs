@@ -16,20 +16,24 @@ use std::fmt::Write;
 use super::atom::escape;
 use super::jf2::{received, verb};
 use crate::domain::mention::{Mention, Relation};
+use crate::images::ImageUrls;
 
-pub fn page(mentions: &[Mention]) -> String {
+/// The page, with every image a reader's browser would load (the author's
+/// photo, `<img>` in content) written by `images`: through the image proxy,
+/// or https only (`images::ImageUrls`), so a sender cannot watch who reads.
+pub fn page(mentions: &[Mention], images: &ImageUrls) -> String {
     let mut out = String::from(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Mentions</title></head>\n\
          <body>\n<div class=\"h-feed\">\n<h1 class=\"p-name\">Mentions</h1>\n",
     );
     for mention in mentions {
-        entry(&mut out, mention);
+        entry(&mut out, mention, images);
     }
     out.push_str("</div>\n</body></html>\n");
     out
 }
 
-fn entry(out: &mut String, mention: &Mention) {
+fn entry(out: &mut String, mention: &Mention, images: &ImageUrls) {
     let data = mention.data.clone().unwrap_or_default();
     let class = match &data.relation {
         Relation::Reply | Relation::Rsvp(_) => "u-in-reply-to",
@@ -57,11 +61,11 @@ fn entry(out: &mut String, mention: &Mention) {
         let has = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
         if has(&author.name) || has(&author.url) || has(&author.photo) {
             out.push_str("  <div class=\"u-author h-card\">");
-            if let Some(photo) = author.photo.as_deref().filter(|p| !p.is_empty()) {
+            if let Some(photo) = author.photo.as_deref().and_then(|p| images.image(p)) {
                 let _ = write!(
                     out,
                     "<img class=\"u-photo\" src=\"{}\" alt=\"\">",
-                    escape(photo)
+                    escape(&photo)
                 );
             }
             match author.url.as_deref().filter(|u| !u.is_empty()) {
@@ -85,6 +89,7 @@ fn entry(out: &mut String, mention: &Mention) {
     }
     match (data.content_html.as_deref(), data.content_text.as_deref()) {
         (Some(html), _) if !html.trim().is_empty() => {
+            let html = images.content(html);
             let _ = writeln!(out, "  <div class=\"e-content\">{html}</div>");
         }
         (_, Some(text)) if !text.trim().is_empty() => {
@@ -117,9 +122,8 @@ mod tests {
     use crate::domain::mention::{Author, MentionData, MentionId, Moderation, Verification};
     use crate::protocol::mf2::{self, PropertyValue};
 
-    #[test]
-    fn a_microformats_parser_reads_an_h_feed_of_h_entries() {
-        let mention = Mention {
+    fn mention() -> Mention {
+        Mention {
             id: MentionId(1),
             source: Url::parse("https://alice.example/r").unwrap(),
             target: Url::parse("https://blog.example/p/").unwrap(),
@@ -138,8 +142,12 @@ mod tests {
             }),
             received_at: time::macros::datetime!(2026-11-01 10:00 UTC),
             updated_at: time::macros::datetime!(2026-11-01 10:00 UTC),
-        };
-        let html = page(&[mention]);
+        }
+    }
+
+    #[test]
+    fn a_microformats_parser_reads_an_h_feed_of_h_entries() {
+        let html = page(&[mention()], &ImageUrls::Direct);
         let document = mf2::parse(&html, &Url::parse("https://comments.example/").unwrap());
         assert_eq!(document.items.len(), 1);
         let feed = &document.items[0];
@@ -162,5 +170,27 @@ mod tests {
             PropertyValue::Embedded { html, .. } => assert_eq!(html, "<p>Hi <b>there</b></p>"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn readers_load_no_image_from_the_sender() {
+        let mut tracked = mention();
+        let data = tracked.data.as_mut().unwrap();
+        data.author.as_mut().unwrap().photo = Some("http://tracker.example/a.png".into());
+        data.content_html = Some("<p>Hi<img src=\"https://tracker.example/pixel.gif\"></p>".into());
+        let key = crate::signing::SigningKey::from_bytes(&[5; 32]);
+        let proxied = page(std::slice::from_ref(&tracked), &ImageUrls::Proxied(key));
+        assert!(!proxied.contains("src=\"http"), "{proxied}");
+        assert_eq!(proxied.matches("src=\"../img?url=").count(), 2, "{proxied}");
+
+        let direct = page(&[tracked], &ImageUrls::Direct);
+        assert!(
+            !direct.contains("http://tracker.example"),
+            "plain http is dropped: {direct}"
+        );
+        assert!(
+            direct.contains("src=\"https://tracker.example/pixel.gif\""),
+            "{direct}"
+        );
     }
 }

@@ -64,6 +64,18 @@ pub trait JobStore: Send + Sync {
     /// Stores a job (or merges it into the queued job with its dedupe key).
     async fn enqueue(&self, job: &NewJob, now: OffsetDateTime) -> Result<Enqueued, StoreError>;
 
+    /// Makes the *queued* job with `dedupe_key` due no later than `due_at`
+    /// (as enqueueing it again would, but never creating one): `false` when
+    /// no job with the key is queued (it runs, finished or is dead). For
+    /// work whose turn came early (a deferred verification whose source
+    /// host just freed a slot).
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
     /// Claims the job due first (`due_at <= now`, ids breaking ties) for
     /// `lease`, counting an attempt; `None` when nothing is due.
     async fn claim_job(

@@ -18,6 +18,7 @@ pub mod mentions;
 pub mod postgres;
 pub(crate) mod rows;
 pub mod s3;
+pub mod secrets;
 pub mod sent;
 mod sent_rows;
 pub mod sqlite;
@@ -53,6 +54,7 @@ pub trait Store:
     + MentionAliasStore
     + ThreadStore
     + JobStore
+    + SecretStore
     + SentStore
     + Send
     + Sync
@@ -66,6 +68,7 @@ pub use aliases::MentionAliasStore;
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};
+pub use secrets::{CreateSecret, SecretBytes, SecretStore};
 pub use sent::SentStore;
 pub use threads::{CachedThread, ThreadStore};
 

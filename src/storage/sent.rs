@@ -4,12 +4,16 @@
 //! Invariants every backend keeps:
 //! - `record_attempt` is one atomic read-modify-write of the pair, so
 //!   attempts count right when several workers send one source's
-//!   webmentions at once, and it never touches the source's version;
+//!   webmentions at once (on S3 each pair is its own object: where a
+//!   provider's conditional writes are not atomic, only two attempts on one
+//!   pair at once can count as one), and it never touches the source's
+//!   version;
 //! - `record_version` never touches the pairs;
 //! - a source appears in `find_sent`/`list_sent` once either was written;
 //! - reading or writing a feed's state, or one source's record, costs a
-//!   constant number of requests whatever the store holds (on S3: one
-//!   object each, never a listing), so an unchanged feed is cheap to check.
+//!   number of requests that does not grow with the store (on S3: a feed
+//!   is one object; a source is one object plus one listing of its own
+//!   targets' objects), so an unchanged feed is cheap to check.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;

@@ -33,6 +33,7 @@ use crate::config::ThreadsConfig;
 use crate::domain::job::{Job, NewJob, Outcome, RefreshThread};
 use crate::domain::thread::{StatusId, TootSummary, visible_tree};
 use crate::domain::{PostState, PostUrl};
+use crate::images::ImageUrls;
 use crate::jobs::Queue;
 use crate::storage::{CachedThread, MentionQuery, SortDirection, Store, StoreError};
 
@@ -100,10 +101,13 @@ impl Threads {
         }
     }
 
-    /// The rendered thread of the post `raw_url` names.
+    /// The rendered thread of the post `raw_url` names, its image URLs
+    /// written by `images` (the image proxy's, or direct https; one policy
+    /// per process, so rendered answers are reused whatever it is).
     pub async fn comments(
         self: &Arc<Self>,
         raw_url: Option<&str>,
+        images: &ImageUrls,
     ) -> Result<Rendered, ThreadError> {
         let url = self.accept_url(raw_url)?;
         let now = self.clock.now();
@@ -113,7 +117,7 @@ impl Threads {
             }
             return Ok(rendered);
         }
-        self.render(&url).await
+        self.render(&url, images).await
     }
 
     fn accept_url(&self, raw_url: Option<&str>) -> Result<PostUrl, ThreadError> {
@@ -134,7 +138,11 @@ impl Threads {
         (rendered.changes == self.changes.stamp(url.as_str())).then_some(rendered)
     }
 
-    async fn render(self: &Arc<Self>, url: &PostUrl) -> Result<Rendered, ThreadError> {
+    async fn render(
+        self: &Arc<Self>,
+        url: &PostUrl,
+        images: &ImageUrls,
+    ) -> Result<Rendered, ThreadError> {
         let changes = self.changes.stamp(url.as_str());
         let toot_id = self.toot_for(url).await?;
         let thread = match &toot_id {
@@ -173,7 +181,7 @@ impl Threads {
             .as_ref()
             .map(|t| t.toot.clone())
             .or_else(|| toot_id.and_then(|id| self.fallback_toot(id)));
-        let body = wire::CommentsBody {
+        let mut body = wire::CommentsBody {
             url: url.to_string(),
             toot: toot.as_ref().map(wire::TootBody::from),
             comment_count: wire::count(&comments),
@@ -183,6 +191,7 @@ impl Threads {
                 .as_ref()
                 .and_then(|t| t.fetched_at.format(&Rfc3339).ok()),
         };
+        wire::rewrite_images(&mut body, images);
         let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
         let rendered = Rendered {
             etag: format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]),

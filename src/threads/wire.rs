@@ -1,8 +1,13 @@
 //! The JSON of `GET /api/comments` (documented in docs/comments-api.md).
 //!
 //! Built from the domain explicitly; field names here are a public contract.
+//! Every URL a browser loads as an image (avatars, custom emoji, media
+//! previews, `<img>` in content) is written last, by [`rewrite_images`],
+//! through the image proxy or dropped (`images::ImageUrls`).
 
 use serde::Serialize;
+
+use crate::images::ImageUrls;
 
 use crate::domain::mention::{Mention, Relation};
 use crate::domain::thread::{Emoji, ReplyNode, TootSummary};
@@ -216,6 +221,56 @@ pub fn merge_mentions(
             }),
         }
     }
+}
+
+/// Writes every image URL of `body` as `urls` says: avatars, custom emoji
+/// (an emoji without a usable URL is dropped, so its `:shortcode:` stays
+/// text), media previews (an image's own URL stands in for a missing
+/// preview; the media's `url` stays as the link it is) and `<img>` in
+/// content. Recursion is bounded: comments nest at most
+/// `domain::thread::MAX_DEPTH` levels.
+pub fn rewrite_images(body: &mut CommentsBody, urls: &ImageUrls) {
+    for comment in &mut body.comments {
+        rewrite_comment(comment, urls);
+    }
+    let reactions = &mut body.reactions;
+    for group in [
+        &mut reactions.likes,
+        &mut reactions.reposts,
+        &mut reactions.bookmarks,
+    ] {
+        for author in &mut group.authors {
+            rewrite_author(author, urls);
+        }
+    }
+}
+
+fn rewrite_comment(comment: &mut CommentBody, urls: &ImageUrls) {
+    rewrite_author(&mut comment.author, urls);
+    comment.content_html = urls.content(&comment.content_html);
+    for media in &mut comment.media {
+        let preview = media
+            .preview_url
+            .take()
+            .or_else(|| (media.kind == "image").then(|| media.url.clone()));
+        media.preview_url = preview.and_then(|p| urls.image(&p));
+    }
+    for reply in &mut comment.replies {
+        rewrite_comment(reply, urls);
+    }
+}
+
+fn rewrite_author(author: &mut AuthorBody, urls: &ImageUrls) {
+    author.avatar = author.avatar.take().and_then(|a| urls.image(&a));
+    author
+        .emojis
+        .retain_mut(|emoji| match urls.image(&emoji.url) {
+            Some(url) => {
+                emoji.url = url;
+                true
+            }
+            None => false,
+        });
 }
 
 /// Every comment in the forest.

@@ -8,30 +8,46 @@ use http::StatusCode;
 use url::Url;
 
 use super::extract::mention_data;
-use crate::clients::http::{FetchError, HttpClient};
-use crate::domain::mention::Finding;
+use crate::clients::http::{FetchError, Fetched, HttpClient};
+use crate::domain::mention::{Finding, reasons};
 use crate::protocol::source_links::{LinkVerdict, check_source};
 
 /// HTML first, as §3.2.2 suggests; JSON and plain text are understood too.
 const ACCEPT: &str =
     "text/html, application/xhtml+xml;q=0.9, application/json;q=0.5, text/plain;q=0.3, */*;q=0.1";
 
-pub async fn examine(client: &HttpClient, source: &Url, target: &Url) -> Finding {
-    let page = match client.get(source, ACCEPT).await {
-        Ok(page) => page,
-        Err(error) => return fetch_failure(&error),
-    };
+/// What one fetch of the source found, and which URL served it (after
+/// redirects; `None` when nothing answered).
+pub struct Examined {
+    pub finding: Finding,
+    pub served_by: Option<Url>,
+}
+
+pub async fn examine(client: &HttpClient, source: &Url, target: &Url) -> Examined {
+    match client.get(source, ACCEPT).await {
+        Ok(page) => Examined {
+            finding: judge(&page, target),
+            served_by: Some(page.final_url),
+        },
+        Err(error) => Examined {
+            finding: fetch_failure(&error),
+            served_by: None,
+        },
+    }
+}
+
+fn judge(page: &Fetched, target: &Url) -> Finding {
     match page.status {
         StatusCode::OK => {}
         StatusCode::GONE => return Finding::Gone,
         StatusCode::TOO_MANY_REQUESTS => {
-            return Finding::Transient("the source answered HTTP 429".to_owned());
+            return Finding::Transient(format!("{} 429", reasons::ERROR_STATUS));
         }
         status if status.is_server_error() => {
-            return Finding::Transient(format!("the source answered HTTP {}", status.as_u16()));
+            return Finding::Transient(format!("{} {}", reasons::ERROR_STATUS, status.as_u16()));
         }
         status => {
-            return Finding::Unusable(format!("the source answered HTTP {}", status.as_u16()));
+            return Finding::Unusable(format!("{} {}", reasons::ERROR_STATUS, status.as_u16()));
         }
     }
     let content_type = page.content_type();
@@ -46,13 +62,14 @@ pub async fn examine(client: &HttpClient, source: &Url, target: &Url) -> Finding
         LinkVerdict::NoLink => Finding::NoLink,
         LinkVerdict::Gone => Finding::Gone,
         LinkVerdict::Unsupported(media_type) => Finding::Unusable(format!(
-            "the source's content type {media_type} cannot be checked for links"
+            "{} {media_type} cannot be checked for links",
+            reasons::UNSUPPORTED_TYPE
         )),
     }
 }
 
 fn fetch_failure(error: &FetchError) -> Finding {
-    let reason = format!("fetching the source failed: {error}");
+    let reason = format!("{}: {error}", reasons::FETCH_FAILED);
     if error.is_transient() {
         Finding::Transient(reason)
     } else {

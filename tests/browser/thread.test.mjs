@@ -16,7 +16,10 @@ const bed = testBed();
 const skip = !scenarios.thread && 'set BACKFEED_THREAD_URL to a post with a seeded thread (tests/browser/README.md)';
 const isHttp = (u) => { try { return ['http:', 'https:'].includes(new URL(u).protocol); } catch { return false; } };
 const href = (u) => (isHttp(u) ? new URL(u).href : null);
-const known = (emojis) => new Set((emojis || []).filter((e) => isHttp(e.url)).map((e) => e.shortcode));
+/** An image URL as the widget loads it: http(s), or backfeed's image proxy (`../img?…`) relative to the API URL. */
+const imageHref = (u) => (typeof u === 'string' && u.startsWith('../img?') ? new URL(u, `${bed.servers.backend}/api/comments`).href : href(u));
+const isImage = (u) => imageHref(u) !== null;
+const known = (emojis) => new Set((emojis || []).filter((e) => isImage(e.url)).map((e) => e.shortcode));
 /** The author's name as text once known :shortcodes: became images. */
 const shownName = (a) => {
   const codes = known(a.emojis);
@@ -87,8 +90,8 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
       assert.deepEqual(v.emojiAlts, [...a.name.matchAll(/:([\w-]+):/g)].filter((m) => codes.has(m[1])).map((m) => m[0]), `emoji of ${c.id}`);
       const inContent = [...(c.content_html || '').matchAll(/:([\w-]+):/g)].filter((m) => codes.has(m[1])).map((m) => m[0]);
       assert.deepEqual(v.contentEmojiAlts, inContent, `emoji in the content of ${c.id}`);
-      if (isHttp(a.avatar)) {
-        assert.deepEqual(v.avatar, { alt: shownName(a), loading: 'lazy', src: href(a.avatar) }, `avatar of ${c.id}`);
+      if (isImage(a.avatar)) {
+        assert.deepEqual(v.avatar, { alt: shownName(a), loading: 'lazy', src: imageHref(a.avatar) }, `avatar of ${c.id}`);
         assert.ok(v.avatar.alt, 'avatar alt names the author');
       } else {
         assert.equal(v.avatar, null, `no avatar image for ${c.id}`);
@@ -122,13 +125,19 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
     });
   });
 
+  await t.test('every image loads from backfeed\'s image proxy, none from a third party', { skip: !real && 'the fixture backend has no image proxy' }, async () => {
+    const sources = await page.evaluate(() => [...document.querySelector('backfeed-comments').shadowRoot.querySelectorAll('img')].map((i) => i.src));
+    assert.ok(sources.length > 0, 'the thread has images');
+    for (const src of sources) assert.ok(src.startsWith(`${bed.servers.backend}/img?url=`), src);
+  });
+
   await t.test('media show their description as alt text', () => {
     shown.forEach((v, i) => {
-      const media = all[i].media.filter((m) => isHttp(m.url) || isHttp(m.preview_url));
+      const media = all[i].media.filter((m) => isHttp(m.url) || isImage(m.preview_url));
       assert.equal(v.media.length, media.length, `media of ${all[i].id}`);
       media.forEach((m, j) => {
         if (!m.description) return;
-        if (isHttp(m.preview_url) || m.type === 'image') assert.equal(v.media[j].img, m.description);
+        if (isImage(m.preview_url)) assert.equal(v.media[j].img, m.description);
         else assert.ok(v.media[j].text.includes(m.description));
         if (isHttp(m.url)) assert.equal(v.media[j].href, href(m.url));
       });
@@ -143,7 +152,7 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
       assert.equal(view.reactions[kind].faces.length, r.authors.length);
       r.authors.forEach((a, j) => {
         const face = view.reactions[kind].faces[j];
-        if (isHttp(a.avatar)) assert.deepEqual([face.alt, face.loading], [shownName(a), 'lazy']);
+        if (isImage(a.avatar)) assert.deepEqual([face.alt, face.loading], [shownName(a), 'lazy']);
         else assert.equal(face.text, shownName(a));
         assert.equal(face.href, href(a.url));
       });

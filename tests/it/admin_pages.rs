@@ -463,3 +463,51 @@ async fn third_party_text_is_escaped_and_several_mentions_are_moderated_at_once(
         .await;
     assert!(none.contains("No mentions here."));
 }
+
+/// Found by schemathesis: a page's form posted without a form body was
+/// answered with the webmention endpoint's JSON error.
+#[tokio::test]
+async fn a_page_form_without_a_form_body_is_answered_with_a_page() {
+    let app = admin_app().await;
+    let mut browser = Browser::new(&app);
+    let csrf_free = |path: &'static str| {
+        browser
+            .request(Method::POST, path)
+            .header("sec-fetch-site", "same-origin")
+            .header(CONTENT_TYPE, "application/json")
+            .body("{}")
+    };
+    let response = csrf_free("/admin/sign-in").send().await.unwrap();
+    assert_page_error(response, StatusCode::BAD_REQUEST).await;
+    let response = browser
+        .request(Method::POST, "/admin/sign-in")
+        .send()
+        .await
+        .unwrap();
+    assert_page_error(response, StatusCode::BAD_REQUEST).await;
+
+    browser.sign_in().await;
+    let csrf = browser.csrf().await;
+    // The CSRF token is in the body, but the body is not labelled a form.
+    let response = browser
+        .request(Method::POST, "/admin/posts")
+        .header("sec-fetch-site", "same-origin")
+        .header(CONTENT_TYPE, "text/plain")
+        .body(format!("csrf={csrf}&retry=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_page_error(response, StatusCode::BAD_REQUEST).await;
+}
+
+async fn assert_page_error(response: reqwest::Response, status: StatusCode) {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("role=\"alert\""), "{page}");
+    assert!(!page.contains("webmention"), "{page}");
+}

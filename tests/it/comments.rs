@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::{FAKE_TOKEN, Failure, ReplySpec};
-use crate::helpers::{TestApp, spawn_app_with, spawn_app_with_clock};
+use crate::helpers::{TestApp, spawn_app_with, spawn_app_with_clock, wait_until};
 
 struct Thread {
     app: TestApp,
@@ -200,7 +200,7 @@ async fn a_cached_thread_is_served_without_waiting_and_refreshed_once_in_the_bac
     for _ in 0..5 {
         answered(comments(&t.app, &t.post)).await;
     }
-    wait_until(|| m.context_requests() == 2).await;
+    wait_until("the condition", || m.context_requests() == 2).await;
     m.release_contexts();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -311,7 +311,7 @@ async fn a_rate_limited_refresh_keeps_the_stale_copy_and_backs_off() {
     m.fail_context_next(Failure::RateLimited { reset_in_secs: 120 });
     t.app.advance(Duration::from_secs(2));
     comments(&t.app, &t.post).await;
-    wait_until(|| m.context_requests() == 2).await;
+    wait_until("the condition", || m.context_requests() == 2).await;
     wait_for_job_to_wait(&t.app).await;
     for _ in 0..5 {
         t.app.advance(Duration::from_secs(20));
@@ -324,7 +324,7 @@ async fn a_rate_limited_refresh_keeps_the_stale_copy_and_backs_off() {
     assert_eq!(m.context_requests(), 2, "no calls while Retry-After runs");
     m.add_reply(reply(&t.toot, "bob@social.example", "<p>later</p>"));
     t.app.advance(Duration::from_secs(30));
-    wait_until(|| m.context_requests() == 3).await;
+    wait_until("the condition", || m.context_requests() == 3).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while comments(&t.app, &t.post).await["comment_count"] != 2 {
         assert!(std::time::Instant::now() < deadline, "never refreshed");
@@ -358,14 +358,6 @@ async fn answered<T>(request: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(30), request)
         .await
         .expect("answered without waiting for Mastodon")
-}
-
-async fn wait_until(condition: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(std::time::Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]

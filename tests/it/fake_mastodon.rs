@@ -244,6 +244,18 @@ impl FakeMastodon {
     pub fn set_instance_unavailable(&self, on: bool) {
         self.shared.lock().instance_unavailable = on;
     }
+
+    /// While on, every request (statuses, threads, the instance, OAuth)
+    /// hangs, as an instance that stopped answering; each is counted in
+    /// [`Self::hung_requests`].
+    pub fn set_hang_everything(&self, on: bool) {
+        self.shared.lock().hang_everything = on;
+    }
+
+    /// Requests that arrived while [`Self::set_hang_everything`] was on.
+    pub fn hung_requests(&self) -> usize {
+        self.shared.lock().hung_requests
+    }
 }
 
 impl Drop for FakeMastodon {
@@ -260,7 +272,28 @@ fn router(shared: Shared) -> Router {
         .route("/api/v2/instance", get(get_instance))
         .merge(oauth::routes())
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Record not found") })
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            hang_when_asked,
+        ))
         .with_state(shared)
+}
+
+/// The whole instance hangs while `hang_everything` is on.
+async fn hang_when_asked(
+    State(shared): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let hang = {
+        let mut state = shared.lock();
+        state.hung_requests += usize::from(state.hang_everything);
+        state.hang_everything
+    };
+    if hang {
+        tokio::time::sleep(HANG_FOR).await;
+    }
+    next.run(request).await
 }
 
 // ---------------------------------------------------------------------------
@@ -389,6 +422,8 @@ struct ServerState {
     limits: InstanceLimits,
     instance_requests: usize,
     instance_unavailable: bool,
+    hang_everything: bool,
+    hung_requests: usize,
     rate_limit: RateLimit,
     /// Reply threads: accounts, count overrides, the context endpoint's knobs.
     threads: replies::Threads,
@@ -441,6 +476,8 @@ impl ServerState {
             limits: InstanceLimits::default(),
             instance_requests: 0,
             instance_unavailable: false,
+            hang_everything: false,
+            hung_requests: 0,
             rate_limit: RateLimit::default(),
             threads: replies::Threads::default(),
             oauth: oauth::OAuth::default(),

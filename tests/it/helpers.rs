@@ -209,6 +209,34 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The full reason of the mention behind a status URL, as the operator
+    /// sees it (the public status resource says less).
+    pub async fn stored_reason(&self, status_url: &str) -> String {
+        let id = self.get_json(status_url).await["id"]
+            .as_i64()
+            .expect("a status names its mention");
+        let mention = self
+            .app
+            .store
+            .find_mention(backfeed::domain::mention::MentionId(id))
+            .await
+            .expect("the store answers")
+            .expect("the mention is stored");
+        mention.verification.reason().unwrap_or_default().to_owned()
+    }
+
+    /// The status URL path of mention `id` (`/webmention/status/{token}`).
+    pub async fn status_path(&self, id: i64) -> String {
+        let receiver = self.app.receiver.as_ref().expect("receiving is on");
+        let token = receiver
+            .status_token(backfeed::domain::mention::MentionId(id))
+            .await
+            .expect("the store answers");
+        format!("/webmention/status/{token}")
+    }
+}
+
 pub fn md5_hex(text: &str) -> String {
     use md5::Digest;
     hex::encode(md5::Md5::digest(text.as_bytes()))
@@ -226,4 +254,15 @@ pub async fn jobs_waiting(
         .into_iter()
         .find(|(k, _)| *k == kind)
         .map_or(0, |(_, count)| count.queued + count.running)
+}
+
+/// Waits for `condition` to hold, polling it, with a deadline generous
+/// enough for a loaded 2-core machine (a restarted process takes jobs over
+/// only once their lease has run out); panics naming `what` past it.
+pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

@@ -27,10 +27,12 @@ where
     base
 }
 
+/// The operator's (full) reason for a rejection; the public status gives
+/// only a fixed phrase (`status_privacy.rs`).
 async fn rejected_reason(app: &TestApp, source: &str, target: &str) -> String {
     let status_url = app.accepted_webmention(source, target).await;
-    let status = app.wait_for_status(&status_url, "rejected").await;
-    status["reason"].as_str().unwrap().to_owned()
+    app.wait_for_status(&status_url, "rejected").await;
+    app.stored_reason(&status_url).await
 }
 
 async fn target(app: &TestApp) -> String {

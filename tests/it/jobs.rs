@@ -15,7 +15,7 @@ use backfeed::domain::job::{JobKind, NewJob, Settlement};
 use backfeed::storage;
 
 use crate::fake_blog::FakeBlog;
-use crate::helpers::{TestApp, spawn_app_with_clock};
+use crate::helpers::{TestApp, spawn_app_with_clock, wait_until};
 use crate::process::run;
 
 const ADMIN: &str = "admin-token-0123456789";
@@ -47,14 +47,6 @@ async fn start_hook() -> (Hook, String) {
         .with_state(hook_state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     (hook_state, url)
-}
-
-async fn wait_until(what: &str, condition: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 async fn admin_jobs(app: &TestApp, query: &str) -> serde_json::Value {

@@ -161,3 +161,82 @@ async fn a_status_that_cannot_fit_is_recorded_as_failed_without_posting() {
     );
     assert_eq!(app.mastodon.posts_received(), 0);
 }
+
+/// `GET /api/comments?url=…`: status and body.
+async fn comments(app: &TestApp, post: &str) -> (u16, serde_json::Value) {
+    let response = app
+        .http
+        .get(format!("{}/api/comments", app.address))
+        .query(&[("url", post)])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn a_mastodon_that_hangs_leaves_mapped_posts_answered_and_new_ones_failing_cleanly() {
+    let app = spawn_app_with(|env| {
+        env.insert("BACKFEED_MASTODON_TIMEOUT".into(), "300ms".into());
+    })
+    .await;
+    let mapped = app.publish("mapped", "Mapped");
+    let first = app.lookup(&mapped).await;
+    assert_eq!(first.status(), 200);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let (status, thread) = comments(&app, &mapped).await;
+    assert_eq!(status, 200, "{thread}");
+    let new = app.publish("new-while-hung", "New");
+
+    // Every call to the instance now hangs for an hour: only backfeed's own
+    // timeout can end a request that needs it.
+    app.mastodon.set_hang_everything(true);
+    let generous = Duration::from_secs(60);
+    let answer = tokio::time::timeout(generous, app.lookup(&mapped))
+        .await
+        .expect("a mapped post is answered without Mastodon");
+    assert_eq!(answer.status(), 200);
+    let again: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(again, first, "the same mapping");
+    let (status, cached) = tokio::time::timeout(generous, comments(&app, &mapped))
+        .await
+        .expect("a cached thread is answered without Mastodon");
+    assert_eq!(status, 200, "{cached}");
+
+    let answer = tokio::time::timeout(generous, app.lookup(&new))
+        .await
+        .expect("a new post fails at backfeed's timeout, not when Mastodon answers");
+    let (status, _, body) = error_of(answer).await;
+    assert_eq!(status, 502, "{body}");
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("Mastodon"),
+        "the error names Mastodon: {message}"
+    );
+    assert!(app.mastodon.hung_requests() > 0, "Mastodon was asked");
+
+    // Nothing half-written: no toot id, no failure recorded, no claim left
+    // that would make the next request wait.
+    let url = backfeed::domain::PostUrl::parse(&new).unwrap();
+    let record = app.app.store.find_post(&url).await.unwrap();
+    assert!(
+        !matches!(
+            record.as_ref().map(|r| &r.state),
+            Some(
+                backfeed::domain::PostState::Announced { .. }
+                    | backfeed::domain::PostState::Failed { .. }
+                    | backfeed::domain::PostState::Claimed { .. }
+            )
+        ),
+        "{record:?}"
+    );
+    assert_eq!(app.mastodon.statuses_created(), 1);
+
+    // When Mastodon answers again, the new post is announced once.
+    app.mastodon.set_hang_everything(false);
+    let answer = app.lookup(&new).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(app.mastodon.statuses_created(), 2, "one toot per post");
+    assert_eq!(app.lookup(&mapped).await.status(), 200);
+}

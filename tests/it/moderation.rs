@@ -127,16 +127,15 @@ async fn in_manual_mode_verified_mentions_wait_for_approval() {
     );
     assert!(visible_ids(&app, &target).await.is_empty());
 
+    let status_path = app.status_path(id).await;
+    assert_eq!(app.get(&status_path).await.status(), 200);
     assert_eq!(
         admin(&app, reqwest::Method::DELETE, &format!("/mentions/{id}"))
             .await
             .status(),
         200
     );
-    assert_eq!(
-        app.get(&format!("/webmention/status/{id}")).await.status(),
-        404
-    );
+    assert_eq!(app.get(&status_path).await.status(), 404);
     assert_eq!(
         admin(
             &app,

@@ -264,16 +264,6 @@ async fn postgres_that_cannot_be_reached_fails_cleanly_and_quickly() {
     };
     assert!(!message.contains("hunter2"), "no password in {message}");
     assert!(message.contains("connect"), "{message}");
-
-    let Err(StoreError::Unavailable(message)) =
-        PostgresStore::connect(&format!("postgres://u@127.0.0.1:{port}/db?sslmode=require")).await
-    else {
-        panic!("expected Unavailable");
-    };
-    assert!(
-        message.contains("sslmode=require is not supported"),
-        "{message}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -384,6 +374,12 @@ async fn two_instances_on_postgres_verify_every_pending_webmention_exactly_once(
     let dir = tempfile::tempdir().unwrap();
     let mut env = test_env(&mastodon, &blog, &dir);
     env.insert("DATABASE_URL".into(), fresh_database().await);
+    // Every source is on one host: its share is every worker here, so this
+    // is about two instances sharing one queue. (With a smaller share, the
+    // instance that holds the host's waiting list hands its freed slots on
+    // to it and verifies the whole backlog itself, at the pace its share
+    // allows, before any booked wait comes due for the other.)
+    env.insert("BACKFEED_VERIFY_PER_DOMAIN".into(), "4".into());
     let (a, b) = tokio::join!(Backfeed::serve(&env), Backfeed::serve(&env));
 
     let http = reqwest::Client::new();

@@ -202,7 +202,8 @@ async fn status_url_of_only_mention(s: &Scene) -> String {
         .await
         .expect("the store answers");
     assert_eq!(mentions.len(), 1, "one mention is stored: {mentions:#?}");
-    format!("{}/webmention/status/{}", s.app.address, mentions[0].id)
+    let path = s.app.status_path(mentions[0].id.0).await;
+    format!("{}{path}", s.app.address)
 }
 
 /// The mention became verified, as a reply by Alice from the source, and the

@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -52,11 +53,21 @@ pub struct PgServer {
     postmaster: Mutex<Option<Child>>,
     watchdog: Mutex<Option<Child>>,
     databases: AtomicU64,
+    /// Extra `-c name=value` settings (`{dir}` stands for `dir`).
+    settings: Vec<String>,
 }
 
 impl PgServer {
     /// Initialises a cluster and starts it; blocks until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    /// Like [`Self::start`], with `files` written into the server's
+    /// directory first (readable by the server's user only, as PostgreSQL
+    /// wants a private key) and `settings` (`name=value`, where `{dir}`
+    /// stands for that directory) given to the server.
+    pub fn start_with(files: &[(&str, &[u8])], settings: &[&str]) -> Self {
         let bin = bin_dir();
         let owner = unprivileged_owner();
         let dir = tempfile::Builder::new()
@@ -90,6 +101,17 @@ impl PgServer {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+        for (name, contents) in files {
+            let path = dir.join(name);
+            fs::write(&path, contents).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+            }
+        }
+        let directory = dir.to_string_lossy().into_owned();
         let server = Self {
             bin,
             dir,
@@ -98,6 +120,10 @@ impl PgServer {
             postmaster: Mutex::new(None),
             watchdog: Mutex::new(None),
             databases: AtomicU64::new(0),
+            settings: settings
+                .iter()
+                .map(|s| s.replace("{dir}", &directory))
+                .collect(),
         };
         *server.watchdog.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.spawn_watchdog());
         server.start_again();
@@ -112,10 +138,16 @@ impl PgServer {
     /// Creates `t_<n>`, a new empty database, and returns its URL.
     pub async fn fresh_database(&self) -> String {
         let name = format!("t_{}", self.databases.fetch_add(1, Ordering::SeqCst));
-        let (client, connection) =
-            tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
-                .await
-                .expect("connecting to the test PostgreSQL");
+        // Over the Unix socket, which every server of ours accepts (one
+        // that takes only TLS on TCP included).
+        let (client, connection) = tokio_postgres::Config::new()
+            .host_path(&self.dir)
+            .port(self.port)
+            .user("postgres")
+            .dbname("postgres")
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("connecting to the test PostgreSQL");
         let connection = tokio::spawn(connection);
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -145,6 +177,7 @@ impl PgServer {
             .args(["-c", "listen_addresses=127.0.0.1"])
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=500"])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)

@@ -175,7 +175,7 @@ fn moto() -> &'static Moto {
 
 /// backfeed's S3 store reads its credentials from the environment (as on
 /// Lambda), so the test process must have them.
-fn set_test_credentials() {
+pub fn set_test_credentials() {
     for (name, value) in [
         ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
         ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),

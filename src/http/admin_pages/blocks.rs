@@ -8,10 +8,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn};
 use super::layout::{self, Frame, Section, csrf_field};
 use super::{PagesState, see_other};
-use crate::http::extract::{Form, Query};
+use crate::http::extract::Query;
 use crate::webmention::{ReceiveError, Receiver};
 
 const NOTICES: &[(&str, &str)] = &[
@@ -96,7 +97,7 @@ pub async fn page(
 pub async fn act(
     State(pages): State<PagesState>,
     _: SignedIn,
-    Form(fields): Form,
+    PageForm(fields): PageForm,
 ) -> Result<Response, PageError> {
     let receiver = receiver(&pages)?;
     if let Some(domain) = fields.get("remove").filter(|d| !d.is_empty()) {

@@ -6,10 +6,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn};
 use super::layout::{self, Frame, Section, csrf_field};
 use super::{PagesState, see_other};
-use crate::http::extract::{Form, Query};
+use crate::http::extract::Query;
 
 const NOTICES: &[(&str, &str)] = &[
     ("reply-shown", "The reply is shown again."),
@@ -100,7 +101,7 @@ pub async fn page(
 pub async fn act(
     State(pages): State<PagesState>,
     _: SignedIn,
-    Form(fields): Form,
+    PageForm(fields): PageForm,
 ) -> Result<Response, PageError> {
     let threads = &pages.app.threads;
     let filled = |name: &str| fields.get(name).filter(|v| !v.is_empty());

@@ -7,11 +7,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn};
 use super::layout::{self, Frame, Section, csrf_field};
 use super::{PagesState, see_other};
 use crate::domain::job::{Job, JobState};
-use crate::http::extract::{Form, Query};
+use crate::http::extract::Query;
 use crate::jobs::operator;
 use crate::storage::JobFilter;
 
@@ -140,7 +141,7 @@ pub async fn page(
 pub async fn act(
     State(pages): State<PagesState>,
     _: SignedIn,
-    Form(fields): Form,
+    PageForm(fields): PageForm,
 ) -> Result<Response, PageError> {
     let tab = fields
         .get("state")

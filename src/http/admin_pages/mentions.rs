@@ -13,12 +13,13 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn};
 use super::layout::{self, Frame, Notice, Section, csrf_field, query_value};
 use super::{PagesState, see_other};
 use crate::config::ModerationMode;
 use crate::domain::mention::{Mention, MentionId, Moderation, VerificationState};
-use crate::http::extract::{Form, Params, Query};
+use crate::http::extract::{Params, Query};
 use crate::storage::MentionQuery;
 use crate::webmention::{ReceiveError, Receiver};
 
@@ -331,7 +332,7 @@ fn requested(fields: &Params) -> Result<(Action, Vec<MentionId>), AdminPageError
 pub async fn act(
     State(pages): State<PagesState>,
     _: SignedIn,
-    Form(fields): Form,
+    PageForm(fields): PageForm,
 ) -> Result<Response, PageError> {
     let receiver = receiver(&pages)?;
     let view = View::read(&fields, &pages);

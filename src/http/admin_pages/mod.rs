@@ -32,6 +32,7 @@ mod assets;
 mod blocks;
 mod chart;
 mod comments;
+mod form;
 mod guard;
 mod jobs;
 mod layout;
@@ -53,7 +54,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower::ServiceExt;
 
-use super::AppState;
+use super::{AppState, Routes};
 pub use guard::AdminPageError;
 use session::{Revoked, SessionKeys};
 use throttle::Throttle;
@@ -82,9 +83,9 @@ const NEGOTIATED: &[(&str, Method)] = &[
 pub struct AdminPages {
     /// `/admin/` (the overview) and `/admin` (a redirect to it), for the
     /// top level: a nested router cannot tell `/admin/` from `/admin`.
-    pub root: Router<AppState>,
+    pub root: Routes<AppState>,
     /// Page-only routes, to nest at `/admin`.
-    pub routes: Router<AppState>,
+    pub routes: Routes<AppState>,
     /// The pages behind [`NEGOTIATED`] API routes, reached through [`divert`].
     pub negotiated: Router,
 }
@@ -106,23 +107,31 @@ pub fn build(app: &AppState) -> AdminPages {
             guard::require_session,
         ))
     };
-    let root = signed_in(Router::new().route("/admin/", get(overview::page)))
-        .route("/admin", get(to_overview))
-        .layer(axum::middleware::map_response(guard::page_headers))
-        .with_state(Arc::clone(&pages));
-    let routes = signed_in(
-        Router::new()
+    let framed = |routes: Routes<PagesState>| {
+        routes.map(|router| {
+            router
+                .layer(axum::middleware::map_response(guard::page_headers))
+                .with_state(Arc::clone(&pages))
+        })
+    };
+    let root = framed(
+        Routes::new()
+            .route("/admin/", get(overview::page))
+            .map(signed_in)
+            .route("/admin", get(to_overview)),
+    );
+    let routes = framed(
+        Routes::new()
             .route("/posts", get(posts::page).post(posts::act))
             .route("/comments", get(comments::page).post(comments::act))
             .route("/mentions", axum::routing::post(mentions::act))
             .route("/jobs", axum::routing::post(jobs::act))
-            .route("/sign-out", axum::routing::post(sign_in::sign_out)),
-    )
-    // Reachable signed out: the form itself and what it is drawn with.
-    .route("/sign-in", get(sign_in::form).post(sign_in::sign_in))
-    .route("/assets/{name}", get(assets::asset))
-    .layer(axum::middleware::map_response(guard::page_headers))
-    .with_state(Arc::clone(&pages));
+            .route("/sign-out", axum::routing::post(sign_in::sign_out))
+            .map(signed_in)
+            // Reachable signed out: the form itself and what it is drawn with.
+            .route("/sign-in", get(sign_in::form).post(sign_in::sign_in))
+            .route("/assets/{name}", get(assets::asset)),
+    );
     let negotiated = signed_in(
         Router::new()
             .route("/mentions", get(mentions::page))

@@ -6,12 +6,13 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn};
 use super::layout::{self, Frame, Section, csrf_field};
 use super::{PagesState, see_other};
 use crate::announce::AnnounceError;
 use crate::domain::{PostRecord, PostState};
-use crate::http::extract::{Form, Query};
+use crate::http::extract::Query;
 
 const PER_PAGE: u32 = 50;
 
@@ -124,7 +125,7 @@ pub async fn page(
 pub async fn act(
     State(pages): State<PagesState>,
     _: SignedIn,
-    Form(fields): Form,
+    PageForm(fields): PageForm,
 ) -> Result<Response, PageError> {
     let announcer = pages
         .app

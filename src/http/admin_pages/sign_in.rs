@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use subtle::ConstantTimeEq;
 
+use super::form::PageForm;
 use super::guard::{AdminPageError, PageError, SignedIn, over_https, safe_next, same_origin};
 use super::layout::{self, Frame, Notice};
 use super::session::{self, Session};
 use super::{PagesState, see_other};
-use crate::http::extract::{Form, Query};
+use crate::http::extract::Query;
 use crate::http::rate_limit::{ClientKey, client_key};
 
 pub async fn form(
@@ -92,7 +93,7 @@ pub async fn sign_in(
     State(pages): State<PagesState>,
     Client(client): Client,
     headers: HeaderMap,
-    Form(fields): Form,
+    PageForm(fields): PageForm,
 ) -> Result<Response, PageError> {
     let keys = pages.keys.as_ref().ok_or(AdminPageError::Off)?;
     same_origin(&headers, &pages)?;

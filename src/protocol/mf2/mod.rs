@@ -34,6 +34,7 @@ mod tests;
 use scraper::Html;
 use url::Url;
 
+pub use parser::MAX_DEPTH;
 pub use rules::Rules;
 pub use types::{Alternate, Document, Item, PropertyValue, RelUrl};
 

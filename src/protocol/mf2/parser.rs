@@ -15,7 +15,7 @@ use super::types::{Item, PropertyValue};
 use super::values::{Ctx, dt_value, e_value, p_value, u_value};
 
 /// How deep (in elements) the walk goes below the document root.
-pub(super) const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 256;
 
 /// The top-level items at or below `el`.
 pub(super) fn find_items(el: ElementRef<'_>, ctx: Ctx<'_>) -> Vec<Item> {

@@ -93,3 +93,16 @@ async fn answer(
     let Ok(answer) = router.oneshot(prepared.request).await;
     response::to_event_result(answer, prepared.format, &prepared.public_prefix).await
 }
+
+/// For the fuzz targets (`crate::fuzzing`): an event recognised and turned
+/// into the Router's request as [`answer`] does it; `Some(true)` for a
+/// request, `Some(false)` for a scheduled run, `None` when refused.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_request(event: Value) -> Option<bool> {
+    let prepared = match Invocation::parse(event).ok()? {
+        Invocation::Scheduled => return Some(false),
+        Invocation::RestApi(event) => request::from_rest_api(*event),
+        Invocation::HttpApi(event) => request::from_http_api(*event),
+    };
+    prepared.ok().map(|_| true)
+}

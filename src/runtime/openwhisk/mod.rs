@@ -53,3 +53,15 @@ pub fn is_action_loop_environment() -> bool {
             .iter()
             .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
+
+/// For the fuzz targets (`crate::fuzzing`): an activation parsed and turned
+/// into the Router's request as both protocols do it; `Some(true)` for a
+/// web request, `Some(false)` for another activation, `None` when refused.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_request(input: &[u8]) -> Option<bool> {
+    let activation = activation::Activation::parse(input).ok()?;
+    let _ = activation.meta.deadline();
+    web_request::to_request(&activation.params)
+        .ok()
+        .map(|request| request.is_some())
+}

@@ -3,12 +3,21 @@
 //! Other checks leave jobs in the queue (every received mention queues a
 //! verification), so each check here first runs the queue dry, claiming
 //! and finishing whatever is due, and uses its own dedupe keys.
+//!
+//! Under [`Decisions::AtLeastOnce`] (S3 on a provider whose conditional
+//! writes are not atomic) the sequential checks are the same: nothing races
+//! there. The three concurrent ones ask for what such a provider can keep:
+//! racing workers may both hold a job and racing enqueues of one key may
+//! both make one (so "exactly once" becomes "at least once"), but every job
+//! ends up done and every job an enqueue answered with runs: none is lost.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::Decisions;
 use super::posts::now;
 use crate::domain::job::{ClaimedJob, JobId, JobKind, JobState, NewJob, Settlement};
 use crate::storage::{Enqueued, JobFilter, Store};
@@ -16,16 +25,20 @@ use crate::storage::{Enqueued, JobFilter, Store};
 const LEASE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
-pub async fn run(store: Arc<dyn Store>) {
+pub async fn run(store: Arc<dyn Store>, decisions: Decisions) {
     a_job_is_claimable_when_due_and_counts_its_attempt(&*store).await;
     claims_come_in_due_order(&*store).await;
     a_held_job_comes_back_only_after_its_lease_and_a_lost_lease_settles_nothing(&*store).await;
     a_dedupe_key_makes_one_queued_job_with_the_earlier_due_time(&*store).await;
     work_asked_for_while_a_job_runs_is_queued_anew(&*store).await;
     a_retry_is_due_later_and_keeps_its_error(&*store).await;
+    a_deferral_is_due_later_and_spends_no_attempt(&*store).await;
+    only_a_queued_job_is_brought_forward(&*store).await;
     a_dead_job_is_listed_and_an_operator_can_retry_or_drop_it(&*store).await;
     listing_filters_and_pages_newest_first_and_counts_by_kind(&*store).await;
-    concurrent_workers_never_hold_the_same_job(Arc::clone(&store)).await;
+    concurrent_workers_never_hold_the_same_job(Arc::clone(&store), decisions).await;
+    concurrent_enqueues_of_one_key_make_one_job_that_runs(Arc::clone(&store), decisions).await;
+    work_asked_for_while_its_job_is_claimed_is_never_lost(Arc::clone(&store), decisions).await;
 }
 
 fn job(key: Option<&str>, due_at: OffsetDateTime) -> NewJob {
@@ -40,14 +53,18 @@ fn job(key: Option<&str>, due_at: OffsetDateTime) -> NewJob {
     }
 }
 
-/// Claims and finishes every job due up to `until` (the previous checks').
-async fn drain(store: &dyn Store, until: OffsetDateTime) {
-    while let Some(claimed) = store.claim_job(until, LEASE).await.expect("claim") {
+/// Claims and finishes every job due up to `until` (the previous checks');
+/// returns the ids claimed, in order.
+async fn drain(store: &dyn Store, until: OffsetDateTime) -> Vec<JobId> {
+    let mut claimed = Vec::new();
+    while let Some(held) = store.claim_job(until, LEASE).await.expect("claim") {
+        claimed.push(held.job.id.clone());
         store
-            .settle_job(&claimed, &Settlement::Done, until)
+            .settle_job(&held, &Settlement::Done, until)
             .await
             .expect("settle");
     }
+    claimed
 }
 
 async fn claim(store: &dyn Store, at: OffsetDateTime) -> Option<ClaimedJob> {
@@ -277,6 +294,84 @@ async fn a_retry_is_due_later_and_keeps_its_error(store: &dyn Store) {
         .unwrap();
 }
 
+async fn a_deferral_is_due_later_and_spends_no_attempt(store: &dyn Store) {
+    let t = now();
+    drain(store, t + 100 * HOUR).await;
+    let id = store
+        .enqueue(&job(Some("deferred"), t), t)
+        .await
+        .unwrap()
+        .id()
+        .clone();
+    // A failed attempt first, so there is an error to keep.
+    let held = claim(store, t).await.expect("due");
+    let retry = Settlement::Retry {
+        due_at: t,
+        error: "timed out".into(),
+    };
+    assert!(store.settle_job(&held, &retry, t).await.unwrap());
+    let held = claim(store, t).await.expect("due again");
+    assert_eq!(held.job.attempts, 2);
+    let defer = Settlement::Defer { due_at: t + HOUR };
+    assert!(store.settle_job(&held, &defer, t).await.unwrap());
+    let queued = store.find_job(&id).await.unwrap().expect("kept");
+    assert_eq!(
+        (queued.state, queued.attempts, queued.due_at),
+        (JobState::Queued, 1, t + HOUR),
+        "the deferred claim is not counted"
+    );
+    assert_eq!(queued.last_error.as_deref(), Some("timed out"));
+    assert!(
+        claim(store, t + HOUR - Duration::from_secs(1))
+            .await
+            .is_none()
+    );
+    let again = claim(store, t + HOUR).await.expect("due after the wait");
+    assert_eq!((&again.job.id, again.job.attempts), (&id, 2));
+    // A lost lease defers nothing.
+    assert!(!store.settle_job(&held, &defer, t).await.unwrap());
+    store
+        .settle_job(&again, &Settlement::Done, t)
+        .await
+        .unwrap();
+}
+
+async fn only_a_queued_job_is_brought_forward(store: &dyn Store) {
+    let t = now();
+    drain(store, t + 100 * HOUR).await;
+    let key = "conformance:forward";
+    assert!(
+        !store.bring_forward(key, t, t).await.unwrap(),
+        "no job has the key"
+    );
+    let id = store
+        .enqueue(&job(Some("forward"), t + HOUR), t)
+        .await
+        .unwrap()
+        .id()
+        .clone();
+    assert!(claim(store, t).await.is_none(), "not due yet");
+    assert!(store.bring_forward(key, t + 2 * HOUR, t).await.unwrap());
+    assert_eq!(
+        store.find_job(&id).await.unwrap().unwrap().due_at,
+        t + HOUR,
+        "never later than it was"
+    );
+    assert!(store.bring_forward(key, t, t).await.unwrap());
+    let held = claim(store, t).await.expect("due now");
+    assert_eq!(held.job.id, id);
+    assert!(
+        !store.bring_forward(key, t, t).await.unwrap(),
+        "a running job is left alone"
+    );
+    store.settle_job(&held, &Settlement::Done, t).await.unwrap();
+    assert!(
+        !store.bring_forward(key, t, t).await.unwrap(),
+        "nor is a finished one brought back"
+    );
+    assert!(store.find_job(&id).await.unwrap().is_none());
+}
+
 async fn a_dead_job_is_listed_and_an_operator_can_retry_or_drop_it(store: &dyn Store) {
     let t = now();
     drain(store, t + 100 * HOUR).await;
@@ -404,7 +499,7 @@ async fn listing_filters_and_pages_newest_first_and_counts_by_kind(store: &dyn S
     }
 }
 
-async fn concurrent_workers_never_hold_the_same_job(store: Arc<dyn Store>) {
+async fn concurrent_workers_never_hold_the_same_job(store: Arc<dyn Store>, decisions: Decisions) {
     let t = now();
     drain(&*store, t + 100 * HOUR).await;
     for _ in 0..20 {
@@ -430,5 +525,84 @@ async fn concurrent_workers_never_hold_the_same_job(store: Arc<dyn Store>) {
     let count = all.len();
     all.sort();
     all.dedup();
-    assert_eq!((count, all.len()), (20, 20), "each job exactly once");
+    match decisions {
+        Decisions::Exclusive => assert_eq!((count, all.len()), (20, 20), "each job exactly once"),
+        Decisions::AtLeastOnce => assert_eq!(all.len(), 20, "each job at least once"),
+    }
+    assert_eq!(store.claim_job(t, LEASE).await.unwrap(), None, "none left");
+}
+
+/// Eight enqueues of one dedupe key at once: one job (at least one where
+/// racing enqueues may each make one), and every job an enqueue answered
+/// with is then claimed.
+async fn concurrent_enqueues_of_one_key_make_one_job_that_runs(
+    store: Arc<dyn Store>,
+    decisions: Decisions,
+) {
+    let t = now();
+    drain(&*store, t + 100 * HOUR).await;
+    let enqueues: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.enqueue(&job(Some("racing"), t), t).await.unwrap() })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for enqueue in enqueues {
+        answers.push(enqueue.await.expect("enqueue"));
+    }
+    let answered: BTreeSet<JobId> = answers.iter().map(|a| a.id().clone()).collect();
+    let created = answers
+        .iter()
+        .filter(|a| matches!(a, Enqueued::Created(_)))
+        .count();
+    let claimed = drain(&*store, t).await;
+    for id in &answered {
+        assert!(claimed.contains(id), "job {id:?} answered but never run");
+    }
+    if decisions == Decisions::Exclusive {
+        assert_eq!((created, answered.len()), (1, 1), "one job: {answers:?}");
+        assert_eq!(claimed.len(), 1, "run once: {claimed:?}");
+    }
+}
+
+/// A job is asked for again (due earlier, so the queued job is changed)
+/// while a worker claims it, ten times over: whichever way each race goes,
+/// the job the enqueue answered with is claimed afterwards, by that worker
+/// or by the next. Where decisions are exclusive the worker also keeps its
+/// claim: a merge never changes a running job.
+async fn work_asked_for_while_its_job_is_claimed_is_never_lost(
+    store: Arc<dyn Store>,
+    decisions: Decisions,
+) {
+    let t = now();
+    drain(&*store, t + 100 * HOUR).await;
+    for round in 0..10 {
+        let key = format!("claimed-{round}");
+        store.enqueue(&job(Some(&key), t + HOUR), t).await.unwrap();
+        let worker = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let held = store.claim_job(t + 2 * HOUR, LEASE).await.unwrap()?;
+                let kept = store
+                    .settle_job(&held, &Settlement::Done, t + 2 * HOUR)
+                    .await
+                    .unwrap();
+                Some((held.job.id, kept))
+            })
+        };
+        let asked = store.enqueue(&job(Some(&key), t), t).await.unwrap();
+        let mut claimed = Vec::new();
+        if let Some((id, kept)) = worker.await.expect("worker") {
+            if decisions == Decisions::Exclusive {
+                assert!(kept, "round {round}: the worker kept its claim");
+            }
+            claimed.push(id);
+        }
+        claimed.extend(drain(&*store, t + 100 * HOUR).await);
+        assert!(
+            claimed.contains(asked.id()),
+            "round {round}: {asked:?} was never run (claimed: {claimed:?})"
+        );
+    }
 }

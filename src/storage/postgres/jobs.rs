@@ -70,6 +70,22 @@ pub async fn enqueue(
     insert(&*client, job, now).await
 }
 
+pub async fn bring_forward(
+    client: &mut Object,
+    key: &str,
+    due_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let changed = execute(
+        &*client,
+        "UPDATE jobs SET due_at = LEAST(due_at, $2), updated_at = $3
+         WHERE dedupe_key = $1 AND state = 'queued'",
+        &[&text(key), &ms(due_at), &ms(now)],
+    )
+    .await?;
+    Ok(changed > 0)
+}
+
 pub async fn claim(
     client: &mut Object,
     now: OffsetDateTime,
@@ -123,26 +139,43 @@ pub async fn settle(
             .await?
         }
         Settlement::Retry { due_at, error } => {
-            let mut tries = 0;
-            loop {
-                match requeue(client, id, lease, ms(*due_at), error, ms(now)).await {
-                    Err(e) if is_key_race(&e) && tries + 1 < ATTEMPTS_ON_KEY_RACE => tries += 1,
-                    other => break u64::from(other?),
-                }
-            }
+            requeue_racing(client, id, lease, ms(*due_at), Some(error), ms(now)).await?
+        }
+        Settlement::Defer { due_at } => {
+            requeue_racing(client, id, lease, ms(*due_at), None, ms(now)).await?
         }
     };
     Ok(changed > 0)
 }
 
+/// [`requeue`], again when another transaction queued a job with the same
+/// key at the same moment.
+async fn requeue_racing(
+    client: &mut Object,
+    id: &str,
+    lease: &str,
+    due_at: OffsetDateTime,
+    error: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let mut tries = 0;
+    loop {
+        match requeue(client, id, lease, due_at, error, now).await {
+            Err(e) if is_key_race(&e) && tries + 1 < ATTEMPTS_ON_KEY_RACE => tries += 1,
+            other => return Ok(u64::from(other?)),
+        }
+    }
+}
+
 /// Puts a held job back in the queue, or merges it into a job with its key
-/// queued meanwhile. `false` when the lease was lost.
+/// queued meanwhile: a retry (with `error`) keeps the claim's attempt, a
+/// deferral (no error) gives it back. `false` when the lease was lost.
 async fn requeue(
     client: &mut Object,
     id: &str,
     lease: &str,
     due_at: OffsetDateTime,
-    error: &str,
+    error: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<bool, tokio_postgres::Error> {
     let tx = client.transaction().await?;
@@ -158,10 +191,12 @@ async fn requeue(
     };
     let key: Option<String> = held.try_get(0)?;
     if !merged_into_queued(&tx, id, key.as_deref(), due_at).await? {
+        let uncounted = i32::from(error.is_none());
         tx.execute(
-            "UPDATE jobs SET state = 'queued', lease = NULL, due_at = $2, last_error = $3,
+            "UPDATE jobs SET state = 'queued', lease = NULL, due_at = $2,
+                 last_error = COALESCE($3, last_error), attempts = GREATEST(attempts - $5, 0),
                  updated_at = $4 WHERE id = $1",
-            &[&id, &due_at, &text(error), &now],
+            &[&id, &due_at, &error.map(text), &now, &uncounted],
         )
         .await?;
     }

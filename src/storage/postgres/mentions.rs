@@ -76,6 +76,15 @@ pub async fn settle(
         Some(_) => {
             match transition {
                 Transition::Verify(data) => write_verified(&tx, id, data, now).await?,
+                Transition::VerifyAndModerate(data, moderation) => {
+                    write_verified(&tx, id, data, now).await?;
+                    execute(
+                        &tx,
+                        "UPDATE mentions SET moderation = $2 WHERE id = $1",
+                        &[&id, &moderation.label()],
+                    )
+                    .await?
+                }
                 Transition::Reject(reason) => set_state(&tx, id, "rejected", reason, now).await?,
                 Transition::Delete(reason) => set_state(&tx, id, "deleted", reason, now).await?,
                 Transition::Keep(_) | Transition::Retry(_) => 0,

@@ -19,9 +19,12 @@ mod posts;
 mod query;
 mod rows;
 mod schema;
+mod secrets;
 mod seed;
 mod sent;
 mod threads;
+mod tls;
+mod tls_verify;
 
 use std::time::Duration;
 
@@ -30,8 +33,9 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{
-    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, SentStore, Settled, Store, StoreError, ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
+    MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled, Store, StoreError,
+    ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -126,6 +130,25 @@ impl PostStore for PostgresStore {
     async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError> {
         let mut c = self.db.client().await?;
         bounded(import::import_posts(&mut c, posts)).await
+    }
+}
+
+#[async_trait]
+impl SecretStore for PostgresStore {
+    async fn secret(
+        &self,
+        name: &str,
+        now: OffsetDateTime,
+        create: CreateSecret<'_>,
+    ) -> Result<SecretBytes, StoreError> {
+        super::secrets::check_name(name)?;
+        let mut c = self.db.client().await?;
+        if let Some(found) = bounded(secrets::find(&mut c, name)).await? {
+            return Ok(SecretBytes::new(found));
+        }
+        let value = create();
+        let stored = bounded(secrets::create(&mut c, name, &value, now)).await?;
+        Ok(SecretBytes::new(stored))
     }
 }
 
@@ -292,6 +315,16 @@ impl JobStore for PostgresStore {
     async fn enqueue(&self, job: &NewJob, now: OffsetDateTime) -> Result<Enqueued, StoreError> {
         let mut c = self.db.client().await?;
         bounded(jobs::enqueue(&mut c, job, now)).await
+    }
+
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(jobs::bring_forward(&mut c, dedupe_key, due_at, now)).await
     }
 
     async fn claim_job(

@@ -11,13 +11,12 @@
 use std::future::Future;
 use std::time::Duration;
 
+use super::tls::Tls;
+use super::tls_verify::refusal_in;
+use crate::storage::StoreError;
 use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
 };
-use tokio_postgres::NoTls;
-use tokio_postgres::config::SslMode;
-
-use crate::storage::StoreError;
 
 const MAX_CONNECTIONS: usize = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,27 +27,21 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct Db {
     pool: Pool,
+    /// The TLS settings in words (`sslmode=verify-full, trusting …`).
+    tls: String,
 }
 
 impl Db {
     /// Builds the pool; no connection is made until the first `client`.
+    /// TLS follows the URL's `sslmode` and `sslrootcert` (see `tls.rs`); a
+    /// CA file that cannot be read fails here, at start-up.
     pub fn new(url: &str) -> Result<Self, StoreError> {
+        let (url, tls) = Tls::from_url(url)?;
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
             // The driver's message never repeats the URL, so no password leaks.
             StoreError::Unavailable(format!("invalid PostgreSQL URL: {}", describe(&e)))
         })?;
-        match config.get_ssl_mode() {
-            SslMode::Require => {
-                return Err(StoreError::Unavailable(
-                    "sslmode=require is not supported yet: this build connects to PostgreSQL without TLS"
-                        .to_owned(),
-                ));
-            }
-            // `prefer` (the default) means plain connections without TLS support.
-            _ => {
-                config.ssl_mode(SslMode::Disable);
-            }
-        }
+        config.ssl_mode(tls.driver_mode());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -57,7 +50,7 @@ impl Db {
         }
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls.connector()?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Verified,
             },
@@ -72,12 +65,30 @@ impl Db {
             .map_err(|e| {
                 StoreError::Unavailable(format!("cannot build the PostgreSQL pool: {e}"))
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            tls: tls.describe(),
+        })
     }
 
     /// A verified connection, or `Unavailable` within the pool's timeouts.
     pub async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(pool_error)
+        self.pool.get().await.map_err(|e| self.pool_error(e))
+    }
+
+    /// A pool error as `Unavailable`; a failed TLS handshake also names the
+    /// TLS settings, so the operator sees what was asked for.
+    fn pool_error(&self, error: PoolError) -> StoreError {
+        match error {
+            PoolError::Backend(e) if e.to_string().contains("TLS") => {
+                let why = refusal_in(&e).map_or_else(
+                    || describe(&e),
+                    |refusal| format!("PostgreSQL: TLS handshake refused: {refusal}"),
+                );
+                StoreError::Unavailable(format!("{why} ({})", self.tls))
+            }
+            other => pool_error(other),
+        }
     }
 }
 

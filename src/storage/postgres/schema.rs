@@ -154,7 +154,14 @@ const MIGRATIONS: &[&str] = &[
         entries TEXT NOT NULL,
         checked_at TIMESTAMPTZ NOT NULL
     );"#,
-    // 8: other receivers' ids for a mention (imported status ids).
+    // 8: secrets the service makes for itself (the URL-signing key); the
+    // first value stored under a name wins.
+    r#"CREATE TABLE secrets (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        value BYTEA NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+    );"#,
+    // 9: other receivers' ids for a mention (imported status ids).
     r#"CREATE TABLE mention_aliases (
         alias TEXT PRIMARY KEY,
         mention_id BIGINT NOT NULL REFERENCES mentions (id) ON DELETE CASCADE

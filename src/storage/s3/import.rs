@@ -4,10 +4,9 @@
 //! Invariants: an imported post follows the same order as `record_toot`
 //! (the seed's object first, created with `If-None-Match`, then our
 //! record), so the first toot recorded wins here too and a different one is
-//! reported, never written. An imported mention takes its id through the
-//! `by-pair` entry like a received one, then writes its indexes before its
-//! record; ids for a batch are reserved with one compare-and-swap of the
-//! counter instead of one per mention.
+//! reported, never written. An imported mention is written as a received
+//! one is (`receive.rs`: a new id, its job and index entry, its record,
+//! then its pair), unless its source and target have a live mention.
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use time::OffsetDateTime;
@@ -15,11 +14,9 @@ use time::OffsetDateTime;
 use super::S3Store;
 use super::layout::parse_id;
 use super::mention_record::MentionObject;
-use super::mentions::{PairObject, allocate_ids, take_fresh_id, write_new};
-use super::objects::Versioned;
-use super::objects::is_stale;
 use super::objects::{contended, contention_pause, max_attempts};
 use super::posts::{create_announced, import_announced, import_failed};
+use super::receive::{Pair, drop_duplicate, look, take_pair, verify, write_record};
 use crate::domain::mention::{Mention, MentionId, Verification};
 use crate::domain::{PostRecord, PostState, TootId};
 use crate::storage::{Imported, StoreError};
@@ -154,38 +151,9 @@ pub async fn import_mentions(
     mentions: &[Mention],
     now: OffsetDateTime,
 ) -> Result<Vec<Imported>, StoreError> {
-    // Reserve one id per mention whose pair is not taken yet; a race that
-    // needs more takes them one by one.
-    let looks: Vec<_> = mentions
-        .iter()
-        .map(|m| store.layout.pair(&m.source, &m.target))
-        .map(|pair| async move { Ok::<_, StoreError>(!store.objects.exists(&pair).await?) })
-        .collect();
-    let absent: Vec<bool> = stream::iter(looks)
-        .buffered(IN_FLIGHT)
-        .try_collect()
-        .await?;
-    let wanted = absent.iter().filter(|a| **a).count();
-    let mut next = match wanted {
-        0 => 0,
-        n => {
-            let counter = store.layout.mention_counter();
-            allocate_ids(store, &counter, i64::try_from(n).unwrap_or(i64::MAX)).await?
-        }
-    };
-    let reserved: Vec<Option<i64>> = absent
-        .iter()
-        .map(|absent| {
-            absent.then(|| {
-                next += 1;
-                next - 1
-            })
-        })
-        .collect();
     let imports: Vec<_> = mentions
         .iter()
-        .zip(reserved)
-        .map(|(mention, id)| import_mention(store, mention, id, now))
+        .map(|mention| import_mention(store, mention, now))
         .collect();
     stream::iter(imports)
         .buffered(IN_FLIGHT)
@@ -193,67 +161,32 @@ pub async fn import_mentions(
         .await
 }
 
-/// Like `mentions::receive`, but a live mention for the pair is left as it
+/// Like `receive::receive`, but a live mention for the pair is left as it
 /// is, and a new one is written as imported.
 async fn import_mention(
     store: &S3Store,
     mention: &Mention,
-    mut fresh: Option<i64>,
     now: OffsetDateTime,
 ) -> Result<Imported, StoreError> {
-    let pair_key = store.layout.pair(&mention.source, &mention.target);
+    let (source, target) = (&mention.source, &mention.target);
+    let pending = mention.verification == Verification::Pending;
     for attempt in 0..max_attempts() {
-        let pair = store.objects.read::<PairObject>(&pair_key).await?;
-        let state = match &pair {
-            None => PairState::Free,
-            Some(pair) => pair_state(store, pair, now).await?,
-        };
-        match state {
-            PairState::Live => return Ok(Imported::Present),
-            PairState::InFlight => {}
-            PairState::Free => {
-                let id = take_fresh_id(store, &mut fresh).await?;
-                let mut entry = PairObject::new(id);
-                let written = match &pair {
-                    None => store.objects.create(&pair_key, &mut entry).await?,
-                    Some(pair) => store.objects.replace(&pair_key, &mut entry, pair).await?,
-                };
-                if written {
-                    let record = MentionObject::imported(id, mention);
-                    let pending = mention.verification == Verification::Pending;
-                    write_new(store, &mention.target, record, pending.then_some(now)).await?;
+        match look(store, source, target, now).await? {
+            Pair::Live(_) => return Ok(Imported::Present),
+            Pair::InFlight => {}
+            Pair::Free(pair) => {
+                let make = |id| MentionObject::imported(id, mention);
+                let id = write_record(store, target, make, now).await?;
+                if take_pair(store, source, target, pair.as_ref(), id).await? {
+                    if pending {
+                        verify(store, id, now, now).await?;
+                    }
                     return Ok(Imported::Copied);
                 }
+                drop_duplicate(store, target, id).await?;
             }
         }
         contention_pause(attempt).await;
     }
-    Err(contended(&pair_key))
-}
-
-enum PairState {
-    /// The pair has a live mention.
-    Live,
-    /// Its record was removed, or never written by a writer that gave up
-    /// long ago: the pair may take a new id.
-    Free,
-    /// Its writer is still writing the record.
-    InFlight,
-}
-
-async fn pair_state(
-    store: &S3Store,
-    pair: &Versioned<PairObject>,
-    now: OffsetDateTime,
-) -> Result<PairState, StoreError> {
-    let record = store
-        .objects
-        .read::<MentionObject>(&store.layout.mention(pair.value.id))
-        .await?;
-    Ok(match record {
-        Some(record) if record.value.is_live() => PairState::Live,
-        Some(_) => PairState::Free,
-        None if is_stale(pair.last_modified_ms, now) => PairState::Free,
-        None => PairState::InFlight,
-    })
+    Err(contended(&store.layout.pair(source, target)))
 }

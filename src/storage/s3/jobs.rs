@@ -16,8 +16,12 @@
 //!   writers can never make the same job, and each claim or retry writes
 //!   an entry name never used before (it carries the new due time);
 //! - every decision is one compare-and-swap of the job's record. On a
-//!   provider that does not honour conditional writes, two workers may both
-//!   win a claim: the job is then attempted twice, never lost;
+//!   provider that does not honour conditional writes (or, like `s3s-fs`,
+//!   checks them and writes in two steps, so racing writers all pass), two
+//!   workers may both win a claim, and two enqueues of one dedupe key may
+//!   both make a job: the work is then attempted twice. Ending a job reads
+//!   its record back before deleting it, so a change that landed over the
+//!   ending is kept (one more attempt), not deleted;
 //! - finding due work reads one page of the due listing and stops at the
 //!   first entry not yet due, so a scheduled run with nothing due costs one
 //!   request.
@@ -148,6 +152,30 @@ pub async fn enqueue(
         // Another enqueue of the same key got there first: its job stands
         // for ours, which goes before anyone can have claimed it for long.
         discard(store, &id).await?;
+        contention_pause(attempt).await;
+    }
+    Err(contended(&key_path))
+}
+
+/// Brings forward the queued job holding `key`, if there is one.
+pub async fn bring_forward_key(
+    store: &S3Store,
+    key: &str,
+    due_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let key_path = store.layout.job_key(key);
+    for attempt in 0..max_attempts() {
+        let Some(pointer) = store.objects.read::<KeyObject>(&key_path).await? else {
+            return Ok(false);
+        };
+        let Some(id) = queued_holder(store, &pointer.value).await? else {
+            return Ok(false);
+        };
+        if bring_forward(store, &id, millis(due_at), now).await? {
+            return Ok(true);
+        }
+        // Changed meanwhile (claimed, or moved): look again.
         contention_pause(attempt).await;
     }
     Err(contended(&key_path))
@@ -402,7 +430,10 @@ pub async fn settle(
                 move_entry(store, &record, next).await?
             }
             Settlement::Retry { due_at, error } => {
-                requeue(store, &record, millis(*due_at), error, now).await?
+                requeue(store, &record, millis(*due_at), Some(error), now).await?
+            }
+            Settlement::Defer { due_at } => {
+                requeue(store, &record, millis(*due_at), None, now).await?
             }
         };
         if done {
@@ -414,12 +445,13 @@ pub async fn settle(
 }
 
 /// Puts a job back in the queue at `due_ms`, or, when another job with its
-/// dedupe key was queued meanwhile, lets that one stand for it.
+/// dedupe key was queued meanwhile, lets that one stand for it. A retry
+/// (with `error`) keeps the claim's attempt, a deferral gives it back.
 async fn requeue(
     store: &S3Store,
     record: &Versioned<JobObject>,
     due_ms: i64,
-    error: &str,
+    error: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
     if let Some(other) = other_queued_holder(store, &record.value).await? {
@@ -430,14 +462,17 @@ async fn requeue(
     next.state = JobState::Queued.label().to_owned();
     next.lease = None;
     next.due_at = due_ms;
-    next.last_error = Some(error.to_owned());
+    match error {
+        Some(error) => next.last_error = Some(error.to_owned()),
+        None => next.attempts = next.attempts.saturating_sub(1),
+    }
     next.updated_at = millis(now);
     move_entry(store, record, next).await
 }
 
 /// Ends a job: the record is marked finished by compare-and-swap (so no
-/// one acts on it again), then its entries and the record are deleted.
-/// `false` when the record changed meanwhile.
+/// one acts on it again), read back, then its entries and the record are
+/// deleted. `false` when the record changed meanwhile.
 async fn finish(store: &S3Store, record: &Versioned<JobObject>) -> Result<bool, StoreError> {
     let id = record.value.job_id()?;
     let mut next = record.value.clone();
@@ -446,6 +481,14 @@ async fn finish(store: &S3Store, record: &Versioned<JobObject>) -> Result<bool, 
     let key = store.layout.job(&id);
     if !store.objects.replace(&key, &mut next, record).await? {
         return Ok(false);
+    }
+    // Where conditional writes are not atomic, another writer's change (a
+    // claim, a merged enqueue) may have landed with or after ours: read
+    // back, and leave a record that is no longer ours in place, so that
+    // change is at worst one more attempt, never a job deleted under it.
+    let back = store.objects.read::<JobObject>(&key).await?;
+    if back.is_none_or(|b| b.value.write_id != next.write_id) {
+        return Ok(true);
     }
     store
         .objects

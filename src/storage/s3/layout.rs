@@ -73,10 +73,6 @@ impl Layout {
         self.ours(&["posts"])
     }
 
-    pub fn mention_counter(&self) -> Path {
-        self.ours(&["counters", "mentions.json"])
-    }
-
     pub fn mention(&self, id: i64) -> Path {
         self.ours(&["mentions", "by-id", &format!("{}.json", padded_id(id))])
     }
@@ -198,9 +194,29 @@ impl Layout {
         self.ours(&["sent"])
     }
 
+    /// One target's last attempt for one of our posts.
+    pub fn sent_target(&self, source: &Url, target: &Url) -> Path {
+        self.sent_targets(source)
+            .join(format!("{}.json", hash(&[target.as_str()])))
+    }
+
+    /// The targets' objects of one of our posts.
+    pub fn sent_targets(&self, source: &Url) -> Path {
+        self.ours(&["sent-targets", &hash(&[source.as_str()])])
+    }
+
+    pub fn sent_targets_all(&self) -> Path {
+        self.ours(&["sent-targets"])
+    }
+
     /// A feed's validators and entry digests.
     pub fn feed(&self, feed: &Url) -> Path {
         self.ours(&["feeds", &format!("{}.json", hash(&[feed.as_str()]))])
+    }
+
+    /// A secret (`storage::secrets`); names are checked to be key-safe.
+    pub fn secret(&self, name: &str) -> Path {
+        self.ours(&["secrets", &format!("{name}.json")])
     }
 
     pub fn probe(&self, name: &str) -> Path {

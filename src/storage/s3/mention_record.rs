@@ -121,6 +121,10 @@ impl MentionObject {
                 self.data = Some(DataObject::from(data));
                 self.updated_at = millis(now);
             }
+            Transition::VerifyAndModerate(data, moderation) => {
+                self.apply(&Transition::Verify(data.clone()), now);
+                self.moderation = moderation.label().to_owned();
+            }
             Transition::Reject(reason) => self.settle_as("rejected", reason, now),
             Transition::Delete(reason) => self.settle_as("deleted", reason, now),
             Transition::Keep(_) | Transition::Retry(_) => {}

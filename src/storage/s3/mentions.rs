@@ -1,205 +1,36 @@
-//! Received mentions: receiving (and re-receiving), reading, querying,
-//! moderating and removing them.
+//! Received mentions: reading, settling, querying, moderating and removing
+//! them (receiving is `receive.rs`).
 //!
 //! Keys: the record `mentions/by-id/<id>.json` (see `mention_record.rs`),
-//! the pair index `mentions/by-pair/<sha256(source, target)>.json` → id (the
-//! one place that decides which id a source and target get), and one empty
-//! entry per mention under `mentions/by-target/<sha256(target)>/` (what the
-//! read API lists). Ids come from a counter object bumped by
-//! compare-and-swap.
+//! the pair index `mentions/by-pair/<sha256(source, target)>.json` → id,
+//! and one empty entry per mention under
+//! `mentions/by-target/<sha256(target)>/` (what the read API lists).
 //!
-//! Invariants: indexes, and the verification job (on the job queue), are
-//! written before the record they point at, and every reader skips an index
-//! entry whose record is missing or removed; a verification job that finds
-//! no record yet tries once more a minute later. A pair entry whose record
-//! is missing is given `objects::STALE_AFTER` for its writer to finish before it
-//! counts as abandoned; only then does a re-sent webmention take a new id.
+//! Invariants: every reader skips an index entry whose record is missing,
+//! removed or of another target. Where a provider without atomic
+//! conditional writes let two receivers of one webmention both write a
+//! record, the pair index names the one that stands: settling the other
+//! turns it into a tombstone, and queries show only the named one, so a
+//! duplicate costs one more verification and is never shown twice.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
 use super::S3Store;
-use super::jobs;
 use super::layout::parse_id;
 use super::mention_record::MentionObject;
 use super::millis;
-use super::objects::{
-    Record, Step, Versioned, contended, contention_pause, is_stale, max_attempts, write_id,
-};
-use crate::domain::job::NewJob;
+use super::objects::Step;
+use super::receive::PairObject;
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::storage::mentions::{MentionQuery, SortDirection, SortField, host_prefixes};
 use crate::storage::{Settled, StoreError};
-use object_store::path::Path;
-
-/// `mentions/by-pair/…`: which id a source and target have.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PairObject {
-    pub id: i64,
-    write_id: String,
-}
-
-impl PairObject {
-    pub fn new(id: i64) -> Self {
-        Self {
-            id,
-            write_id: String::new(),
-        }
-    }
-}
-
-impl Record for PairObject {
-    fn restamp(&mut self) {
-        self.write_id = write_id();
-    }
-}
-
-/// `counters/…`: the next id to hand out.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Counter {
-    next: i64,
-    write_id: String,
-}
-
-impl Record for Counter {
-    fn restamp(&mut self) {
-        self.write_id = write_id();
-    }
-}
-
-/// Hands out the next id of a counter (1, 2, 3, …; never twice).
-pub async fn allocate_id(store: &S3Store, counter: &Path) -> Result<i64, StoreError> {
-    allocate_ids(store, counter, 1).await
-}
-
-/// Hands out `count` consecutive ids at once (one compare-and-swap) and
-/// returns the first.
-pub async fn allocate_ids(store: &S3Store, counter: &Path, count: i64) -> Result<i64, StoreError> {
-    store
-        .objects
-        .modify::<Counter, _>(counter, |current| {
-            let id = current.map_or(1, |c| c.next.max(1));
-            Ok(Step::Write(
-                Counter {
-                    next: id + count.max(1),
-                    write_id: String::new(),
-                },
-                id,
-            ))
-        })
-        .await
-}
-
-pub async fn receive(
-    store: &S3Store,
-    source: &Url,
-    target: &Url,
-    moderation: Moderation,
-    now: OffsetDateTime,
-) -> Result<MentionId, StoreError> {
-    let pair_key = store.layout.pair(source, target);
-    let mut fresh_id = None;
-    for attempt in 0..max_attempts() {
-        match store.objects.read::<PairObject>(&pair_key).await? {
-            None => {
-                let id = take_fresh_id(store, &mut fresh_id).await?;
-                let mut pair = PairObject::new(id);
-                if store.objects.create(&pair_key, &mut pair).await? {
-                    let record = MentionObject::received(id, source, target, moderation, now);
-                    write_new(store, target, record, Some(now)).await?;
-                    return Ok(MentionId(id));
-                }
-            }
-            Some(pair) => {
-                let id = pair.value.id;
-                let record = store
-                    .objects
-                    .read::<MentionObject>(&store.layout.mention(id))
-                    .await?;
-                let abandoned = match &record {
-                    Some(record) if record.value.is_live() => {
-                        if requeue(store, record, now).await? {
-                            return Ok(MentionId(id));
-                        }
-                        false
-                    }
-                    Some(_removed) => true,
-                    None => is_stale(pair.last_modified_ms, now),
-                };
-                if abandoned {
-                    let id = take_fresh_id(store, &mut fresh_id).await?;
-                    let mut next = PairObject::new(id);
-                    if store.objects.replace(&pair_key, &mut next, &pair).await? {
-                        let record = MentionObject::received(id, source, target, moderation, now);
-                        write_new(store, target, record, Some(now)).await?;
-                        return Ok(MentionId(id));
-                    }
-                }
-            }
-        }
-        contention_pause(attempt).await;
-    }
-    Err(contended(&pair_key))
-}
-
-pub async fn take_fresh_id(store: &S3Store, fresh: &mut Option<i64>) -> Result<i64, StoreError> {
-    if let Some(id) = *fresh {
-        return Ok(id);
-    }
-    let id = allocate_id(store, &store.layout.mention_counter()).await?;
-    *fresh = Some(id);
-    Ok(id)
-}
-
-/// Writes a new record (its id just taken, its `by-pair` entry written):
-/// its `by-target` entry and, with `verify_at`, its verification job first,
-/// the record last.
-pub async fn write_new(
-    store: &S3Store,
-    target: &Url,
-    mut record: MentionObject,
-    verify_at: Option<OffsetDateTime>,
-) -> Result<(), StoreError> {
-    let id = record.id;
-    store
-        .objects
-        .touch(&store.layout.target_entry(target, id))
-        .await?;
-    if let Some(at) = verify_at {
-        jobs::enqueue(store, &NewJob::verify_mention(MentionId(id), at), at).await?;
-    }
-    // Ids are handed out once, so nothing can be there yet.
-    store
-        .objects
-        .create(&store.layout.mention(id), &mut record)
-        .await
-        .map(|_| ())
-}
-
-/// A re-sent webmention: verify it again (one queued verification per
-/// mention, so a re-send while one waits merges into it), then mark the
-/// record received again. `false` when the record changed meanwhile (the
-/// caller starts over).
-async fn requeue(
-    store: &S3Store,
-    record: &Versioned<MentionObject>,
-    now: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    let id = MentionId(record.value.id);
-    jobs::enqueue(store, &NewJob::verify_mention(id, now), now).await?;
-    let mut next = record.value.clone();
-    next.updated_at = millis(now);
-    store
-        .objects
-        .replace(&store.layout.mention(id.0), &mut next, record)
-        .await
-}
 
 /// Applies a verification attempt's outcome unless the record changed
-/// since `seen` (one compare-and-swap).
+/// since `seen` (one compare-and-swap). A duplicate (see
+/// [`without_duplicates`]) is removed instead, and is `Gone`.
 pub async fn settle(
     store: &S3Store,
     id: MentionId,
@@ -207,6 +38,11 @@ pub async fn settle(
     seen: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Settled, StoreError> {
+    let writes = !matches!(transition, Transition::Keep(_) | Transition::Retry(_));
+    if writes && superseded(store, id).await? {
+        remove(store, id).await?;
+        return Ok(Settled::Gone);
+    }
     store
         .objects
         .modify::<MentionObject, _>(&store.layout.mention(id.0), |current| {
@@ -253,12 +89,12 @@ pub async fn count(store: &S3Store, query: &MentionQuery) -> Result<u64, StoreEr
     Ok(matching(store, query).await?.len() as u64)
 }
 
-/// The live mentions the query selects, unordered. Lists one directory per
-/// target and reads the records it names; for every target, lists the
-/// records' directory and reads only the records changed since this
-/// process last read them (`record_cache.rs`).
+/// The live mentions the query selects, unordered, one per source and
+/// target. Lists one directory per target and reads the records it names;
+/// for every target, lists the records' directory and reads only the
+/// records changed since this process last read them (`record_cache.rs`).
 async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionObject>, StoreError> {
-    let records = if query.targets.is_empty() {
+    let mut records = if query.targets.is_empty() {
         every_record(store).await?
     } else {
         let mut ids = BTreeSet::new();
@@ -275,9 +111,10 @@ async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionOb
         store.objects.read_many::<MentionObject>(keys).await?
     };
     let since = query.since.map(millis);
+    records.retain(MentionObject::is_live);
+    let records = without_duplicates(store, records).await?;
     Ok(records
         .into_iter()
-        .filter(|m| m.is_live())
         .filter(|m| {
             query.targets.is_empty() || query.targets.iter().any(|t| t.as_str() == m.target)
         })
@@ -324,7 +161,7 @@ async fn matching(store: &S3Store, query: &MentionQuery) -> Result<Vec<MentionOb
 async fn every_record(store: &S3Store) -> Result<Vec<MentionObject>, StoreError> {
     let listed = store.objects.list(&store.layout.mentions()).await?;
     let lookup = store.records.lookup(&listed);
-    let sizes: std::collections::HashMap<i64, u64> = lookup.missing.iter().copied().collect();
+    let sizes: HashMap<i64, u64> = lookup.missing.iter().copied().collect();
     let keys = lookup
         .missing
         .iter()
@@ -394,7 +231,25 @@ pub async fn set_moderation(
 /// Turns the record into a tombstone (one compare-and-swap, so it cannot
 /// race a settlement), then tidies its index entries away.
 pub async fn remove(store: &S3Store, id: MentionId) -> Result<bool, StoreError> {
-    let removed = store
+    let Some(record) = tombstone(store, id).await? else {
+        return Ok(false);
+    };
+    if let Ok(target) = Url::parse(&record.target) {
+        store
+            .objects
+            .delete(&store.layout.target_entry(&target, id.0))
+            .await?;
+    }
+    Ok(true)
+}
+
+/// Turns a live record into a tombstone; the record as it was, or `None`
+/// when there was no live one.
+pub async fn tombstone(
+    store: &S3Store,
+    id: MentionId,
+) -> Result<Option<MentionObject>, StoreError> {
+    store
         .objects
         .modify::<MentionObject, _>(&store.layout.mention(id.0), |current| {
             Ok(match current {
@@ -407,15 +262,77 @@ pub async fn remove(store: &S3Store, id: MentionId) -> Result<bool, StoreError> 
                 _ => Step::Done(None),
             })
         })
+        .await
+}
+
+/// Whether the live mention `id` is a duplicate: the pair index of its
+/// source and target names another live mention of theirs (two receivers
+/// raced on a provider without atomic conditional writes).
+async fn superseded(store: &S3Store, id: MentionId) -> Result<bool, StoreError> {
+    let record = store
+        .objects
+        .read::<MentionObject>(&store.layout.mention(id.0))
         .await?;
-    let Some(record) = removed else {
+    let Some(record) = record.filter(|r| r.value.is_live()) else {
         return Ok(false);
     };
-    if let Ok(target) = Url::parse(&record.target) {
-        store
-            .objects
-            .delete(&store.layout.target_entry(&target, id.0))
-            .await?;
+    let standing = standing_id(store, &record.value).await?;
+    Ok(standing.is_some_and(|other| other != id.0))
+}
+
+/// The id the pair index names for a record's source and target, if that
+/// mention is live and theirs.
+async fn standing_id(store: &S3Store, record: &MentionObject) -> Result<Option<i64>, StoreError> {
+    let (Ok(source), Ok(target)) = (Url::parse(&record.source), Url::parse(&record.target)) else {
+        return Ok(None);
+    };
+    let pair = store
+        .objects
+        .read::<PairObject>(&store.layout.pair(&source, &target))
+        .await?;
+    let Some(pair) = pair else {
+        return Ok(None);
+    };
+    if pair.value.id == record.id {
+        return Ok(Some(record.id));
     }
-    Ok(true)
+    let named = store
+        .objects
+        .read::<MentionObject>(&store.layout.mention(pair.value.id))
+        .await?;
+    Ok(named
+        .filter(|n| {
+            n.value.is_live() && n.value.source == record.source && n.value.target == record.target
+        })
+        .map(|n| n.value.id))
+}
+
+/// Keeps one live record per source and target: the one the pair index
+/// names, else the oldest. Duplicates are rare (see the module docs), so
+/// the pair index is read only for them.
+async fn without_duplicates(
+    store: &S3Store,
+    records: Vec<MentionObject>,
+) -> Result<Vec<MentionObject>, StoreError> {
+    let mut groups: HashMap<(String, String), Vec<MentionObject>> = HashMap::new();
+    for record in records {
+        groups
+            .entry((record.source.clone(), record.target.clone()))
+            .or_default()
+            .push(record);
+    }
+    let mut kept = Vec::with_capacity(groups.len());
+    for (_, mut group) in groups {
+        if group.len() > 1 {
+            group.sort_by_key(|r| r.id);
+            let standing = standing_id(store, &group[0]).await?;
+            let index = standing
+                .and_then(|id| group.iter().position(|r| r.id == id))
+                .unwrap_or(0);
+            kept.push(group.swap_remove(index));
+        } else {
+            kept.extend(group);
+        }
+    }
+    Ok(kept)
 }

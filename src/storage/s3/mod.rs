@@ -3,22 +3,27 @@
 //! Announced posts use the seed's layout unchanged (a zero-byte object at
 //! `.mastodon-meta/<url path>` with user metadata `toot-id`), so a bucket
 //! the seed wrote works as it is and the seed can read ours. Everything else
-//! (claims, mentions and their queue, deliveries, sets, cached threads) sits
+//! (claims, mentions, the job queue, sets, cached threads) sits
 //! under `.backfeed/`; `layout.rs` and `docs/s3-layout.md` list every key.
 //!
-//! Invariant: each decision (who holds a post, a job or a delivery; which
-//! id a mention gets; the first toot recorded) is one conditional write on
-//! one object, retried from a fresh read when someone else wrote first.
+//! Invariant: each decision (who holds a post or a job, which mention a
+//! source and target have, the first toot recorded) is one conditional
+//! write on one object, retried from a fresh read when someone else wrote
+//! first; and no record's survival depends on that write being atomic: new
+//! records go under keys only their writer makes (time-ordered random ids),
+//! and nothing is deleted without reading back that it is what stands.
 //! Operations that touch several objects write index entries before the
 //! record they point at and remove them after, and every reader skips an
-//! entry whose record does not match; the module docs of `mentions.rs`,
-//! `queue.rs` and `verify.rs` say why each such step is safe. On a provider
-//! that does not honour conditional writes, start-up logs a warning: there,
-//! concurrent first requests may post twice.
+//! entry whose record does not match; the module docs of `receive.rs`,
+//! `mentions.rs` and `jobs.rs` say why each such step is safe. A provider
+//! that does not decide conditional writes atomically gets a warning at
+//! start-up: there, claims are not exclusive (a post may be tooted twice, a
+//! job run twice); `docs/s3-layout.md` lists what else it costs.
 
 mod aliases;
 mod dynamo_objects;
 mod dynamo_seed;
+mod ids;
 mod import;
 mod jobs;
 mod layout;
@@ -28,7 +33,9 @@ mod mentions;
 mod objects;
 mod posts;
 mod probe;
+mod receive;
 mod record_cache;
+mod secrets;
 mod seed;
 mod sent;
 mod sets;
@@ -45,8 +52,9 @@ use url::Url;
 use super::dynamodb::items::Items;
 use super::rows::millis;
 use super::{
-    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, SentStore, Settled, Store, StoreError, ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
+    MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled, Store, StoreError,
+    ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -63,6 +71,7 @@ pub use seed::{SeedPost, TOOT_ID_METADATA};
 
 pub struct S3Store {
     objects: Objects,
+    ids: ids::MentionIds,
     seed: SeedObjects,
     layout: Layout,
     conditional: Conditional,
@@ -133,15 +142,20 @@ impl S3Store {
                     "S3 store ready; conditional writes are honoured"
                 );
             }
-            Conditional::Ignored(what) | Conditional::Refused(what) => {
+            Conditional::NotAtomic(what)
+            | Conditional::Ignored(what)
+            | Conditional::Refused(what) => {
                 tracing::warn!(
                     bucket,
                     prefix,
                     finding = %what,
-                    "this S3 provider does not honour conditional writes (If-None-Match / If-Match): \
-                     claims are not atomic here, so concurrent first requests for a post may post it \
-                     twice (Mastodon's Idempotency-Key is then the only guard), and verification \
-                     jobs, webhook deliveries and mention ids may be handed out twice"
+                    "this S3 provider does not decide conditional writes (If-None-Match / If-Match) \
+                     atomically, so claims are not exclusive here: concurrent first requests for a \
+                     post may post it twice (Mastodon's Idempotency-Key is then the only guard, for \
+                     one hour), a job may run twice, a webmention sent twice at once may be verified \
+                     twice, and a verification racing a moderation of the same mention may undo one \
+                     of them. Webmentions and jobs are kept (one narrow exception: two instances \
+                     receiving webmentions in the same millisecond; see docs/s3-layout.md)"
                 );
             }
         }
@@ -149,6 +163,7 @@ impl S3Store {
         let seed = SeedObjects::S3(S3Seed::new(&s3, bucket_url, region, send_conditions)?);
         let store = Self {
             objects: Objects::new(s3, send_conditions),
+            ids: ids::MentionIds::default(),
             seed,
             layout,
             conditional,
@@ -169,6 +184,7 @@ impl S3Store {
         let seed = DynamoSeed::new(std::sync::Arc::clone(&items), layout.seed_prefix());
         let store = Self {
             objects: Objects::on_dynamodb(items),
+            ids: ids::MentionIds::default(),
             seed: SeedObjects::Dynamo(seed),
             layout,
             conditional: Conditional::Honoured,
@@ -183,7 +199,15 @@ impl S3Store {
         self.objects.dynamodb_usage()
     }
 
-    /// Whether the start-up probe found conditional writes honoured.
+    /// Test support: the next mention id this store makes is `id`, as if
+    /// another process had made it at the same millisecond.
+    #[cfg(feature = "test-support")]
+    pub fn force_next_mention_id(&self, id: MentionId) {
+        self.ids.force_next(id.0);
+    }
+
+    /// Whether the start-up probe found conditional writes honoured (and
+    /// saw no sign that racing writers all pass them).
     pub fn conditional_writes(&self) -> bool {
         self.conditional == Conditional::Honoured
     }
@@ -286,7 +310,7 @@ impl MentionStore for S3Store {
         moderation: Moderation,
         now: OffsetDateTime,
     ) -> Result<MentionId, StoreError> {
-        mentions::receive(self, source, target, moderation, now).await
+        receive::receive(self, source, target, moderation, now).await
     }
 
     async fn settle_mention(
@@ -415,6 +439,19 @@ impl ThreadStore for S3Store {
 }
 
 #[async_trait]
+impl SecretStore for S3Store {
+    async fn secret(
+        &self,
+        name: &str,
+        now: OffsetDateTime,
+        create: CreateSecret<'_>,
+    ) -> Result<SecretBytes, StoreError> {
+        super::secrets::check_name(name)?;
+        secrets::secret(self, name, now, create).await
+    }
+}
+
+#[async_trait]
 impl Store for S3Store {
     /// One cheap request: a look-up of a key that need not exist.
     async fn ping(&self) -> Result<(), StoreError> {
@@ -429,6 +466,15 @@ impl Store for S3Store {
 impl JobStore for S3Store {
     async fn enqueue(&self, job: &NewJob, now: OffsetDateTime) -> Result<Enqueued, StoreError> {
         jobs::enqueue(self, job, now).await
+    }
+
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        jobs::bring_forward_key(self, dedupe_key, due_at, now).await
     }
 
     async fn claim_job(

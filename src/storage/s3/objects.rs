@@ -402,8 +402,6 @@ impl Objects {
         Ok(listed)
     }
 
-    /// Reads many records at once (a few requests in flight), skipping the
-    /// missing ones; the result is in no particular order.
     /// Reads many objects, 16 at a time, with their versions; missing ones
     /// are left out.
     pub async fn read_many_versioned<T: Record>(
@@ -422,6 +420,8 @@ impl Objects {
         Ok(found)
     }
 
+    /// Reads many records at once (a few requests in flight), skipping the
+    /// missing ones; the result is in no particular order.
     pub async fn read_many<T: Record>(&self, keys: Vec<Path>) -> Result<Vec<T>, StoreError> {
         let reads = futures_util::stream::iter(keys)
             .map(|key| async move { self.read::<T>(&key).await })

@@ -8,7 +8,11 @@
 //!
 //! Invariants: a claim is a compare-and-swap on the record (`If-None-Match`
 //! for a new post, `If-Match` to take over an expired lease), so exactly one
-//! request holds a post. Recording a toot creates the seed's object *first*
+//! request holds a post where the provider decides conditional writes
+//! atomically. Where it does not, two requests may both hold it and both
+//! post (a duplicate toot, which Mastodon's `Idempotency-Key` catches within
+//! an hour); recording reads the seed's object back, so both converge on
+//! the toot readers see. Nothing here deletes a record, so nothing is lost. Recording a toot creates the seed's object *first*
 //! and updates the record after, so a reader who finds no seed object and
 //! then a claimed record is never looking at a post that was announced
 //! before it looked; the seed's object wins over the record whenever both
@@ -211,11 +215,17 @@ pub async fn record_toot(
     let seed_key = store.layout.seed_key(url);
     let winner = match store.seed.find(&seed_key).await? {
         Some(seed) => seed.toot,
-        None => store
-            .seed
-            .create_or_find(&seed_key, toot)
-            .await?
-            .unwrap_or_else(|| toot.clone()),
+        None => match store.seed.create_or_find(&seed_key, toot).await? {
+            Some(first) => first,
+            // Read back: where conditional writes are not atomic, two
+            // holders may both have created the object, and the one that
+            // landed last is what every reader sees from now on.
+            None => store
+                .seed
+                .find(&seed_key)
+                .await?
+                .map_or_else(|| toot.clone(), |seed| seed.toot),
+        },
     };
     mark_announced(store, url, &winner, now).await?;
     Ok(winner)

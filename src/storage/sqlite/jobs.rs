@@ -61,6 +61,20 @@ pub fn enqueue(
     Ok(enqueued)
 }
 
+pub fn bring_forward(
+    conn: &mut Connection,
+    key: &str,
+    due_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> rusqlite::Result<bool> {
+    Ok(exec(
+        conn,
+        "UPDATE jobs SET due_at = min(due_at, ?2), updated_at = ?3
+         WHERE dedupe_key = ?1 AND state = 'queued'",
+        params![key, millis(due_at), millis(now)],
+    )? > 0)
+}
+
 pub fn claim(
     conn: &mut Connection,
     now: OffsetDateTime,
@@ -106,32 +120,49 @@ pub fn settle(
             params![id, lease, error, millis(now)],
         )?,
         Settlement::Retry { due_at, error } => {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let held = row(
-                &tx,
-                "SELECT dedupe_key FROM jobs WHERE id = ?1 AND lease = ?2",
-                params![id, lease],
-                |row| row.get::<_, Option<String>>(0),
-            )
-            .optional()?;
-            let Some(key) = held else {
-                return Ok(false);
-            };
-            if merged_into_queued(&tx, id, key.as_deref(), millis(*due_at))? {
-                tx.commit()?;
-                return Ok(true);
-            }
-            exec(
-                &tx,
-                "UPDATE jobs SET state = 'queued', lease = NULL, due_at = ?2, last_error = ?3,
-                     updated_at = ?4 WHERE id = ?1",
-                params![id, millis(*due_at), error, millis(now)],
-            )?;
-            tx.commit()?;
-            1
+            requeue(conn, claimed, millis(*due_at), Some(error), now)?
         }
+        Settlement::Defer { due_at } => requeue(conn, claimed, millis(*due_at), None, now)?,
     };
     Ok(changed > 0)
+}
+
+/// Puts a held job back in the queue at `due_at`: a retry (with `error`)
+/// keeps the claim's attempt, a deferral (no error) gives it back. `0` when
+/// the lease was lost.
+fn requeue(
+    conn: &mut Connection,
+    claimed: &ClaimedJob,
+    due_at: i64,
+    error: Option<&str>,
+    now: OffsetDateTime,
+) -> rusqlite::Result<usize> {
+    let (id, lease) = (claimed.job.id.as_str(), claimed.lease.as_str());
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let held = row(
+        &tx,
+        "SELECT dedupe_key FROM jobs WHERE id = ?1 AND lease = ?2",
+        params![id, lease],
+        |row| row.get::<_, Option<String>>(0),
+    )
+    .optional()?;
+    let Some(key) = held else {
+        return Ok(0);
+    };
+    if merged_into_queued(&tx, id, key.as_deref(), due_at)? {
+        tx.commit()?;
+        return Ok(1);
+    }
+    let uncounted = i64::from(error.is_none());
+    exec(
+        &tx,
+        "UPDATE jobs SET state = 'queued', lease = NULL, due_at = ?2,
+             last_error = coalesce(?3, last_error), attempts = max(attempts - ?5, 0),
+             updated_at = ?4 WHERE id = ?1",
+        params![id, due_at, error, millis(now), uncounted],
+    )?;
+    tx.commit()?;
+    Ok(1)
 }
 
 /// When another job with `key` was queued meanwhile, that job stands for

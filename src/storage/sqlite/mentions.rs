@@ -72,6 +72,14 @@ pub fn settle(
         Some(_) => {
             match transition {
                 Transition::Verify(data) => write_verified(&tx, id.0, data, now)?,
+                Transition::VerifyAndModerate(data, moderation) => {
+                    write_verified(&tx, id.0, data, now)?;
+                    exec(
+                        &tx,
+                        "UPDATE mentions SET moderation = ?2 WHERE id = ?1",
+                        params![id.0, moderation.label()],
+                    )?
+                }
                 Transition::Reject(reason) => set_state(&tx, id.0, "rejected", reason, now)?,
                 Transition::Delete(reason) => set_state(&tx, id.0, "deleted", reason, now)?,
                 Transition::Keep(_) | Transition::Retry(_) => 0,

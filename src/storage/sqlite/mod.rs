@@ -12,6 +12,7 @@ mod mentions;
 mod pool;
 mod posts;
 mod schema;
+mod secrets;
 mod sent;
 mod threads;
 
@@ -25,8 +26,9 @@ use url::Url;
 
 use super::rows::millis;
 use super::{
-    CachedThread, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery, MentionStore,
-    PostStore, SentStore, Settled, Store, StoreError, ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
+    MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled, Store, StoreError,
+    ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -127,6 +129,32 @@ impl PostStore for SqliteStore {
         self.pool
             .write(move |conn| import::import_posts(conn, &posts))
             .await?
+    }
+}
+
+#[async_trait]
+impl SecretStore for SqliteStore {
+    async fn secret(
+        &self,
+        name: &str,
+        now: OffsetDateTime,
+        create: CreateSecret<'_>,
+    ) -> Result<SecretBytes, StoreError> {
+        super::secrets::check_name(name)?;
+        let key = name.to_owned();
+        if let Some(found) = self
+            .pool
+            .read(move |conn| secrets::find(conn, &key))
+            .await?
+        {
+            return Ok(SecretBytes::new(found));
+        }
+        let (key, value) = (name.to_owned(), create());
+        let stored = self
+            .pool
+            .write(move |conn| secrets::create(conn, &key, &value, now))
+            .await?;
+        Ok(SecretBytes::new(stored))
     }
 }
 
@@ -334,6 +362,18 @@ impl JobStore for SqliteStore {
         let job = job.clone();
         self.pool
             .write(move |conn| jobs::enqueue(conn, &job, now))
+            .await
+    }
+
+    async fn bring_forward(
+        &self,
+        dedupe_key: &str,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let key = dedupe_key.to_owned();
+        self.pool
+            .write(move |conn| jobs::bring_forward(conn, &key, due_at, now))
             .await
     }
 

@@ -138,7 +138,14 @@ const MIGRATIONS: &[&str] = &[
         entries TEXT NOT NULL,
         checked_at INTEGER NOT NULL
     ) STRICT;",
-    // 8: other receivers' ids for a mention (imported status ids).
+    // 8: secrets the service makes for itself (the URL-signing key); the
+    // first value stored under a name wins.
+    "CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;",
+    // 9: other receivers' ids for a mention (imported status ids).
     "CREATE TABLE mention_aliases (
         alias TEXT PRIMARY KEY,
         mention_id INTEGER NOT NULL REFERENCES mentions (id) ON DELETE CASCADE

@@ -121,7 +121,12 @@ async fn a_webmention_gets_201_with_a_location_where_the_client_sees_the_service
         let body = answer.json();
         assert_eq!(body["status"], "pending", "{body}");
         let id = body["id"].as_i64().expect("an id");
-        let route = format!("/webmention/status/{id}");
+        // The status URL carries the id and its signature.
+        let route = body["location"].as_str().expect("a location").to_owned();
+        assert!(
+            route.starts_with(&format!("/webmention/status/{id}-")),
+            "{route}"
+        );
         assert_eq!(
             answer.header("location"),
             Some(format!("{}{route}", deployment.public_prefix())),

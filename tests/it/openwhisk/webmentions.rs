@@ -25,7 +25,7 @@ fn form(source: &str, target: &str) -> String {
         .finish()
 }
 
-/// The webmention's status through an activation: `GET /webmention/status/{id}`.
+/// The webmention's status through an activation: `GET` its `Location`.
 async fn status_of(action: &mut ActionLoop, accepted: &Value) -> String {
     let location = accepted["headers"]["location"].as_str().expect("Location");
     let result = action
