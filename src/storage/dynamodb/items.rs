@@ -193,6 +193,40 @@ impl Items {
         }
     }
 
+    /// Every item whose directory is `dir` or below it, as (directory,
+    /// item) pairs in no particular order. A Scan: it reads the whole
+    /// table, so only an operator's listing (`backfeed sent`) makes one,
+    /// never a request or a scheduled run.
+    pub async fn scan_under(&self, dir: &str) -> Result<Vec<(String, Item)>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<Value> = None;
+        loop {
+            let mut request = json!({
+                "TableName": self.table,
+                "FilterExpression": "pk = :dir OR begins_with(pk, :below)",
+                "ExpressionAttributeValues": {
+                    ":dir": { "S": dir },
+                    ":below": { "S": format!("{dir}/") },
+                },
+                "ConsistentRead": true,
+            });
+            if let Some(start) = start.take() {
+                request["ExclusiveStartKey"] = start;
+            }
+            let answer = self.call("Scan", request).await?;
+            for item in answer["Items"].as_array().into_iter().flatten() {
+                let pk = item["pk"]["S"]
+                    .as_str()
+                    .ok_or_else(|| corrupt(item, "no partition key `pk`"))?;
+                found.push((pk.to_owned(), read_item(item)?));
+            }
+            match answer.get("LastEvaluatedKey") {
+                Some(next) if !next.is_null() => start = Some(next.clone()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     async fn call(&self, operation: &str, request: Value) -> Result<Value, StoreError> {
         self.client
             .call(operation, &request)

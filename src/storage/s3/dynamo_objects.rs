@@ -4,7 +4,8 @@
 //! An object `a/b/c` is the item `pk = "a/b"`, `sk = "c"`: its directory
 //! and its name. Every listing the record logic makes is of one directory
 //! whose objects sit directly in it (`layout.rs`), so a listing is a query
-//! of one partition, in name order as S3 lists. An object's ETag is the
+//! of one partition, in name order as S3 lists; the one exception, the
+//! operator's list of everything sent (`list_tree`), is a Scan. An object's ETag is the
 //! item's version `v`, written afresh on every write.
 //!
 //! Invariant: an item under the cached threads' directory carries a time
@@ -77,6 +78,28 @@ pub async fn list(items: &Items, dir: &Path, range: Range<'_>) -> Result<Vec<Lis
             })
         })
         .collect()
+}
+
+/// Every object under `dir`, at any depth, in key order (a Scan of the
+/// whole table: see `Items::scan_under`).
+pub async fn list_tree(items: &Items, dir: &Path) -> Result<Vec<Listed>, StoreError> {
+    let found = items.scan_under(dir.as_ref()).await?;
+    let mut listed = found
+        .into_iter()
+        .map(|(pk, item)| {
+            let location = Path::parse(format!("{pk}/{}", item.sk))
+                .map_err(|e| StoreError::Corrupt(format!("DynamoDB item {pk}/{}: {e}", item.sk)))?;
+            Ok(Listed {
+                location,
+                size: item.body.as_ref().map_or(0, |b| b.len() as u64),
+                last_modified_ms: item.modified_ms,
+                e_tag: Some(item.version),
+                name: item.sk,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    listed.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(listed)
 }
 
 #[cfg(test)]

@@ -278,7 +278,18 @@ impl Objects {
         }
     }
 
-    /// Every object directly or indirectly under `dir`, in key order.
+    /// Every object directly or indirectly under `dir`, in key order, on
+    /// DynamoDB too (where [`Self::list`] sees one directory's objects
+    /// only, and this is a Scan of the table: an operator's listing only).
+    pub async fn list_tree(&self, dir: &Path) -> Result<Vec<Listed>, StoreError> {
+        match self.s3() {
+            Ok(_) => self.list(dir).await,
+            Err(items) => dynamo_objects::list_tree(items, dir).await,
+        }
+    }
+
+    /// Every object directly or indirectly under `dir`, in key order (on
+    /// DynamoDB, directly in `dir` only: one partition's query).
     pub async fn list(&self, dir: &Path) -> Result<Vec<Listed>, StoreError> {
         let store = match self.s3() {
             Ok(store) => store,
