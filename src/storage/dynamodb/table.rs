@@ -27,6 +27,8 @@ pub const IAM_ACTIONS: &[&str] = &[
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
     "dynamodb:Query",
+    // `backfeed sent` only (the list of everything publishing sent).
+    "dynamodb:Scan",
 ];
 
 /// How long a new table may take to become active.
