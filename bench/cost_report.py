@@ -88,17 +88,19 @@ def main():
           f"{webmentions} webmentions, a scheduled run every 5 minutes; "
           f"{replies} replies a thread; {memory_mb} MB functions")
     print("requests counted (moto), per month:")
-    print("| month | invocations (views / webmentions / scheduled) | GB-s | S3 PUT+LIST | S3 GET+HEAD "
-          "| S3 DELETE | DynamoDB requests | read units | write units |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| month | invocations (views / webmentions / scheduled) | jobs run | GB-s | S3 PUT+LIST "
+          "| S3 GET+HEAD | S3 DELETE | DynamoDB requests | read units | write units |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for (month, s3, ddb, counts, s3_inv, s3_gbs, ddb_inv, ddb_gbs, *_rest) in rows:
         print(f"| {month} (S3) | {s3_inv:,} ({s3['views']['invocations']:,} / "
               f"{s3['webmentions']['invocations']} / {s3['scheduled']['invocations']:,}) "
-              f"| {s3_gbs:,.1f} | {counts['PUT/LIST']:,} | {counts['GET/HEAD']:,} "
+              f"| {s3['jobs_run']:,} | {s3_gbs:,.1f} | {counts['PUT/LIST']:,} | {counts['GET/HEAD']:,} "
               f"| {counts['DELETE']:,} | | | |")
-        print(f"| {month} (DynamoDB) | {ddb_inv:,} | {ddb_gbs:,.1f} | | | | "
+        print(f"| {month} (DynamoDB) | {ddb_inv:,} | {ddb['jobs_run']:,} | {ddb_gbs:,.1f} | | | | "
               f"{ddb['dynamodb_requests']:,} | {ddb['dynamodb_read_units']:,.0f} "
               f"| {ddb['dynamodb_write_units']:,.0f} |")
+        if month == "typical" and (s3["jobs_run"] == 0 or ddb["jobs_run"] == 0):
+            sys.exit("cost_report: no job ran in the typical month: the scheduled runs did nothing")
     print(f"\nmonthly bill, marginal (list prices of {PRICES_DATE}; free tiers and "
           "subscriptions below, not in the figures):")
     print("| setup | typical month | idle month |")

@@ -89,7 +89,8 @@ async fn main() {
     };
     let run = |app: backfeed::http::AppState| async move {
         let started = Instant::now();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(28);
+        // The SAM template's Timeout (60 s) less `jobs::PLATFORM_MARGIN`.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(58);
         let report = backfeed::jobs::run_until(&app, deadline).await;
         (ms(started), report)
     };

@@ -241,6 +241,20 @@ fn start(server: &Path) -> Moto {
     }
 }
 
+/// The request lines moto has logged for `bucket`, in order.
+pub fn moto_requests(bucket: &str) -> Vec<String> {
+    let moto = moto();
+    let (key, listing) = (format!(" /{bucket}/"), format!(" /{bucket}?"));
+    fs::read_to_string(&moto.log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            line.contains(" HTTP/1.") && (line.contains(&key) || line.contains(&listing))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 fn log_of(moto: &Moto) -> String {
     format!(
         "--- moto log\n{}",

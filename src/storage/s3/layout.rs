@@ -139,6 +139,11 @@ impl Layout {
         self.ours(&["queue", "due"])
     }
 
+    /// The queue's wake time (`wake.rs`): no due entry is earlier.
+    pub fn queue_wake(&self) -> Path {
+        self.ours(&["queue", "wake.json"])
+    }
+
     pub fn due_entry(&self, due_ms: i64, id: &JobId) -> Path {
         self.due_jobs().join(format!("{:015}-{id}", due_ms.max(0)))
     }

@@ -40,6 +40,7 @@ mod seed;
 mod sent;
 mod sets;
 mod threads;
+mod wake;
 
 use std::time::Duration;
 
@@ -210,6 +211,12 @@ impl S3Store {
     /// saw no sign that racing writers all pass them).
     pub fn conditional_writes(&self) -> bool {
         self.conditional == Conditional::Honoured
+    }
+
+    /// Whether the job queue keeps a wake time (`wake.rs`): on S3 whose
+    /// conditional writes are atomic.
+    fn uses_wake(&self) -> bool {
+        self.objects.is_s3() && self.conditional_writes()
     }
 
     /// The URL path (without its leading slash) of every post object in

@@ -66,6 +66,18 @@ pub struct Versioned<T> {
 }
 
 impl<T> Versioned<T> {
+    #[cfg(test)]
+    pub fn for_tests(value: T) -> Self {
+        Self {
+            value,
+            version: UpdateVersion {
+                e_tag: None,
+                version: None,
+            },
+            last_modified_ms: 0,
+        }
+    }
+
     /// The ETag this version was read with.
     pub fn e_tag(&self) -> Option<&str> {
         self.version.e_tag.as_deref()
@@ -126,6 +138,10 @@ impl Objects {
 
     pub fn dynamodb_usage(&self) -> Option<crate::storage::dynamodb::client::UsageSnapshot> {
         self.s3().err().map(|items| items.client().usage())
+    }
+
+    pub fn is_s3(&self) -> bool {
+        self.s3().is_ok()
     }
 
     fn s3(&self) -> Result<&AmazonS3, &Items> {
@@ -329,6 +345,19 @@ impl Objects {
         limit: usize,
         wanted: impl Fn(&Listed) -> bool,
     ) -> Result<Vec<Listed>, StoreError> {
+        Ok(self.list_until(dir, below, limit, wanted).await?.0)
+    }
+
+    /// [`Self::list_while`], and the first object `wanted` refused when the
+    /// listing read it anyway (on S3, in the same page; never on DynamoDB,
+    /// whose query stops at `below`).
+    pub async fn list_until(
+        &self,
+        dir: &Path,
+        below: &str,
+        limit: usize,
+        wanted: impl Fn(&Listed) -> bool,
+    ) -> Result<(Vec<Listed>, Option<Listed>), StoreError> {
         let store = match self.s3() {
             Ok(store) => store,
             Err(items) => {
@@ -338,7 +367,7 @@ impl Objects {
                     ..Range::default()
                 };
                 let listed = dynamo_objects::list(items, dir, range).await?;
-                return Ok(listed.into_iter().take_while(wanted).collect());
+                return Ok((listed.into_iter().take_while(wanted).collect(), None));
             }
         };
         let mut stream = store.list(Some(dir));
@@ -360,11 +389,11 @@ impl Objects {
                 location: meta.location,
             };
             if !wanted(&item) {
-                break;
+                return Ok((listed, Some(item)));
             }
             listed.push(item);
         }
-        Ok(listed)
+        Ok((listed, None))
     }
 
     /// The first `limit` objects under `dir` whose keys sort after `after`

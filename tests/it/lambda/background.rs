@@ -214,6 +214,17 @@ fn the_sam_template_declares_what_the_guide_relies_on() {
         !template.contains("s3:*") && !template.contains("dynamodb:*"),
         "least privilege: no wildcard actions"
     );
+    // A scheduled run stops `jobs::PLATFORM_MARGIN` (2 s) before the
+    // timeout and starts a job only while a lease (twice the default
+    // Mastodon timeout, 20 s, plus 2 s) and 1 s more fit: a shorter
+    // timeout and no job ever runs on the schedule.
+    let timeout: u64 = template
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Timeout: "))
+        .and_then(|t| t.trim().parse().ok())
+        .expect("the function's Timeout");
+    let (margin, lease, spare) = (2, 2 * 20 + 2, 1);
+    assert!(timeout >= margin + lease + spare, "Timeout: {timeout}");
 }
 
 /// AWS's own linter (from the moto venv) reads the template, the SAM
