@@ -109,6 +109,10 @@ impl S3Store {
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_conditional_put(S3ConditionalPut::ETagMatch)
+            // One `DELETE /key` per object, never `POST /?delete`: S3 bills
+            // DELETE nothing and the bulk POST at the PUT rate, and every
+            // object is deleted alone anyway.
+            .with_disable_bulk_delete(true)
             .with_retry(retry);
         if let Some(region) = region {
             builder = builder.with_region(region);
