@@ -14,7 +14,10 @@
 # to a millisecond, as Lambda bills) times MEMORY_MB, on this machine.
 #
 # Environment (all optional):
-#   POSTS=100 NEW_POSTS=3 VIEWS=1000 WEBMENTIONS=30 REPLIES=5 MEMORY_MB=256
+#   POSTS=100 NEW_POSTS=3 VIEWS=1000 WEBMENTIONS=30 REPLIES=5 MEMORY_MB=128
+#   MONTHS="typical idle" STORES="s3 dynamodb"   a part of the run (several parts
+#                       may run at once, each with COST_OUT=<dir> to keep its reports)
+#   COST_OUT=<dir>      copy the months' reports and request logs there
 #   CARGO_TARGET_DIR    for the release build (default: the project's target/)
 #   COST_MONTH_BIN=…    use this cost_month instead of building one (a debug
 #                       build counts the same requests, but its compute is slower)
@@ -25,7 +28,9 @@ NEW_POSTS=${NEW_POSTS:-3}
 VIEWS=${VIEWS:-1000}
 WEBMENTIONS=${WEBMENTIONS:-30}
 REPLIES=${REPLIES:-5}
-MEMORY_MB=${MEMORY_MB:-256}
+MEMORY_MB=${MEMORY_MB:-128}  # the SAM template's MemorySize
+MONTHS=${MONTHS:-typical idle}
+STORES=${STORES:-s3 dynamodb}
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -70,11 +75,23 @@ month() {
     sed -n "$((before + 1)),${after}p" "$WORK/moto.log" >"$WORK/$3.log"
 }
 
-for kind in typical idle; do
-    say "S3 (moto): a $kind month…"
-    month "$kind" "$(moto_bucket "cost-$kind")" "s3-$kind"
-    say "DynamoDB (moto): a $kind month…"
-    month "$kind" "dynamodb://cost-$kind?endpoint=$S3_ENDPOINT&region=us-east-1" "dynamodb-$kind"
+for kind in $MONTHS; do
+    if [[ " $STORES " == *" s3 "* ]]; then
+        say "S3 (moto): a $kind month…"
+        month "$kind" "$(moto_bucket "cost-$kind")" "s3-$kind"
+    fi
+    if [[ " $STORES " == *" dynamodb "* ]]; then
+        say "DynamoDB (moto): a $kind month…"
+        month "$kind" "dynamodb://cost-$kind?endpoint=$S3_ENDPOINT&region=us-east-1" "dynamodb-$kind"
+    fi
 done
 
-python3 "$BENCH_DIR/cost_report.py" "$WORK" "$MEMORY_MB" "$POSTS" "$NEW_POSTS" "$VIEWS" "$WEBMENTIONS" "$REPLIES"
+if [[ -n "${COST_OUT:-}" ]]; then
+    mkdir -p "$COST_OUT"
+    cp "$WORK"/*-*.json "$WORK"/*-*.log "$COST_OUT"/
+fi
+if [[ $MONTHS == "typical idle" && $STORES == "s3 dynamodb" ]]; then
+    python3 "$BENCH_DIR/cost_report.py" "$WORK" "$MEMORY_MB" "$POSTS" "$NEW_POSTS" "$VIEWS" "$WEBMENTIONS" "$REPLIES"
+else
+    say "a partial run: the reports are in ${COST_OUT:-(set COST_OUT to keep them)}; cost_report.py prices a directory holding all four"
+fi
