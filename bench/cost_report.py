@@ -34,13 +34,16 @@ FREE_TIERS = [
 ]
 
 LINE = re.compile(r'"(GET|PUT|HEAD|POST|DELETE) (\S+) HTTP/1\.[01]" (\d{3})')
+# moto's server (werkzeug) colours the request lines of answers other than
+# 200 (a 204 DELETE, a 404 GET): the escapes go before matching.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def s3_requests(log_path):
     counts = {"PUT/LIST": 0, "GET/HEAD": 0, "DELETE": 0}
     with open(log_path) as log:
         for line in log:
-            match = LINE.search(line)
+            match = LINE.search(ANSI.sub("", line))
             if not match:
                 continue
             method, path, _ = match.groups()
