@@ -318,7 +318,7 @@ pub async fn claim(
         let at = next.map_or(wake::NEVER, |entry| {
             parse_due_entry(&entry.name).map_or(0, |(due_at, _)| due_at)
         });
-        wake::raise(store, wake.as_ref(), at).await?;
+        wake::raise(store, wake.as_ref(), at, now_ms).await?;
     }
     Ok(None)
 }

@@ -15,6 +15,10 @@
 //!   written after it started was written after the raise, so its writer's
 //!   [`lower`] reads the raised value and lowers it.
 //!
+//! A wake time is trusted for six hours after the listing that wrote it
+//! ([`TRUSTED_FOR_MS`]), so were the invariant ever broken, a job would be
+//! late, never lost.
+//!
 //! Only on S3 with atomic conditional writes (`S3Store::uses_wake`): on
 //! DynamoDB a query of nothing due costs what a read does, and where racing
 //! compare-and-swaps may all pass, a lost lowering could hide a job.
@@ -29,10 +33,21 @@ use crate::storage::StoreError;
 /// `at` of an empty queue: nothing to list until an entry lowers it.
 pub const NEVER: i64 = i64::MAX;
 
+/// A wake time is trusted for this long after the listing that wrote it
+/// (ms): then a claim lists again whatever it says. A bound on what a
+/// broken invariant could cost (a provider whose conditional writes the
+/// start-up probe took for atomic when they are not): a job late by six
+/// hours, never lost. An idle month pays 120 claims that list for it (two
+/// LISTs and a PUT each, $0.0018).
+pub const TRUSTED_FOR_MS: i64 = 6 * 3_600_000;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WakeObject {
     /// Milliseconds since the epoch.
     at: i64,
+    /// When the listing that wrote `at` ran (ms); lowering keeps it.
+    #[serde(default)]
+    listed_at: i64,
     write_id: String,
 }
 
@@ -58,7 +73,9 @@ pub async fn read(store: &S3Store) -> Result<Option<Option<Versioned<WakeObject>
 
 /// Whether nothing can be due at `now_ms`: the claim need not list.
 pub fn asleep(wake: Option<&Versioned<WakeObject>>, now_ms: i64) -> bool {
-    wake.is_some_and(|w| now_ms < w.value.at)
+    wake.is_some_and(|w| {
+        now_ms < w.value.at && now_ms < w.value.listed_at.saturating_add(TRUSTED_FOR_MS)
+    })
 }
 
 /// After a due entry at `due_ms` was written: the wake time is no later.
@@ -76,6 +93,7 @@ pub async fn lower(store: &S3Store, due_ms: i64) -> Result<(), StoreError> {
         }
         let mut next = WakeObject {
             at: due_ms,
+            listed_at: current.value.listed_at,
             write_id: String::new(),
         };
         if store.objects.replace(&key, &mut next, &current).await? {
@@ -93,10 +111,12 @@ pub async fn raise(
     store: &S3Store,
     read: Option<&Versioned<WakeObject>>,
     at: i64,
+    now_ms: i64,
 ) -> Result<(), StoreError> {
     let key = store.layout.queue_wake();
     let mut next = WakeObject {
         at,
+        listed_at: now_ms,
         write_id: String::new(),
     };
     if !store.objects.write(&key, &mut next, read).await? {
@@ -126,12 +146,24 @@ mod tests {
         let wake = |at| {
             Versioned::for_tests(WakeObject {
                 at,
+                listed_at: 0,
                 write_id: String::new(),
             })
         };
         assert!(asleep(Some(&wake(1_000)), 999));
         assert!(!asleep(Some(&wake(1_000)), 1_000));
-        assert!(asleep(Some(&wake(NEVER)), i64::MAX - 1));
+        assert!(asleep(Some(&wake(NEVER)), TRUSTED_FOR_MS - 1));
         assert!(!asleep(None, 0));
+    }
+
+    #[test]
+    fn a_wake_time_is_trusted_for_six_hours_after_its_listing_only() {
+        let wake = Versioned::for_tests(WakeObject {
+            at: NEVER,
+            listed_at: 5_000,
+            write_id: String::new(),
+        });
+        assert!(asleep(Some(&wake), 5_000 + TRUSTED_FOR_MS - 1));
+        assert!(!asleep(Some(&wake), 5_000 + TRUSTED_FOR_MS));
     }
 }
