@@ -8,13 +8,15 @@
 //! that decides who may post a post's toot, across threads and processes.
 
 // Panicking test code: never in the production library.
+pub mod aliases;
 #[cfg(feature = "test-support")]
 pub mod conformance;
+pub mod dynamodb;
 pub mod import;
 pub mod jobs;
 pub mod mentions;
 pub mod postgres;
-mod rows;
+pub(crate) mod rows;
 pub mod s3;
 pub mod secrets;
 pub mod sent;
@@ -47,12 +49,22 @@ pub enum StoreError {
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
 pub trait Store:
-    PostStore + MentionStore + ThreadStore + JobStore + SecretStore + SentStore + Send + Sync + 'static
+    PostStore
+    + MentionStore
+    + MentionAliasStore
+    + ThreadStore
+    + JobStore
+    + SecretStore
+    + SentStore
+    + Send
+    + Sync
+    + 'static
 {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+pub use aliases::MentionAliasStore;
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};
@@ -133,6 +145,13 @@ pub async fn open(url: &DatabaseUrl, clock: &Clock) -> Result<Arc<dyn Store>, St
                 clock.now(),
             )
             .await?,
+        )),
+        DatabaseUrl::DynamoDb {
+            table,
+            endpoint,
+            region,
+        } => Ok(Arc::new(
+            dynamodb::open(table, endpoint.as_ref(), region.as_deref(), clock.now()).await?,
         )),
     }
 }

@@ -18,6 +18,7 @@ mod concurrency;
 mod deep_thread;
 mod disk_full;
 mod durability;
+mod dynamodb;
 mod hostile_sources;
 mod image_privacy;
 mod jobs;

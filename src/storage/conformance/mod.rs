@@ -7,6 +7,7 @@
 //! on for `cargo test` and `cargo clippy --all-targets`, and a plain or
 //! release build leaves it out.
 
+mod aliases;
 mod blocked;
 mod jobs;
 mod mentions;
@@ -15,6 +16,7 @@ mod posts;
 mod search;
 mod secrets;
 mod sent;
+mod shared;
 mod threads;
 
 use std::sync::Arc;
@@ -61,10 +63,16 @@ pub async fn run_with(store: Arc<dyn Store>, decisions: Decisions) {
     mentions::run(Arc::clone(&store), decisions).await;
     threads::run(Arc::clone(&store)).await;
     blocked::run(&*store).await;
+    aliases::run(&*store).await;
     search::run(&*store).await;
     jobs::run(Arc::clone(&store), decisions).await;
     migrate::run(&*store).await;
     secrets::run(Arc::clone(&store), decisions).await;
     sent::run(Arc::clone(&store), decisions).await;
     store.ping().await.expect("ping");
+}
+
+/// Runs the checks for two instances on one fresh, empty database.
+pub async fn run_shared(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    shared::run(one, two).await;
 }

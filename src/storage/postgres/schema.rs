@@ -161,6 +161,11 @@ const MIGRATIONS: &[&str] = &[
         value BYTEA NOT NULL,
         created_at TIMESTAMPTZ NOT NULL
     );"#,
+    // 9: other receivers' ids for a mention (imported status ids).
+    r#"CREATE TABLE mention_aliases (
+        alias TEXT PRIMARY KEY,
+        mention_id BIGINT NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
+    );"#,
 ];
 
 /// Applies the migrations this database has not seen, one transaction each.

@@ -145,6 +145,11 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL,
         created_at INTEGER NOT NULL
     ) STRICT;",
+    // 9: other receivers' ids for a mention (imported status ids).
+    "CREATE TABLE mention_aliases (
+        alias TEXT PRIMARY KEY,
+        mention_id INTEGER NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
+    ) STRICT;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction
