@@ -348,6 +348,39 @@ fn s3_database_urls_name_bucket_prefix_endpoint_and_region() {
 }
 
 #[test]
+fn dynamodb_database_urls_name_the_table_as_written_endpoint_and_region() {
+    assert_eq!(
+        DatabaseUrl::parse(
+            "dynamodb://Backfeed_Prod?endpoint=http://127.0.0.1:5000&region=eu-west-1"
+        ),
+        Ok(DatabaseUrl::DynamoDb {
+            table: "Backfeed_Prod".into(),
+            endpoint: Some(url::Url::parse("http://127.0.0.1:5000").unwrap()),
+            region: Some("eu-west-1".into()),
+        })
+    );
+    assert_eq!(
+        DatabaseUrl::parse("dynamodb://backfeed"),
+        Ok(DatabaseUrl::DynamoDb {
+            table: "backfeed".into(),
+            endpoint: None,
+            region: None,
+        })
+    );
+    for bad in [
+        "dynamodb://",
+        "dynamodb://ab",
+        "dynamodb://key:secret@table",
+        "dynamodb://table/extra",
+        "dynamodb://table?endpoint=ftp://x",
+        "dynamodb://table?billing=provisioned",
+        "dynamodb://ta%20ble",
+    ] {
+        assert!(DatabaseUrl::parse(bad).is_err(), "{bad} must be refused");
+    }
+}
+
+#[test]
 fn server_limits_have_defaults_and_come_from_the_environment() {
     let config = load_env(&[]).unwrap();
     assert_eq!(config.server, ServerConfig::default());

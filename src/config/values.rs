@@ -117,6 +117,15 @@ pub enum DatabaseUrl {
         /// `None` leaves it to `AWS_REGION`/`AWS_DEFAULT_REGION`, else `us-east-1`.
         region: Option<String>,
     },
+    /// One DynamoDB table (created when absent); credentials as for S3.
+    DynamoDb {
+        table: String,
+        /// A local or compatible endpoint (moto, DynamoDB Local); `None`
+        /// for AWS itself.
+        endpoint: Option<Url>,
+        /// `None` leaves it to `AWS_REGION`/`AWS_DEFAULT_REGION`, else `us-east-1`.
+        region: Option<String>,
+    },
 }
 
 impl DatabaseUrl {
@@ -144,6 +153,15 @@ impl DatabaseUrl {
                     .unwrap_or_default();
                 format!("s3://{bucket}/{prefix}{at}")
             }
+            Self::DynamoDb {
+                table, endpoint, ..
+            } => {
+                let at = endpoint
+                    .as_ref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default();
+                format!("dynamodb://{table}{at}")
+            }
         }
     }
 
@@ -162,12 +180,15 @@ impl DatabaseUrl {
         if value.starts_with("s3://") {
             return parse_s3_url(value);
         }
+        if value.starts_with("dynamodb://") {
+            return parse_dynamodb_url(value);
+        }
         let path = value
             .strip_prefix("sqlite://")
             .or_else(|| value.strip_prefix("sqlite:"))
             .ok_or_else(|| {
                 format!(
-                    "`{value}` is not a supported database URL; use sqlite:///absolute/path.db, sqlite://relative.db, postgres://user:password@host/database or s3://bucket/prefix?endpoint=…&region=…"
+                    "`{value}` is not a supported database URL; use sqlite:///absolute/path.db, sqlite://relative.db, postgres://user:password@host/database, s3://bucket/prefix?endpoint=…&region=… or dynamodb://table?endpoint=…&region=…"
                 )
             })?;
         let path = path.split('?').next().unwrap_or_default();
@@ -247,6 +268,51 @@ fn parse_s3_url(value: &str) -> Result<DatabaseUrl, String> {
     Ok(DatabaseUrl::S3 {
         bucket,
         prefix,
+        endpoint,
+        region,
+    })
+}
+
+/// `dynamodb://table[?endpoint=http://host:port&region=name]`.
+fn parse_dynamodb_url(value: &str) -> Result<DatabaseUrl, String> {
+    let url = Url::parse(value).map_err(|e| format!("not a valid DynamoDB URL: {e}"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "the DynamoDB URL must not hold credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                .to_owned(),
+        );
+    }
+    let table = url.host_str().unwrap_or_default().to_owned();
+    // DynamoDB table names: 3 to 255 of A-Z a-z 0-9 _ - . (host names
+    // are lower-cased by the URL parser, so the name is taken as written).
+    let written = value["dynamodb://".len()..]
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default();
+    let valid = (3..=255).contains(&written.len())
+        && written
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if table.is_empty() || url.port().is_some() || !valid {
+        return Err("the DynamoDB URL names no valid table (3 to 255 of A-Z a-z 0-9 _ - .), e.g. dynamodb://backfeed".to_owned());
+    }
+    if !url.path().trim_matches('/').is_empty() {
+        return Err("the DynamoDB URL takes no path after the table name".to_owned());
+    }
+    let (mut endpoint, mut region) = (None, None);
+    for (key, val) in url.query_pairs() {
+        match key.as_ref() {
+            "endpoint" => endpoint = Some(parse_http_url(&val)?),
+            "region" => region = Some(val.trim().to_owned()).filter(|r| !r.is_empty()),
+            other => {
+                return Err(format!(
+                    "unknown DynamoDB URL parameter `{other}`; known: endpoint, region"
+                ));
+            }
+        }
+    }
+    Ok(DatabaseUrl::DynamoDb {
+        table: written.to_owned(),
         endpoint,
         region,
     })

@@ -366,10 +366,12 @@ impl MentionEvent {
 /// says whether the job's retry policy allows no further one.
 pub fn decide(current: &Verification, finding: Finding, attempt: u32, last: bool) -> Transition {
     let was_verified = *current == Verification::Verified;
-    let drop = |reason: &str| {
-        if was_verified {
-            Transition::Delete(reason.to_owned())
-        } else {
+    let drop = |reason: &str| match current {
+        Verification::Verified => Transition::Delete(reason.to_owned()),
+        // Deleted already (a re-send queued while the deleting attempt
+        // ran): it stays deleted, not rejected, and says so only once.
+        Verification::Deleted { .. } => Transition::Keep(reason.to_owned()),
+        Verification::Pending | Verification::Rejected { .. } => {
             Transition::Reject(reason.to_owned())
         }
     };
@@ -438,6 +440,19 @@ mod tests {
             assert!(matches!(
                 decide(&Verification::Verified, finding, 1, false),
                 Transition::Delete(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn a_deleted_mention_whose_source_is_still_gone_stays_deleted() {
+        let deleted = Verification::Deleted {
+            reason: reasons::GONE.into(),
+        };
+        for finding in [Finding::Gone, Finding::NoLink] {
+            assert!(matches!(
+                decide(&deleted, finding, 1, false),
+                Transition::Keep(_)
             ));
         }
     }

@@ -77,14 +77,19 @@ struct Accepted<'a> {
 
 /// `GET /webmention/status/{token}` (and `/web-mentions/status/{token}`):
 /// pending, verified, rejected or deleted. An unknown token, and a bare
-/// mention id (what earlier versions handed out), is a 404.
+/// mention id (what earlier versions handed out), is a 404. A token that is
+/// not ours may be another receiver's status id, kept by `backfeed migrate`
+/// (pfych/web-mentions' UUIDs).
 pub async fn status(
     State(app): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mention = receiver(&app)?
-        .mention_by_token(&token)
-        .await
+    let receiver = receiver(&app)?;
+    let found = match receiver.mention_by_token(&token).await {
+        Ok(None) if token.len() <= 200 => receiver.mention_by_alias(&token).await,
+        found => found,
+    };
+    let mention = found
         .map_err(ReceiveError::from)?
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(PublicStatus::from(&mention)).into_response())

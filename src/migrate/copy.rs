@@ -180,6 +180,55 @@ pub async fn mentions(
     Ok(())
 }
 
+/// Keeps another receiver's status ids: each names the destination's
+/// mention with its source and target (imported just before). A status
+/// whose mention was never accepted there (it failed) has none, and is
+/// reported as invalid.
+pub async fn status_aliases(
+    statuses: &[(String, Url, Url)],
+    to: &Target,
+    summary: &mut Summary,
+) -> Result<(), MigrateError> {
+    summary.include(Kind::StatusIds);
+    summary.read(Kind::StatusIds, statuses.len() as u64);
+    for (alias, source, target) in statuses {
+        let query = MentionQuery {
+            targets: vec![target.clone()],
+            visible_only: false,
+            per_page: 1_000,
+            ..MentionQuery::default()
+        };
+        let found = to
+            .store
+            .query_mentions(&query)
+            .await
+            .map_err(|e| to.failed(e))?
+            .into_iter()
+            .find(|m| m.source == *source);
+        let Some(mention) = found else {
+            summary.invalid(
+                Kind::StatusIds,
+                format!("status {alias}: no mention {source} → {target} was accepted"),
+            );
+            continue;
+        };
+        let outcome = if to.dry_run {
+            match to.store.find_mention_alias(alias).await {
+                Ok(Some(_)) => Imported::Present,
+                Ok(None) => Imported::Copied,
+                Err(e) => return Err(to.failed(e)),
+            }
+        } else {
+            to.store
+                .alias_mention(alias, mention.id)
+                .await
+                .map_err(|e| to.failed(e))?
+        };
+        summary.outcome(Kind::StatusIds, &outcome, || format!("status {alias}"));
+    }
+    Ok(())
+}
+
 /// Copies every mention of `from`, page by page in id order.
 pub async fn store_mentions(
     from: &dyn Store,

@@ -1,5 +1,6 @@
 //! `backfeed migrate`: copying everything from one store to another, or
-//! importing mastodon_post_blog's stores and a webmention.io export.
+//! importing mastodon_post_blog's stores, a webmention.io export and the
+//! Lambda + DynamoDB receiver's tables (`web_mentions.rs`).
 //!
 //! What is copied: posts (announced, failed with their reason; claims in
 //! flight are left behind), mentions in every state with their data,
@@ -20,6 +21,7 @@ mod jf2;
 mod seed;
 mod source;
 mod summary;
+mod web_mentions;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -119,6 +121,20 @@ pub async fn run(plan: &Plan, progress: &dyn Progress) -> Result<Summary, Migrat
                 summary.invalid(Kind::Mentions, why);
             }
             copy::mentions(&export.mentions, &target, now, progress, &mut summary).await?;
+            return Ok(finished(summary, started));
+        }
+        Source::WebMentions(tables) => {
+            let read = web_mentions::read(tables, now).await?;
+            let target = destination(plan, to).await?;
+            summary.read(
+                Kind::Mentions,
+                (read.mentions.len() + read.invalid.len()) as u64,
+            );
+            for why in read.invalid {
+                summary.invalid(Kind::Mentions, why);
+            }
+            copy::mentions(&read.mentions, &target, now, progress, &mut summary).await?;
+            copy::status_aliases(&read.statuses, &target, &mut summary).await?;
             return Ok(finished(summary, started));
         }
         Source::Store(url) => source::open_source(url).await?,

@@ -34,6 +34,8 @@ pub enum Source {
     Store(DatabaseUrl),
     /// A webmention.io JF2 export.
     Jf2(PathBuf),
+    /// The Lambda + DynamoDB receiver's tables (pfych/web-mentions).
+    WebMentions(super::web_mentions::Tables),
 }
 
 impl Source {
@@ -46,6 +48,9 @@ impl Source {
                 ));
             }
             return Ok(Self::Jf2(PathBuf::from(path)));
+        }
+        if text.starts_with("dynamodb-web-mentions://") {
+            return super::web_mentions::Tables::parse(text).map(Self::WebMentions);
         }
         let looks_like_file = !text.contains("://")
             && [".json", ".jf2"]
@@ -66,6 +71,7 @@ impl Source {
         match self {
             Self::Store(url) => describe(url),
             Self::Jf2(path) => format!("jf2:{}", path.display()),
+            Self::WebMentions(tables) => tables.describe(),
         }
     }
 }
@@ -97,6 +103,12 @@ pub fn describe(url: &DatabaseUrl) -> String {
                 None => text,
             }
         }
+        DatabaseUrl::DynamoDb {
+            table, endpoint, ..
+        } => match endpoint {
+            Some(endpoint) => format!("dynamodb://{table}?endpoint={endpoint}"),
+            None => format!("dynamodb://{table}"),
+        },
     }
 }
 
@@ -158,6 +170,12 @@ pub async fn open_source(url: &DatabaseUrl) -> Result<Opened, MigrateError> {
                 store: Arc::clone(&s3) as Arc<dyn Store>,
                 s3: Some(s3),
             })
+        }
+        // Its post items are always written with our records beside them,
+        // so `list_posts` gives every post.
+        DatabaseUrl::DynamoDb { .. } => {
+            let store = storage::open(url, &Clock::system()).await.map_err(cannot)?;
+            Ok(Opened::Store { store, s3: None })
         }
     }
 }

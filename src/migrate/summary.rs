@@ -20,6 +20,8 @@ pub enum Kind {
     HiddenReplies,
     HiddenAccounts,
     Threads,
+    /// Another receiver's status ids, kept as aliases of mentions.
+    StatusIds,
 }
 
 impl Kind {
@@ -31,6 +33,7 @@ impl Kind {
             Self::HiddenReplies => "hidden replies",
             Self::HiddenAccounts => "hidden accounts",
             Self::Threads => "cached threads",
+            Self::StatusIds => "status ids",
         }
     }
 }

@@ -8,14 +8,16 @@
 //! that decides who may post a post's toot, across threads and processes.
 
 // Panicking test code: never in the production library.
+pub mod aliases;
 #[cfg(feature = "test-support")]
 pub mod conformance;
+pub mod dynamodb;
 pub mod followers;
 pub mod import;
 pub mod jobs;
 pub mod mentions;
 pub mod postgres;
-mod rows;
+pub(crate) mod rows;
 pub mod s3;
 pub mod secrets;
 pub mod sent;
@@ -50,6 +52,7 @@ pub enum StoreError {
 pub trait Store:
     PostStore
     + MentionStore
+    + MentionAliasStore
     + ThreadStore
     + JobStore
     + SecretStore
@@ -63,6 +66,7 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+pub use aliases::MentionAliasStore;
 pub use followers::{Follower, FollowerStore, PublishedPost};
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
@@ -144,6 +148,13 @@ pub async fn open(url: &DatabaseUrl, clock: &Clock) -> Result<Arc<dyn Store>, St
                 clock.now(),
             )
             .await?,
+        )),
+        DatabaseUrl::DynamoDb {
+            table,
+            endpoint,
+            region,
+        } => Ok(Arc::new(
+            dynamodb::open(table, endpoint.as_ref(), region.as_deref(), clock.now()).await?,
         )),
     }
 }

@@ -184,6 +184,15 @@ impl Receiver {
         Ok(status_token::token(&self.signer.key().await?, id))
     }
 
+    /// The mention another receiver's status id names (kept by an import,
+    /// `storage::aliases`).
+    pub async fn mention_by_alias(&self, alias: &str) -> Result<Option<Mention>, StoreError> {
+        match self.store.find_mention_alias(alias).await? {
+            Some(id) => self.store.find_mention(id).await,
+            None => Ok(None),
+        }
+    }
+
     /// The mention a status token names; `None` for an unknown mention or
     /// a token we did not make (a bare id among them).
     pub async fn mention_by_token(&self, token: &str) -> Result<Option<Mention>, StoreError> {

@@ -52,14 +52,18 @@ async fn a_hundred_concurrent_first_requests_create_exactly_one_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_sharing_one_sqlite_file_create_exactly_one_status() {
-    assert_two_instances_post_once(None).await;
+    assert_two_instances_post_once(None, &[]).await;
 }
 
 /// 100 concurrent first requests for one new post, split across two
 /// `backfeed serve` processes sharing one store (SQLite in a temporary
 /// directory, or `database_url`), against a Mastodon that ignores
 /// `Idempotency-Key`: every reader gets the same toot and one status exists.
-pub async fn assert_two_instances_post_once(database_url: Option<String>) {
+/// `extra_env` goes to both instances (credentials for a cloud store).
+pub async fn assert_two_instances_post_once(
+    database_url: Option<String>,
+    extra_env: &[(&str, &str)],
+) {
     let mastodon = FakeMastodon::start().await;
     mastodon.set_honour_idempotency(false);
     mastodon.set_post_delay(Duration::from_millis(300));
@@ -73,6 +77,9 @@ pub async fn assert_two_instances_post_once(database_url: Option<String>) {
     let mut env = test_env(&mastodon, &blog, &dir);
     if let Some(url) = database_url {
         env.insert("DATABASE_URL".into(), url);
+    }
+    for (name, value) in extra_env {
+        env.insert((*name).into(), (*value).into());
     }
     let (one, two) = tokio::join!(Backfeed::serve(&env), Backfeed::serve(&env));
 

@@ -16,7 +16,7 @@ use crate::fake_mastodon::FakeMastodon;
 use crate::helpers::{test_env, wait_until};
 use crate::process::Backfeed;
 use crate::support_postgres::fresh_database;
-use crate::support_s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, fresh_bucket};
+use crate::support_s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, fresh_bucket, fresh_table};
 
 const MENTIONS: usize = 8;
 
@@ -217,6 +217,11 @@ async fn s3_kill_9_mid_verification_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_kill_9_mid_webhook_delivery_loses_nothing() {
     kill_9_mid_job_loses_nothing(fresh_bucket().await, Interrupt::WebhookDelivery).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_kill_9_mid_verification_loses_nothing() {
+    kill_9_mid_job_loses_nothing(fresh_table().await, Interrupt::Verification).await;
 }
 
 /// `kill -9` while a thread refresh is in flight (Mastodon holds the

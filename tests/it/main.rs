@@ -21,6 +21,7 @@ mod concurrency;
 mod deep_thread;
 mod disk_full;
 mod durability;
+mod dynamodb;
 mod fedify;
 mod hostile_sources;
 mod image_privacy;

@@ -6,6 +6,7 @@ mod errors;
 mod jf2;
 mod round_trip;
 mod seed;
+mod web_mentions;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -268,7 +268,7 @@ async fn postgres_that_cannot_be_reached_fails_cleanly_and_quickly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_sharing_one_postgres_create_exactly_one_status() {
-    crate::concurrency::assert_two_instances_post_once(Some(fresh_database().await)).await;
+    crate::concurrency::assert_two_instances_post_once(Some(fresh_database().await), &[]).await;
 }
 
 /// A site whose pages reply to `target`: it counts requests per path and

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backfeed::config::DatabaseUrl;
+use backfeed::domain::job::{JobKind, NewJob, Settlement};
+use backfeed::storage::JobStore;
 use backfeed::storage::conformance;
 use backfeed::storage::s3::{S3Store, TOOT_ID_METADATA};
 use object_store::path::Path as ObjectPath;
@@ -18,7 +20,9 @@ use object_store::{
 
 use crate::fake_blog::post_html;
 use crate::helpers::{TestApp, spawn_app_with};
-use crate::support_s3::{direct_client, fresh_bucket, fresh_bucket_with_prefix, python};
+use crate::support_s3::{
+    direct_client, fresh_bucket, fresh_bucket_with_prefix, moto_requests, python,
+};
 use crate::support_s3s_fs;
 
 /// The S3 servers the store is tested against.
@@ -73,6 +77,63 @@ async fn toot_id(app: &TestApp, post: &str) -> String {
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     let body: serde_json::Value = response.json().await.expect("json");
     body["toot_id"].as_str().expect("a string id").to_owned()
+}
+
+/// Where conditional writes are atomic, a claim with nothing due reads
+/// the queue's wake time and lists nothing (one GET, the cheap request)
+/// once a listing found the first due time; a job queued earlier than
+/// that, and the first job once due, are claimed all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_a_queue_with_nothing_due_costs_one_get_once_it_knows_its_wake_time() {
+    let url = fresh_bucket().await;
+    let bucket = url
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split('/').next())
+        .expect("a bucket")
+        .to_owned();
+    let store = open(&url).await;
+    let now = time::OffsetDateTime::now_utc();
+    let lease = Duration::from_secs(60);
+    let job = |i: u64, after: u64| NewJob {
+        kind: JobKind::RefreshThread,
+        payload: format!(r#"{{"url":"https://blog.example/{i}"}}"#),
+        dedupe_key: Some(format!("later:{i}")),
+        due_at: now + Duration::from_secs(after),
+    };
+    for i in 0..30 {
+        store
+            .enqueue(&job(i, 3600 + i), now)
+            .await
+            .expect("enqueue");
+    }
+    // The first claim lists, and keeps the first due time.
+    assert!(store.claim_job(now, lease).await.unwrap().is_none());
+
+    let before = moto_requests(&bucket).len();
+    let later = now + Duration::from_secs(60);
+    assert!(store.claim_job(later, lease).await.unwrap().is_none());
+    let requests = moto_requests(&bucket).split_off(before);
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert!(
+        requests[0].contains("\"GET /") && requests[0].contains("/queue/wake.json"),
+        "{requests:#?}"
+    );
+
+    // A job due before the wake time lowers it.
+    store.enqueue(&job(99, 120), later).await.expect("enqueue");
+    let soon = now + Duration::from_secs(121);
+    let claimed = store.claim_job(soon, lease).await.unwrap().expect("due");
+    assert!(claimed.job.payload.contains("/99"), "{claimed:?}");
+    assert!(
+        store
+            .settle_job(&claimed, &Settlement::Done, soon)
+            .await
+            .unwrap()
+    );
+    // The first of the thirty, once due.
+    let due = now + Duration::from_secs(3601);
+    let claimed = store.claim_job(due, lease).await.unwrap();
+    assert!(claimed.is_some_and(|c| c.job.payload.contains("/0\"")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

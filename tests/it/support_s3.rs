@@ -69,6 +69,34 @@ pub async fn fresh_bucket_with_prefix(prefix: &str) -> String {
     )
 }
 
+/// `dynamodb://<new table name>?endpoint=…&region=us-east-1` on the same
+/// moto server; the table does not exist yet: the store creates it.
+pub async fn fresh_table() -> String {
+    format!(
+        "dynamodb://{}?endpoint={}&region={REGION}",
+        fresh_table_name().await,
+        moto_endpoint().await
+    )
+}
+
+/// A table name no test used, with moto running.
+pub async fn fresh_table_name() -> String {
+    moto_endpoint().await;
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "backfeed-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The moto server's base URL (started when it is not running yet).
+pub async fn moto_endpoint() -> String {
+    tokio::task::spawn_blocking(|| moto().endpoint.clone())
+        .await
+        .expect("starting moto")
+}
+
 /// An object_store client for the bucket of a [`fresh_bucket`] URL, with the
 /// test credentials passed explicitly: for reading and writing the bucket
 /// behind backfeed's back.
@@ -107,6 +135,33 @@ pub fn python(bucket_url: &str, code: &str) -> String {
         describe(&output)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs `code` with the venv's Python (boto3), with the test credentials
+/// and `ENDPOINT` (the moto server) in its environment; returns its stdout.
+pub async fn python_on_moto(code: &str) -> String {
+    let endpoint = moto_endpoint().await;
+    let output = Command::new(venv_dir().join("bin").join("python"))
+        .args(["-c", code])
+        .env("ENDPOINT", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .output()
+        .expect("running the venv's python");
+    assert!(
+        output.status.success(),
+        "python failed:\n{}",
+        describe(&output)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A program of the moto venv (installed when missing): `cfn-lint` is
+/// there, as a dependency of moto's server.
+pub fn venv_program(name: &str) -> PathBuf {
+    ensure_moto();
+    venv_dir().join("bin").join(name)
 }
 
 fn moto() -> &'static Moto {
@@ -184,6 +239,20 @@ fn start(server: &Path) -> Moto {
         endpoint: format!("http://{address}"),
         log,
     }
+}
+
+/// The request lines moto has logged for `bucket`, in order.
+pub fn moto_requests(bucket: &str) -> Vec<String> {
+    let moto = moto();
+    let (key, listing) = (format!(" /{bucket}/"), format!(" /{bucket}?"));
+    fs::read_to_string(&moto.log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            line.contains(" HTTP/1.") && (line.contains(&key) || line.contains(&listing))
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 fn log_of(moto: &Moto) -> String {

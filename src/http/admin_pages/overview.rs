@@ -269,5 +269,6 @@ fn store_kind(url: &DatabaseUrl) -> &'static str {
         DatabaseUrl::Sqlite(_) => "SQLite",
         DatabaseUrl::Postgres(_) => "PostgreSQL",
         DatabaseUrl::S3 { .. } => "S3",
+        DatabaseUrl::DynamoDb { .. } => "DynamoDB",
     }
 }

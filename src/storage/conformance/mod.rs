@@ -7,6 +7,7 @@
 //! on for `cargo test` and `cargo clippy --all-targets`, and a plain or
 //! release build leaves it out.
 
+mod aliases;
 mod blocked;
 mod followers;
 mod jobs;
@@ -16,6 +17,7 @@ mod posts;
 mod search;
 mod secrets;
 mod sent;
+mod shared;
 mod threads;
 
 use std::sync::Arc;
@@ -62,6 +64,7 @@ pub async fn run_with(store: Arc<dyn Store>, decisions: Decisions) {
     mentions::run(Arc::clone(&store), decisions).await;
     threads::run(Arc::clone(&store)).await;
     blocked::run(&*store).await;
+    aliases::run(&*store).await;
     search::run(&*store).await;
     jobs::run(Arc::clone(&store), decisions).await;
     migrate::run(&*store).await;
@@ -69,4 +72,9 @@ pub async fn run_with(store: Arc<dyn Store>, decisions: Decisions) {
     followers::run(&*store).await;
     sent::run(Arc::clone(&store), decisions).await;
     store.ping().await.expect("ping");
+}
+
+/// Runs the checks for two instances on one fresh, empty database.
+pub async fn run_shared(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    shared::run(one, two).await;
 }

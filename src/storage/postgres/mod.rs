@@ -9,6 +9,7 @@
 //! in time; a database that is down fails it with `StoreError::Unavailable`
 //! and the pool reconnects on its own once the database is back.
 
+mod aliases;
 mod blocked;
 mod followers;
 mod import;
@@ -289,6 +290,19 @@ impl MentionStore for PostgresStore {
 /// `user@domain`, lower-case, as the SQLite backend keys hidden accounts.
 fn account_key(acct: &str) -> String {
     acct.trim().trim_start_matches('@').to_ascii_lowercase()
+}
+
+#[async_trait]
+impl super::MentionAliasStore for PostgresStore {
+    async fn alias_mention(&self, alias: &str, id: MentionId) -> Result<Imported, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(aliases::alias_mention(&mut c, alias, id)).await
+    }
+
+    async fn find_mention_alias(&self, alias: &str) -> Result<Option<MentionId>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(aliases::find(&mut c, alias)).await
+    }
 }
 
 #[async_trait]

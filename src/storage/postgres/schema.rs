@@ -161,7 +161,12 @@ const MIGRATIONS: &[&str] = &[
         value BYTEA NOT NULL,
         created_at TIMESTAMPTZ NOT NULL
     );"#,
-    // 9: the ActivityPub actor's followers and published posts; how a mention came.
+    // 9: other receivers' ids for a mention (imported status ids).
+    r#"CREATE TABLE mention_aliases (
+        alias TEXT PRIMARY KEY,
+        mention_id BIGINT NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
+    );"#,
+    // 10: the ActivityPub actor's followers and published posts; how a mention came.
     r#"CREATE TABLE followers (
         actor TEXT COLLATE "C" PRIMARY KEY,
         inbox TEXT NOT NULL,

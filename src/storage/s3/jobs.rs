@@ -24,19 +24,21 @@
 //!   ending is kept (one more attempt), not deleted;
 //! - finding due work reads one page of the due listing and stops at the
 //!   first entry not yet due, so a scheduled run with nothing due costs one
-//!   request.
+//!   request; on S3 with atomic conditional writes, a GET of the queue's
+//!   wake time (`wake.rs`) before it, and no listing at all while nothing
+//!   can be due.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::S3Store;
 use super::layout::parse_due_entry;
 use super::millis;
 use super::objects::{
     Listed, Record, Versioned, contended, contention_pause, is_stale, max_attempts, write_id,
 };
+use super::{S3Store, wake};
 use crate::domain::job::{ClaimedJob, Job, JobId, JobState, Lease, NewJob, Settlement};
 use crate::storage::StoreError;
 use crate::storage::jobs::{Enqueued, JobCounts, JobFilter, new_job_id, new_lease, tally};
@@ -245,6 +247,7 @@ async fn create(store: &S3Store, job: &NewJob, now: OffsetDateTime) -> Result<Jo
         .objects
         .touch(&store.layout.due_entry(due_at, &id))
         .await?;
+    wake::lower(store, due_at).await?;
     let mut record = JobObject {
         id: id.as_str().to_owned(),
         kind: job.kind.label().to_owned(),
@@ -282,12 +285,22 @@ pub async fn claim(
     lease: Duration,
 ) -> Result<Option<ClaimedJob>, StoreError> {
     let now_ms = millis(now);
-    let due = store
+    let wake = wake::read(store).await?;
+    if let Some(wake) = &wake
+        && wake::asleep(wake.as_ref(), now_ms)
+    {
+        return Ok(None);
+    }
+    let (due, next) = store
         .objects
-        .list_while(&store.layout.due_jobs(), CLAIM_SCAN, |entry| {
-            parse_due_entry(&entry.name).is_none_or(|(due_at, _)| due_at <= now_ms)
-        })
+        .list_until(
+            &store.layout.due_jobs(),
+            &due_bound(now_ms),
+            CLAIM_SCAN,
+            |entry| parse_due_entry(&entry.name).is_none_or(|(due_at, _)| due_at <= now_ms),
+        )
         .await?;
+    let nothing_due = due.is_empty();
     let token = new_lease();
     for entry in due {
         let Some((due_at, id)) = parse_due_entry(&entry.name) else {
@@ -297,7 +310,23 @@ pub async fn claim(
             return Ok(Some(claimed));
         }
     }
+    // Entries due but not claimable (taken by another worker, or stale)
+    // leave the wake time as it is: the next claim lists again.
+    if let Some(wake) = wake
+        && nothing_due
+    {
+        let at = next.map_or(wake::NEVER, |entry| {
+            parse_due_entry(&entry.name).map_or(0, |(due_at, _)| due_at)
+        });
+        wake::raise(store, wake.as_ref(), at, now_ms).await?;
+    }
     Ok(None)
+}
+
+/// The least due-entry name above every entry due at or before `now_ms`
+/// (names are `<due, 15 digits>-<id>`, and `.` sorts after `-`).
+fn due_bound(now_ms: i64) -> String {
+    format!("{:015}.", now_ms.max(0))
 }
 
 /// Claims the job an entry names if it is still due there; `None` to move
@@ -358,6 +387,7 @@ async fn move_entry(
             .objects
             .touch(&store.layout.due_entry(new_due, &id))
             .await?;
+        wake::lower(store, new_due).await?;
     }
     if next.is(JobState::Dead) {
         store.objects.touch(&store.layout.dead_entry(&id)).await?;

@@ -99,6 +99,11 @@ impl Layout {
         ])
     }
 
+    /// Another receiver's id for a mention (`storage::aliases`).
+    pub fn mention_alias(&self, alias: &str) -> Path {
+        self.ours(&["mentions", "aliases", &format!("{}.json", hash(&[alias]))])
+    }
+
     /// The old verification queue (before the one job queue); read once,
     /// at start-up, to move what it holds.
     pub fn legacy_verify_queue(&self) -> Path {
@@ -132,6 +137,11 @@ impl Layout {
     /// that key order is due order.
     pub fn due_jobs(&self) -> Path {
         self.ours(&["queue", "due"])
+    }
+
+    /// The queue's wake time (`wake.rs`): no due entry is earlier.
+    pub fn queue_wake(&self) -> Path {
+        self.ours(&["queue", "wake.json"])
     }
 
     pub fn due_entry(&self, due_ms: i64, id: &JobId) -> Path {

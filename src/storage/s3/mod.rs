@@ -20,6 +20,9 @@
 //! start-up: there, claims are not exclusive (a post may be tooted twice, a
 //! job run twice); `docs/s3-layout.md` lists what else it costs.
 
+mod aliases;
+mod dynamo_objects;
+mod dynamo_seed;
 mod followers;
 mod ids;
 mod import;
@@ -38,6 +41,7 @@ mod seed;
 mod sent;
 mod sets;
 mod threads;
+mod wake;
 
 use std::time::Duration;
 
@@ -47,6 +51,7 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use time::OffsetDateTime;
 use url::Url;
 
+use super::dynamodb::items::Items;
 use super::rows::millis;
 use super::{
     CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
@@ -58,10 +63,11 @@ use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
 use crate::domain::sent::{FeedState, SendAttempt, SentSource};
 use crate::domain::thread::HiddenReplies;
 use crate::domain::{ClaimOutcome, ClaimToken, PostRecord, PostUrl, TootId};
+use dynamo_seed::DynamoSeed;
 use layout::Layout;
 use objects::Objects;
 use probe::Conditional;
-use seed::SeedObjects;
+use seed::{S3Seed, SeedObjects};
 
 pub use seed::{SeedPost, TOOT_ID_METADATA};
 
@@ -104,6 +110,10 @@ impl S3Store {
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_conditional_put(S3ConditionalPut::ETagMatch)
+            // One `DELETE /key` per object, never `POST /?delete`: S3 bills
+            // DELETE nothing and the bulk POST at the PUT rate, and every
+            // object is deleted alone anyway.
+            .with_disable_bulk_delete(true)
             .with_retry(retry);
         if let Some(region) = region {
             builder = builder.with_region(region);
@@ -156,7 +166,7 @@ impl S3Store {
             }
         }
         let send_conditions = !matches!(conditional, Conditional::Refused(_));
-        let seed = SeedObjects::new(&s3, bucket_url, region, send_conditions)?;
+        let seed = SeedObjects::S3(S3Seed::new(&s3, bucket_url, region, send_conditions)?);
         let store = Self {
             objects: Objects::new(s3, send_conditions),
             ids: ids::MentionIds::default(),
@@ -167,6 +177,32 @@ impl S3Store {
         };
         legacy::move_old_queues(&store, now).await?;
         Ok(store)
+    }
+
+    /// The same store on the items of a DynamoDB table (see
+    /// `storage::dynamodb`), whose writes are always conditional.
+    pub(crate) async fn open_on_dynamodb(
+        items: Items,
+        now: OffsetDateTime,
+    ) -> Result<Self, StoreError> {
+        let layout = Layout::new("")?;
+        let items = std::sync::Arc::new(items);
+        let seed = DynamoSeed::new(std::sync::Arc::clone(&items), layout.seed_prefix());
+        let store = Self {
+            objects: Objects::on_dynamodb(items),
+            ids: ids::MentionIds::default(),
+            seed: SeedObjects::Dynamo(seed),
+            layout,
+            conditional: Conditional::Honoured,
+            records: record_cache::RecordCache::default(),
+        };
+        legacy::move_old_queues(&store, now).await?;
+        Ok(store)
+    }
+
+    /// What the DynamoDB client has spent so far; `None` on S3.
+    pub fn dynamodb_usage(&self) -> Option<crate::storage::dynamodb::client::UsageSnapshot> {
+        self.objects.dynamodb_usage()
     }
 
     /// Test support: the next mention id this store makes is `id`, as if
@@ -180,6 +216,12 @@ impl S3Store {
     /// saw no sign that racing writers all pass them).
     pub fn conditional_writes(&self) -> bool {
         self.conditional == Conditional::Honoured
+    }
+
+    /// Whether the job queue keeps a wake time (`wake.rs`): on S3 whose
+    /// conditional writes are atomic.
+    fn uses_wake(&self) -> bool {
+        self.objects.is_s3() && self.conditional_writes()
     }
 
     /// The URL path (without its leading slash) of every post object in
@@ -350,6 +392,17 @@ impl MentionStore for S3Store {
 /// `user@domain`, lower-case, without a leading `@` (as on SQLite).
 fn normal_acct(acct: &str) -> String {
     acct.trim().trim_start_matches('@').to_ascii_lowercase()
+}
+
+#[async_trait]
+impl super::MentionAliasStore for S3Store {
+    async fn alias_mention(&self, alias: &str, id: MentionId) -> Result<Imported, StoreError> {
+        aliases::alias_mention(self, alias, id).await
+    }
+
+    async fn find_mention_alias(&self, alias: &str) -> Result<Option<MentionId>, StoreError> {
+        aliases::find(self, alias).await
+    }
 }
 
 #[async_trait]

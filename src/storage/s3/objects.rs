@@ -11,6 +11,7 @@
 //! sets a fresh `write_id`), because an S3 ETag is the MD5 of the body: were
 //! an old body written again, a stale compare-and-swap would succeed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,7 +25,9 @@ use object_store::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::dynamo_objects;
 use crate::storage::StoreError;
+use crate::storage::dynamodb::items::{Items, Range};
 
 /// Far longer than any writer takes between creating an index entry and
 /// writing the record it serves: an entry (or pair object) whose record is
@@ -63,6 +66,18 @@ pub struct Versioned<T> {
 }
 
 impl<T> Versioned<T> {
+    #[cfg(test)]
+    pub fn for_tests(value: T) -> Self {
+        Self {
+            value,
+            version: UpdateVersion {
+                e_tag: None,
+                version: None,
+            },
+            last_modified_ms: 0,
+        }
+    }
+
     /// The ETag this version was read with.
     pub fn e_tag(&self) -> Option<&str> {
         self.version.e_tag.as_deref()
@@ -91,19 +106,71 @@ pub struct Listed {
 }
 
 pub struct Objects {
-    store: AmazonS3,
+    backend: Backend,
     /// `false` when the provider refuses conditional-write headers outright:
     /// every write is then a plain overwrite (and start-up said so).
     conditional: bool,
 }
 
+/// Where the objects live: an S3 bucket, or items of a DynamoDB table
+/// (`dynamo_objects.rs`).
+enum Backend {
+    S3(AmazonS3),
+    Dynamo(Arc<Items>),
+}
+
 impl Objects {
     pub fn new(store: AmazonS3, conditional: bool) -> Self {
-        Self { store, conditional }
+        Self {
+            backend: Backend::S3(store),
+            conditional,
+        }
+    }
+
+    /// Objects as items of a DynamoDB table, whose writes are always
+    /// conditional.
+    pub fn on_dynamodb(items: Arc<Items>) -> Self {
+        Self {
+            backend: Backend::Dynamo(items),
+            conditional: true,
+        }
+    }
+
+    pub fn dynamodb_usage(&self) -> Option<crate::storage::dynamodb::client::UsageSnapshot> {
+        self.s3().err().map(|items| items.client().usage())
+    }
+
+    pub fn is_s3(&self) -> bool {
+        self.s3().is_ok()
+    }
+
+    fn s3(&self) -> Result<&AmazonS3, &Items> {
+        match &self.backend {
+            Backend::S3(store) => Ok(store),
+            Backend::Dynamo(items) => Err(items),
+        }
     }
 
     pub async fn read<T: Record>(&self, key: &Path) -> Result<Option<Versioned<T>>, StoreError> {
-        let result = match self.store.get_opts(key, GetOptions::default()).await {
+        let store = match self.s3() {
+            Ok(store) => store,
+            Err(items) => {
+                let Some(item) = dynamo_objects::read(items, key).await? else {
+                    return Ok(None);
+                };
+                let value = serde_json::from_str(item.body.as_deref().unwrap_or_default())
+                    .map_err(|e| StoreError::Corrupt(format!("DynamoDB item {key}: {e}")))?;
+                return Ok(Some(Versioned {
+                    value,
+                    version: UpdateVersion {
+                        e_tag: Some(item.version),
+                        version: None,
+                    },
+                    last_modified_ms: item.modified_ms,
+                }));
+            }
+        };
+        let result = match store.get_opts(key, GetOptions::default()).await {
             Ok(result) => result,
             Err(OsError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(unavailable("read", key, e)),
@@ -177,6 +244,10 @@ impl Objects {
     }
 
     async fn put(&self, key: &Path, body: Bytes, mode: PutMode) -> Result<bool, StoreError> {
+        let store = match self.s3() {
+            Ok(store) => store,
+            Err(items) => return dynamo_objects::put(items, key, &body, &mode).await,
+        };
         let options = PutOptions {
             mode: if self.conditional {
                 mode
@@ -185,8 +256,7 @@ impl Objects {
             },
             ..PutOptions::default()
         };
-        match self
-            .store
+        match store
             .put_opts(key, PutPayload::from_bytes(body), options)
             .await
         {
@@ -201,7 +271,11 @@ impl Objects {
     }
 
     pub async fn exists(&self, key: &Path) -> Result<bool, StoreError> {
-        match self.store.head(key).await {
+        let store = match self.s3() {
+            Ok(store) => store,
+            Err(items) => return Ok(dynamo_objects::read(items, key).await?.is_some()),
+        };
+        match store.head(key).await {
             Ok(_) => Ok(true),
             Err(OsError::NotFound { .. }) => Ok(false),
             Err(e) => Err(unavailable("look up", key, e)),
@@ -210,16 +284,35 @@ impl Objects {
 
     /// Deletes the object; deleting a missing one is not an error.
     pub async fn delete(&self, key: &Path) -> Result<(), StoreError> {
-        match self.store.delete(key).await {
+        let store = match self.s3() {
+            Ok(store) => store,
+            Err(items) => return dynamo_objects::delete(items, key).await,
+        };
+        match store.delete(key).await {
             Ok(()) | Err(OsError::NotFound { .. }) => Ok(()),
             Err(e) => Err(unavailable("delete", key, e)),
         }
     }
 
-    /// Every object directly or indirectly under `dir`, in key order.
+    /// Every object directly or indirectly under `dir`, in key order, on
+    /// DynamoDB too (where [`Self::list`] sees one directory's objects
+    /// only, and this is a Scan of the table: an operator's listing only).
+    pub async fn list_tree(&self, dir: &Path) -> Result<Vec<Listed>, StoreError> {
+        match self.s3() {
+            Ok(_) => self.list(dir).await,
+            Err(items) => dynamo_objects::list_tree(items, dir).await,
+        }
+    }
+
+    /// Every object directly or indirectly under `dir`, in key order (on
+    /// DynamoDB, directly in `dir` only: one partition's query).
     pub async fn list(&self, dir: &Path) -> Result<Vec<Listed>, StoreError> {
+        let store = match self.s3() {
+            Ok(store) => store,
+            Err(items) => return dynamo_objects::list(items, dir, Range::default()).await,
+        };
         let mut listed = Vec::new();
-        let mut stream = self.store.list(Some(dir));
+        let mut stream = store.list(Some(dir));
         while let Some(meta) = stream.next().await {
             let meta = meta.map_err(|e| unavailable("list", dir, e))?;
             listed.push(Listed {
@@ -242,14 +335,42 @@ impl Objects {
     /// first one `wanted` refuses, and at most `limit`: S3 lists in key
     /// order, a page of up to 1,000 keys per request, and the next page is
     /// asked for only when this one is used up, so stopping early saves
-    /// requests (a queue with nothing due costs one).
+    /// requests (a queue with nothing due costs one). On DynamoDB only
+    /// names below `below` are read at all (the query's key condition), so
+    /// the request reads only what is wanted.
     pub async fn list_while(
         &self,
         dir: &Path,
+        below: &str,
         limit: usize,
         wanted: impl Fn(&Listed) -> bool,
     ) -> Result<Vec<Listed>, StoreError> {
-        let mut stream = self.store.list(Some(dir));
+        Ok(self.list_until(dir, below, limit, wanted).await?.0)
+    }
+
+    /// [`Self::list_while`], and the first object `wanted` refused when the
+    /// listing read it anyway (on S3, in the same page; never on DynamoDB,
+    /// whose query stops at `below`).
+    pub async fn list_until(
+        &self,
+        dir: &Path,
+        below: &str,
+        limit: usize,
+        wanted: impl Fn(&Listed) -> bool,
+    ) -> Result<(Vec<Listed>, Option<Listed>), StoreError> {
+        let store = match self.s3() {
+            Ok(store) => store,
+            Err(items) => {
+                let range = Range {
+                    below: Some(below),
+                    limit: Some(limit),
+                    ..Range::default()
+                };
+                let listed = dynamo_objects::list(items, dir, range).await?;
+                return Ok((listed.into_iter().take_while(wanted).collect(), None));
+            }
+        };
+        let mut stream = store.list(Some(dir));
         let mut listed = Vec::new();
         while listed.len() < limit {
             let Some(meta) = stream.next().await else {
@@ -268,11 +389,11 @@ impl Objects {
                 location: meta.location,
             };
             if !wanted(&item) {
-                break;
+                return Ok((listed, Some(item)));
             }
             listed.push(item);
         }
-        Ok(listed)
+        Ok((listed, None))
     }
 
     /// The first `limit` objects under `dir` whose keys sort after `after`
@@ -284,9 +405,20 @@ impl Objects {
         after: Option<&Path>,
         limit: usize,
     ) -> Result<Vec<Listed>, StoreError> {
+        let store = match self.s3() {
+            Ok(store) => store,
+            Err(items) => {
+                let range = Range {
+                    after: after.and_then(Path::filename),
+                    limit: Some(limit),
+                    ..Range::default()
+                };
+                return dynamo_objects::list(items, dir, range).await;
+            }
+        };
         let mut stream = match after {
-            Some(offset) => self.store.list_with_offset(Some(dir), offset),
-            None => self.store.list(Some(dir)),
+            Some(offset) => store.list_with_offset(Some(dir), offset),
+            None => store.list(Some(dir)),
         };
         let mut listed = Vec::new();
         while listed.len() < limit {

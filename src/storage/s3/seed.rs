@@ -19,6 +19,7 @@ use object_store::client::{HttpRequest, HttpRequestBody};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 
+use super::dynamo_seed::DynamoSeed;
 use crate::domain::TootId;
 use crate::storage::StoreError;
 
@@ -51,7 +52,8 @@ pub enum Created {
     Exists,
 }
 
-pub struct SeedObjects {
+/// The seed's objects in an S3 bucket.
+pub struct S3Seed {
     http: reqwest::Client,
     /// `https://s3.<region>.amazonaws.com/<bucket>` or `<endpoint>/<bucket>`
     /// (path-style, as object_store addresses the bucket).
@@ -63,7 +65,7 @@ pub struct SeedObjects {
     conditional: bool,
 }
 
-impl SeedObjects {
+impl S3Seed {
     pub fn new(
         store: &AmazonS3,
         bucket_url: String,
@@ -121,27 +123,6 @@ impl SeedObjects {
             status if status.is_success() => Ok(Created::Written),
             StatusCode::PRECONDITION_FAILED | StatusCode::NOT_MODIFIED => Ok(Created::Exists),
             status => Err(refused("write", key, status)),
-        }
-    }
-
-    /// Creates the post's object unless one exists; `None` when this call
-    /// wrote it, else the toot someone recorded first.
-    pub async fn create_or_find(
-        &self,
-        key: &str,
-        toot: &TootId,
-    ) -> Result<Option<TootId>, StoreError> {
-        match self.create(key, toot).await? {
-            Created::Written => Ok(None),
-            Created::Exists => self
-                .find(key)
-                .await?
-                .map(|seed| Some(seed.toot))
-                .ok_or_else(|| {
-                    StoreError::Unavailable(format!(
-                        "S3: {key} exists and then does not; try again"
-                    ))
-                }),
         }
     }
 
@@ -267,6 +248,60 @@ impl SeedObjects {
         outgoing
             .build()
             .map_err(|e| StoreError::Unavailable(format!("S3 request for {url}: {e}")))
+    }
+}
+
+/// Where the seed's post objects live: the bucket, or (on DynamoDB) items
+/// of the one table (`dynamo_seed.rs`).
+pub enum SeedObjects {
+    S3(S3Seed),
+    Dynamo(DynamoSeed),
+}
+
+impl SeedObjects {
+    /// The post's object; `None` when there is none.
+    pub async fn find(&self, key: &str) -> Result<Option<SeedPost>, StoreError> {
+        match self {
+            Self::S3(seed) => seed.find(key).await,
+            Self::Dynamo(seed) => seed.find(key).await,
+        }
+    }
+
+    /// Creates the post's object unless one exists.
+    pub async fn create(&self, key: &str, toot: &TootId) -> Result<Created, StoreError> {
+        match self {
+            Self::S3(seed) => seed.create(key, toot).await,
+            Self::Dynamo(seed) => seed.create(key, toot).await,
+        }
+    }
+
+    /// Every key under `prefix`, in key order.
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Self::S3(seed) => seed.list_keys(prefix).await,
+            Self::Dynamo(seed) => seed.list_keys(prefix).await,
+        }
+    }
+
+    /// Creates the post's object unless one exists; `None` when this call
+    /// wrote it, else the toot someone recorded first.
+    pub async fn create_or_find(
+        &self,
+        key: &str,
+        toot: &TootId,
+    ) -> Result<Option<TootId>, StoreError> {
+        match self.create(key, toot).await? {
+            Created::Written => Ok(None),
+            Created::Exists => self
+                .find(key)
+                .await?
+                .map(|seed| Some(seed.toot))
+                .ok_or_else(|| {
+                    StoreError::Unavailable(format!(
+                        "S3: {key} exists and then does not; try again"
+                    ))
+                }),
+        }
     }
 }
 

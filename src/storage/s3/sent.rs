@@ -229,10 +229,15 @@ pub async fn list_sent(
         .objects
         .read_many::<SentObject>(locations(store, store.layout.sent()).await?)
         .await?;
+    // One directory per source under `sent-targets/`: a listing at any depth.
     let targets = store
         .objects
-        .read_many::<TargetObject>(locations(store, store.layout.sent_targets_all()).await?)
-        .await?;
+        .list_tree(&store.layout.sent_targets_all())
+        .await?
+        .into_iter()
+        .map(|listed| listed.location)
+        .collect();
+    let targets = store.objects.read_many::<TargetObject>(targets).await?;
     let mut by_source: BTreeMap<String, (Option<SentObject>, Vec<TargetObject>)> = BTreeMap::new();
     for found in sources {
         let key = found.source.source.clone();

@@ -4,6 +4,7 @@
 //! runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
 //! before reading, so check-then-write is atomic across processes.
 
+mod aliases;
 mod blocked;
 mod followers;
 mod import;
@@ -332,6 +333,23 @@ impl MentionStore for SqliteStore {
         let mentions = mentions.to_vec();
         self.pool
             .write(move |conn| import::import_mentions(conn, &mentions, now))
+            .await
+    }
+}
+
+#[async_trait]
+impl super::MentionAliasStore for SqliteStore {
+    async fn alias_mention(&self, alias: &str, id: MentionId) -> Result<Imported, StoreError> {
+        let alias = alias.to_owned();
+        self.pool
+            .write(move |conn| aliases::alias_mention(conn, &alias, id))
+            .await
+    }
+
+    async fn find_mention_alias(&self, alias: &str) -> Result<Option<MentionId>, StoreError> {
+        let alias = alias.to_owned();
+        self.pool
+            .read(move |conn| aliases::find(conn, &alias))
             .await
     }
 }

@@ -145,7 +145,12 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL,
         created_at INTEGER NOT NULL
     ) STRICT;",
-    // 9: the ActivityPub actor's followers and published posts; how a mention came.
+    // 9: other receivers' ids for a mention (imported status ids).
+    "CREATE TABLE mention_aliases (
+        alias TEXT PRIMARY KEY,
+        mention_id INTEGER NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
+    ) STRICT;",
+    // 10: the ActivityPub actor's followers and published posts; how a mention came.
     "CREATE TABLE followers (
         actor TEXT PRIMARY KEY,
         inbox TEXT NOT NULL,

@@ -189,7 +189,12 @@ fn the_sam_template_declares_what_the_guide_relies_on() {
         "AuthType: NONE",
         "Type: AWS::S3::Bucket",
         "Schedule: rate(5 minutes)",
-        "DATABASE_URL: !Sub s3://${StoreBucket}/backfeed?region=${AWS::Region}",
+        "- !Sub s3://${StoreBucket}/backfeed?region=${AWS::Region}",
+        "- !Sub dynamodb://${StoreTable}?region=${AWS::Region}",
+        "Type: AWS::DynamoDB::Table",
+        "BillingMode: PAY_PER_REQUEST",
+        "AttributeName: x",
+        "dynamodb:Query",
         "s3:ListBucket",
         "s3:GetObject",
         "s3:PutObject",
@@ -206,8 +211,37 @@ fn the_sam_template_declares_what_the_guide_relies_on() {
         "no CORS in the Function URL configuration"
     );
     assert!(
-        !template.contains("s3:*"),
+        !template.contains("s3:*") && !template.contains("dynamodb:*"),
         "least privilege: no wildcard actions"
+    );
+    // A scheduled run stops `jobs::PLATFORM_MARGIN` (2 s) before the
+    // timeout and starts a job only while a lease (twice the default
+    // Mastodon timeout, 20 s, plus 2 s) and 1 s more fit: a shorter
+    // timeout and no job ever runs on the schedule.
+    let timeout: u64 = template
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Timeout: "))
+        .and_then(|t| t.trim().parse().ok())
+        .expect("the function's Timeout");
+    let (margin, lease, spare) = (2, 2 * 20 + 2, 1);
+    assert!(timeout >= margin + lease + spare, "Timeout: {timeout}");
+}
+
+/// AWS's own linter (from the moto venv) reads the template, the SAM
+/// transform and both store choices included, without an error.
+#[test]
+fn the_sam_template_passes_cfn_lint() {
+    let template =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/aws/template.yaml");
+    let output = std::process::Command::new(crate::support_s3::venv_program("cfn-lint"))
+        .arg(&template)
+        .output()
+        .expect("running cfn-lint");
+    assert!(
+        output.status.success(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 

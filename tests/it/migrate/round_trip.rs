@@ -16,7 +16,7 @@ use url::Url;
 
 use super::{counts, migrated, now_ms, sqlite_url};
 use crate::support_postgres::fresh_database;
-use crate::support_s3::fresh_bucket_with_prefix;
+use crate::support_s3::{fresh_bucket_with_prefix, fresh_table};
 
 const LEASE: Duration = Duration::from_secs(3600);
 
@@ -316,4 +316,39 @@ async fn queued_verifications(store: &dyn Store) -> usize {
         .await
         .unwrap()
         .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_to_dynamodb_to_sqlite_keeps_everything_and_reruns_copy_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = sqlite_url(&dir.path().join("first.db"));
+    let last = sqlite_url(&dir.path().join("last.db"));
+    let dynamodb = fresh_table().await;
+    let original = {
+        let store = open(&first).await;
+        fill(&*store).await;
+        snapshot(&*store).await
+    };
+
+    let summary = migrated(&first, &dynamodb, &[]).await;
+    assert_eq!(counts(&summary, "posts"), [3, 2, 0, 0, 0], "{summary}");
+    assert_eq!(counts(&summary, "mentions"), [4, 4, 0, 0, 0], "{summary}");
+    assert_eq!(snapshot(&*open(&dynamodb).await).await, original);
+    let again = migrated(&first, &dynamodb, &[]).await;
+    assert!(again.contains(": 0 copied, 10 already present"), "{again}");
+
+    let summary = migrated(&dynamodb, &last, &[]).await;
+    assert_eq!(counts(&summary, "posts"), [2, 2, 0, 0, 0], "{summary}");
+    assert_eq!(counts(&summary, "mentions"), [4, 4, 0, 0, 0]);
+    for kind in [
+        "blocked domains",
+        "hidden replies",
+        "hidden accounts",
+        "cached threads",
+    ] {
+        assert_eq!(counts(&summary, kind), [1, 1, 0, 0, 0], "{kind}: {summary}");
+    }
+    let again = migrated(&dynamodb, &last, &[]).await;
+    assert!(again.contains(": 0 copied, 10 already present"), "{again}");
+    assert_eq!(snapshot(&*open(&last).await).await, original);
 }
