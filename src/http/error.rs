@@ -422,7 +422,9 @@ impl From<FollowersError> for ApiError {
     fn from(error: FollowersError) -> Self {
         let message = error.to_string();
         match error {
-            FollowersError::Off => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
+            // Like the actor's own routes when ActivityPub is off: there is
+            // nothing here (a 5xx would say the server failed).
+            FollowersError::Off => Self::new(StatusCode::NOT_FOUND, message),
             FollowersError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, message),
             FollowersError::Store(e) => e.into(),
         }

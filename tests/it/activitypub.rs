@@ -532,3 +532,64 @@ async fn activities_arriving_together_from_a_new_actor_fetch_it_once() {
     assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
     assert_eq!(peer.actor_fetches(), 1, "one fetch, shared");
 }
+
+#[tokio::test]
+async fn the_admin_api_lists_and_removes_followers_and_says_404_when_off() {
+    let app = spawn_app_without_workers(|env| {
+        ap_env(env);
+        env.insert("BACKFEED_ADMIN_TOKEN".into(), "a-test-admin-token".into());
+    })
+    .await;
+    let peer = FakeFediverse::start().await;
+    let follow = peer.follow(&format!("{}/ap/actor", app.address));
+    assert_eq!(send(&app, &peer, &follow).await.status(), 202);
+    drain(&app).await;
+    let admin = |method: reqwest::Method, path: &str| {
+        app.http
+            .request(method, format!("{}{path}", app.address))
+            .bearer_auth("a-test-admin-token")
+    };
+    let listed: Value = admin(reqwest::Method::GET, "/admin/followers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["count"], 1);
+    assert_eq!(listed["followers"][0]["actor"], peer.actor_id());
+    let removed = admin(reqwest::Method::DELETE, "/admin/followers")
+        .query(&[("actor", peer.actor_id())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    assert!(app.app.store.list_followers().await.unwrap().is_empty());
+    let again = admin(reqwest::Method::DELETE, "/admin/followers")
+        .query(&[("actor", peer.actor_id())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404, "not a follower");
+
+    let off = crate::helpers::spawn_app_with(|env| {
+        env.insert("BACKFEED_ADMIN_TOKEN".into(), "a-test-admin-token".into());
+    })
+    .await;
+    let response = off
+        .http
+        .get(format!("{}/admin/followers", off.address))
+        .bearer_auth("a-test-admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("ActivityPub is off"),
+        "{body}"
+    );
+}
