@@ -4,6 +4,7 @@
 //! [`App::build`] is the one place where concrete backends are chosen from the
 //! configuration; everything below it receives what it needs explicitly.
 
+pub mod activitypub;
 pub mod announce;
 pub mod changes;
 pub mod cli;
@@ -57,6 +58,8 @@ pub struct App {
     pub rate_limits: http::RateLimits,
     /// Rendered read-API answers.
     pub responses: http::ResponseCache,
+    /// `None` unless ActivityPub is on: the blog's own fediverse account.
+    pub federation: Option<Arc<activitypub::Federation>>,
     /// Signs status and image-proxy URLs with the store's key.
     pub signer: Arc<signing::UrlSigner>,
     /// The image proxy, and how thread answers write image URLs.
@@ -129,7 +132,7 @@ impl App {
             &config.fetch,
             Arc::clone(&signer),
         )?);
-        let threads = Arc::new(Threads::new(
+        let mut threads = Threads::new(
             Arc::clone(&store),
             queue.clone(),
             mastodon,
@@ -137,13 +140,45 @@ impl App {
             config.threads,
             changes.clone(),
             clock.clone(),
-        ));
+        );
+        if let Some(ap) = &config.activitypub {
+            threads = threads.with_fediverse(ap.handle(), activitypub::Urls::new(ap));
+        }
+        let threads = Arc::new(threads);
         let publisher = publish::Publisher::new(HttpClient::new(config.fetch.clone())?);
         let rate_limits = http::RateLimits::new(
             config.webmention.as_ref().and_then(|w| w.rate_limit),
             &clock,
         );
         let responses = http::ResponseCache::new(changes.clone(), clock.clone());
+        let federation = match &config.activitypub {
+            Some(ap) => Some(Arc::new(activitypub::Federation::new(
+                ap.clone(),
+                &config.fetch,
+                Arc::clone(&store),
+                queue.clone(),
+                activitypub::conversation::ConversationRules {
+                    manual: config
+                        .webmention
+                        .as_ref()
+                        .is_some_and(|w| w.moderation == config::ModerationMode::Manual),
+                    allowed: config
+                        .webmention
+                        .as_ref()
+                        .map(|w| w.allowed_domains.clone())
+                        .unwrap_or_default(),
+                    blocked: config
+                        .webmention
+                        .as_ref()
+                        .map(|w| w.blocked_domains.clone())
+                        .unwrap_or_default(),
+                    include_unlisted: config.threads.include_unlisted,
+                },
+                changes.clone(),
+                clock.clone(),
+            )?)),
+            None => None,
+        };
         Ok(Arc::new(Self {
             config,
             clock,
@@ -156,6 +191,7 @@ impl App {
             metrics: http::Metrics::install(),
             rate_limits,
             responses,
+            federation,
             signer,
             images,
             publisher,

@@ -15,7 +15,7 @@ const KEEP = new Set('a p br span em strong b i u s del ins code pre blockquote 
 const ATTRS = { a: ['href'], img: ['src', 'alt'] };
 const CLASSES = new Set(['invisible', 'ellipsis']);
 const MEDIA = { image: 'Image', video: 'Video', gifv: 'GIF', audio: 'Audio' };
-const SOURCES = { mastodon: 'Mastodon', webmention: 'Webmention' };
+const SOURCES = { mastodon: 'Mastodon', webmention: 'Webmention', activitypub: 'Fediverse' };
 const SHORTCODE = /:([\w-]+):/g;
 const MAX_DEPTH = 16;
 
@@ -311,9 +311,23 @@ class BackfeedComments extends HTMLElement {
         url && this.actions(url)),
       renderReactions(data.reactions, api),
       comments.length && renderThread(comments, ctx),
+      this.fediverse(data.fediverse),
     ].filter(Boolean));
     if (comments.length) this.show('loaded', count(num(data.comment_count) || comments.length, 'comment', 'comments'));
     else this.show('empty', url ? 'No comments yet. Be the first to reply on Mastodon.' : 'No comments yet.');
+  }
+
+  // The blog's own fediverse account: reply from any server by opening the
+  // post's id there (or follow the handle).
+  fediverse(fed) {
+    const [f] = arr([fed]);
+    const handle = f && str(f.handle);
+    if (!handle) return null;
+    const id = httpUrl(f.object);
+    return h('p.fediverse',
+      'Reply from any fediverse account: ',
+      id ? ['search your server for ', h('code.fediverse-id', id), ', or follow '] : 'follow ',
+      h('code.fediverse-handle', handle), '.');
   }
 
   actions(url) {

@@ -5,6 +5,7 @@
 //! configuration error exits with 2, any other failure with 1.
 
 mod check;
+mod followers;
 mod jobs;
 mod mastodon;
 mod mentions;
@@ -80,6 +81,11 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         command: jobs::JobsCommand,
+    },
+    /// The blog's fediverse followers (ActivityPub): list them, remove one.
+    Followers {
+        #[command(subcommand)]
+        command: followers::FollowersCommand,
     },
     /// Hide Mastodon replies (or whole accounts) from comment threads.
     Replies {
@@ -265,6 +271,7 @@ async fn run(runtime: Runtime, config: Config) -> Result<(), String> {
         } => posts::retry(&app, &url).await,
         Command::Mentions { command } => mentions::run(&app, command).await,
         Command::Replies { command } => replies::run(&app, command).await,
+        Command::Followers { command } => followers::run(&app, command).await,
         Command::Jobs { command } => jobs::run(&app, command).await,
         Command::Publish(args) => publish::publish(&app, args).await,
         Command::Sent { command } => publish::sent(&app, command).await,

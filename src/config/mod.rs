@@ -5,6 +5,7 @@
 //! invalid or missing setting stops start-up with a message naming its TOML
 //! key and its environment variable. Environment alone is enough (serverless).
 
+mod activitypub;
 mod sources;
 mod values;
 
@@ -17,6 +18,7 @@ use crate::domain::job::RetryPolicy;
 use crate::domain::webmention::{DomainList, Sites};
 use crate::domain::{TitlePattern, Visibility};
 
+pub use activitypub::{ActivityPubConfig, ObjectType, ProfileLink};
 pub use sources::{SETTINGS, Setting};
 pub use values::{
     CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, ModerationMode, PostPattern, RateLimit,
@@ -67,6 +69,9 @@ pub struct Config {
     /// Where readers and other sites reach this service (for `backfeed
     /// check`, and the admin cookie's `Secure`); `None` when not said.
     pub public_url: Option<url::Url>,
+    /// `None` unless `BACKFEED_ACTIVITYPUB=true`: the blog's own fediverse
+    /// account is then off.
+    pub activitypub: Option<ActivityPubConfig>,
     /// `None` when Mastodon is not configured: announcing is then off.
     pub announce: Option<AnnounceConfig>,
     pub threads: ThreadsConfig,
@@ -262,15 +267,25 @@ impl Config {
 
     fn from_raw(r: &Reader<'_>) -> Result<Self, ConfigError> {
         let defaults = FetchPolicy::default();
+        let public_url = r.parsed("public_url", values::parse_http_url)?;
+        let webmention = webmention_config(r)?;
+        let first_site = webmention
+            .as_ref()
+            .and_then(|w| w.sites.bases().first().cloned());
         Ok(Self {
             listen: listen_address(r)?,
             database: database_url(r)?,
             version: r
                 .text("version")
                 .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
-            public_url: r.parsed("public_url", values::parse_http_url)?,
+            activitypub: activitypub::activitypub_config(
+                r,
+                public_url.as_ref(),
+                first_site.as_ref(),
+            )?,
+            public_url,
             announce: announce_config(r)?,
-            webmention: webmention_config(r)?,
+            webmention,
             image_proxy: image_proxy_config(r)?,
             publish: PublishConfig {
                 feeds: r

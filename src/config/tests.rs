@@ -463,3 +463,49 @@ fn the_webhook_format_is_ours_unless_webmention_io_s_is_asked_for() {
     );
     assert!(hook(Some("xml")).is_err());
 }
+
+#[test]
+fn activitypub_is_off_by_default_and_needs_the_public_url_when_on() {
+    assert!(load_env(&[]).unwrap().activitypub.is_none());
+    let message = load_env(&[("BACKFEED_ACTIVITYPUB", "true")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("public_url") && message.contains("BACKFEED_PUBLIC_URL"),
+        "{message}"
+    );
+}
+
+#[test]
+fn activitypub_settings_come_from_the_environment() {
+    let config = load_env(&[
+        ("BACKFEED_ACTIVITYPUB", "true"),
+        ("BACKFEED_PUBLIC_URL", "http://localhost:8080/"),
+        ("BACKFEED_SITES", "https://blog.example/"),
+        ("BACKFEED_ACTOR", "@notes"),
+        ("BACKFEED_ACTOR_NAME", "My Notes"),
+        ("BACKFEED_ACTOR_LINKS", "Blog=https://blog.example/"),
+        ("BACKFEED_ACTIVITYPUB_OBJECT", "note"),
+        ("BACKFEED_ACTIVITYPUB_SHOW_FOLLOWERS", "yes"),
+    ])
+    .unwrap();
+    let ap = config.activitypub.unwrap();
+    assert_eq!(ap.handle(), "notes@localhost:8080");
+    assert_eq!(ap.name, "My Notes");
+    assert_eq!(ap.blog_url.as_str(), "https://blog.example/");
+    assert_eq!(ap.links.len(), 1);
+    assert_eq!(ap.object, ObjectType::Note);
+    assert!(ap.show_followers && ap.discoverable && ap.indexable);
+}
+
+#[test]
+fn an_invalid_activitypub_setting_names_its_variable() {
+    let message = load_env(&[
+        ("BACKFEED_ACTIVITYPUB", "true"),
+        ("BACKFEED_PUBLIC_URL", "https://c.example/"),
+        ("BACKFEED_ACTIVITYPUB_OBJECT", "video"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(message.contains("BACKFEED_ACTIVITYPUB_OBJECT"), "{message}");
+}

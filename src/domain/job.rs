@@ -38,16 +38,22 @@ pub enum JobKind {
     /// Read the blog's feeds that are due, queue what changed, and come
     /// back after `publish.feed_interval`.
     PollFeeds,
+    /// Act on an ActivityPub activity whose signature the inbox verified.
+    ProcessActivity,
+    /// Sign and POST one of our activities to one inbox.
+    DeliverActivity,
 }
 
 impl JobKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::VerifyMention,
         Self::DeliverWebhook,
         Self::RefreshThread,
         Self::SendWebmention,
         Self::AnnouncePost,
         Self::PollFeeds,
+        Self::ProcessActivity,
+        Self::DeliverActivity,
     ];
 
     /// The stored name (also what `--kind` and the admin API take).
@@ -59,6 +65,8 @@ impl JobKind {
             Self::SendWebmention => "send-webmention",
             Self::AnnouncePost => "announce-post",
             Self::PollFeeds => "poll-feeds",
+            Self::ProcessActivity => "process-activity",
+            Self::DeliverActivity => "deliver-activity",
         }
     }
 
@@ -188,6 +196,63 @@ pub struct SendWebmention {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnnouncePost {
     pub url: String,
+}
+
+/// The payload of [`JobKind::ProcessActivity`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessActivity {
+    /// The verified signer (the activity's actor).
+    pub actor: String,
+    /// The activity as received.
+    pub activity: String,
+}
+
+/// The payload of [`JobKind::DeliverActivity`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverActivity {
+    pub inbox: String,
+    /// The activity, signed afresh at each attempt.
+    pub activity: String,
+}
+
+impl NewJob {
+    /// Act on a verified activity (a redelivery of an activity whose
+    /// processing is still queued makes no second job).
+    pub fn process_activity(
+        actor: &str,
+        activity: &str,
+        activity_id: Option<&str>,
+        due_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            kind: JobKind::ProcessActivity,
+            payload: json(&ProcessActivity {
+                actor: actor.to_owned(),
+                activity: activity.to_owned(),
+            }),
+            dedupe_key: activity_id.map(|id| format!("process-activity:{id}")),
+            due_at,
+        }
+    }
+
+    /// Deliver `activity` to `inbox` (the dedupe key, when given, makes one
+    /// queued delivery of the same activity per inbox).
+    pub fn deliver_activity(
+        inbox: &str,
+        activity: &str,
+        dedupe_key: Option<String>,
+        due_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            kind: JobKind::DeliverActivity,
+            payload: json(&DeliverActivity {
+                inbox: inbox.to_owned(),
+                activity: activity.to_owned(),
+            }),
+            dedupe_key,
+            due_at,
+        }
+    }
 }
 
 /// The one queued feed poll's dedupe key.

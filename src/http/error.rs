@@ -11,6 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::activitypub::InboxError;
+use crate::activitypub::operator::FollowersError;
 use crate::announce::AnnounceError;
 use crate::clients::mastodon::MastodonError;
 use crate::images::ImageError;
@@ -390,5 +392,41 @@ impl IntoResponse for crate::runtime::openwhisk::ProxyError {
             Json(serde_json::json!({ "error": self.to_string() })),
         )
             .into_response()
+    }
+}
+
+impl From<InboxError> for ApiError {
+    fn from(error: InboxError) -> Self {
+        let message = error.to_string();
+        match error {
+            InboxError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, message),
+            InboxError::BadActivity(_) => Self::new(StatusCode::BAD_REQUEST, message),
+            // 401 for every signature problem, so that senders knocking with
+            // RFC 9421 first fall back to draft-cavage (research §2.2).
+            InboxError::Unsigned(_) | InboxError::NotSigner => {
+                Self::new(StatusCode::UNAUTHORIZED, message)
+            }
+            InboxError::Key(cause) => {
+                tracing::info!(error = %cause, "inbox: the signing key cannot be used");
+                Self::new(StatusCode::UNAUTHORIZED, message)
+            }
+            InboxError::RateLimited { wait } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, message).retry_after(wait)
+            }
+            InboxError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<FollowersError> for ApiError {
+    fn from(error: FollowersError) -> Self {
+        let message = error.to_string();
+        match error {
+            // Like the actor's own routes when ActivityPub is off: there is
+            // nothing here (a 5xx would say the server failed).
+            FollowersError::Off => Self::new(StatusCode::NOT_FOUND, message),
+            FollowersError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, message),
+            FollowersError::Store(e) => e.into(),
+        }
     }
 }

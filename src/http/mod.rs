@@ -5,7 +5,9 @@
 //! `Access-Control-Allow-Origin`), panic catching (a JSON 500, never a dropped
 //! connection), metrics, the request and body time limits (`limits.rs`).
 
+mod activitypub;
 mod admin;
+mod admin_followers;
 mod admin_jobs;
 mod admin_pages;
 mod admin_publish;
@@ -71,6 +73,7 @@ pub fn routes(app: AppState) -> Routes {
         .route("/img", get(images::image))
         .nest("/admin", admin_routes(&app, pages.routes, pages.negotiated))
         .merge(pages.root)
+        .merge(activitypub_routes())
         .map(|router| {
             router
                 .fallback(not_found)
@@ -104,6 +107,22 @@ fn read_api_routes() -> Routes<AppState> {
     routes
 }
 
+/// The blog actor's routes (answering 404 while ActivityPub is off).
+fn activitypub_routes() -> Routes<AppState> {
+    use crate::activitypub::urls::paths;
+    Routes::new()
+        .route("/.well-known/webfinger", get(activitypub::webfinger))
+        .route("/.well-known/nodeinfo", get(activitypub::nodeinfo_links))
+        .route(paths::NODEINFO, get(activitypub::nodeinfo))
+        .route(paths::ACTOR, get(activitypub::actor))
+        .route(paths::OUTBOX, get(activitypub::outbox))
+        .route(paths::POST, get(activitypub::post))
+        .route(paths::FOLLOWERS, get(activitypub::followers))
+        .route(paths::FOLLOWING, get(activitypub::following))
+        .route(paths::INBOX, post(activitypub::inbox))
+        .route(paths::SHARED_INBOX, post(activitypub::inbox))
+}
+
 /// The time limits of `limits.rs`.
 #[derive(Clone, Copy)]
 struct Limits {
@@ -122,6 +141,10 @@ fn admin_routes(app: &AppState, pages: Routes<AppState>, negotiated: Router) -> 
         .route("/mentions/{id}", delete(admin::delete))
         .route("/blocks", get(admin::blocks).post(admin::block))
         .route("/blocks/{domain}", delete(admin::unblock))
+        .route(
+            "/followers",
+            get(admin_followers::list).delete(admin_followers::remove),
+        )
         .route("/jobs", get(admin_jobs::list))
         .route("/jobs/{id}/retry", post(admin_jobs::retry))
         .route("/jobs/{id}", delete(admin_jobs::drop))

@@ -112,6 +112,8 @@ pub fn policy(app: &App, kind: JobKind) -> RetryPolicy {
             .as_ref()
             .map_or_else(RetryPolicy::patient, |w| w.retry.clone()),
         JobKind::RefreshThread => RetryPolicy::new(THREAD_REFRESH_RETRIES.to_vec()),
+        JobKind::ProcessActivity => RetryPolicy::new(THREAD_REFRESH_RETRIES.to_vec()),
+        JobKind::DeliverActivity => RetryPolicy::new(crate::activitypub::deliver::RETRIES.to_vec()),
         JobKind::SendWebmention | JobKind::AnnouncePost => RetryPolicy::patient(),
         JobKind::PollFeeds => RetryPolicy::new(POLL_RETRIES.to_vec()),
     }
@@ -165,6 +167,18 @@ async fn handle(app: &App, claimed: &ClaimedJob, last: bool) -> Outcome {
             }
         }
         JobKind::RefreshThread => app.threads.run_refresh(job).await,
+        JobKind::ProcessActivity | JobKind::DeliverActivity => {
+            let Some(federation) = &app.federation else {
+                return Outcome::Fail {
+                    error: "ActivityPub is off (set BACKFEED_ACTIVITYPUB=true)".into(),
+                };
+            };
+            if job.kind == JobKind::ProcessActivity {
+                federation.run_processing(job).await
+            } else {
+                federation.run_delivery(job, last).await
+            }
+        }
         JobKind::SendWebmention => {
             // One attempt (a discovery and a POST, each waiting its turn
             // for the host) must end within the lease, or another worker
@@ -260,6 +274,7 @@ pub async fn run_until(app: &App, deadline: Instant) -> JobsReport {
                 JobKind::VerifyMention => report.verifications += 1,
                 JobKind::DeliverWebhook => report.deliveries += 1,
                 JobKind::RefreshThread => report.threads_refreshed += 1,
+                JobKind::ProcessActivity | JobKind::DeliverActivity => {}
                 JobKind::SendWebmention | JobKind::AnnouncePost | JobKind::PollFeeds => {}
             }
         }

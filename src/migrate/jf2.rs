@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use url::Url;
 
 use crate::domain::mention::{
-    Author, Mention, MentionData, MentionId, Moderation, Relation, Verification,
+    Author, Mention, MentionData, MentionId, Moderation, Relation, Verification, Via,
 };
 use crate::protocol::sanitize::{
     MAX_CONTENT, MAX_TEXT, capped, plain_text, safe_url, sanitize_html,
@@ -113,6 +113,7 @@ fn mention(entry: &Value, now: OffsetDateTime) -> Result<Mention, String> {
         url: text(entry, "url")
             .and_then(|u| safe_url(&u))
             .or_else(|| Some(source.to_string())),
+        via: Via::Webmention,
     };
     Ok(Mention {
         id: MentionId(0),

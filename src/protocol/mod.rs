@@ -9,6 +9,7 @@
 pub mod atom;
 pub mod feed;
 pub mod h_feed;
+pub mod http_signature;
 pub mod iso8601;
 pub mod jf2;
 pub mod link_header;
@@ -16,6 +17,7 @@ pub mod links_json;
 pub mod mf2;
 pub mod page_meta;
 pub mod post_links;
+pub mod rfc9421;
 pub mod sanitize;
 pub mod source_links;
 pub mod webmention_endpoint;

@@ -10,11 +10,13 @@ use url::Url;
 
 use super::{PostError, ScanReport};
 use crate::App;
+use crate::activitypub::publish::{OutgoingPost, PostChange};
 use crate::clients::http::Fetched;
 use crate::clients::webmention::Discovery;
 use crate::domain::job::NewJob;
 use crate::domain::sent::{GONE_VERSION, SentSource, targets_on_delete, targets_to_send};
 use crate::domain::{PostState, PostUrl};
+use crate::protocol::page_meta::parse_page_meta;
 use crate::protocol::post_links::read_post;
 use crate::protocol::source_links::html_declares_gone;
 
@@ -98,7 +100,8 @@ pub async fn publish_post(
     if !page.status.is_success() {
         return Err(PostError::Status(page.status.as_u16()));
     }
-    let post = read_post(&page.text_lossy(), &page.final_url, feed_content);
+    let html = page.text_lossy();
+    let post = read_post(&html, &page.final_url, feed_content);
     let previous = app.store.find_sent(url).await?;
     let (announcements, announce) = announce(app, url, dry_run).await?;
     let change = match &previous {
@@ -128,6 +131,11 @@ pub async fn publish_post(
             .record_version(url, &post.version, &post.links, false, app.clock.now())
             .await?;
         tracing::info!(%url, ?change, sends, origin = post.origin.label(), "post published");
+        let change = match change {
+            Change::New => PostChange::Create,
+            _ => PostChange::Update,
+        };
+        federate(app, change, outgoing(app, url, &html, feed_content, change)).await?;
     }
     Ok(PostDone {
         change,
@@ -185,6 +193,8 @@ async fn delete_post(app: &App, url: &Url, dry_run: bool) -> Result<PostDone, Po
             .record_version(url, GONE_VERSION, links, true, app.clock.now())
             .await?;
         tracing::info!(%url, sends, "post deleted: its webmentions are sent again");
+        let gone = outgoing(app, url, "", None, PostChange::Delete);
+        federate(app, PostChange::Delete, gone).await?;
     }
     Ok(PostDone {
         change,
@@ -192,6 +202,42 @@ async fn delete_post(app: &App, url: &Url, dry_run: bool) -> Result<PostDone, Po
         sends,
         plan: None,
     })
+}
+
+/// What the post's followers on the fediverse are told (ActivityPub on).
+fn outgoing(
+    app: &App,
+    url: &Url,
+    html: &str,
+    feed_content: Option<&str>,
+    change: PostChange,
+) -> OutgoingPost {
+    let meta = parse_page_meta(html);
+    let now = app.clock.now();
+    OutgoingPost {
+        url: url.clone(),
+        title: meta.mastodon_title.or(meta.page_title),
+        summary: meta.description,
+        content: feed_content.map(str::to_owned),
+        published: now,
+        updated: (change == PostChange::Update).then_some(now),
+        tags: meta
+            .tags
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        image: None,
+    }
+}
+
+async fn federate(app: &App, change: PostChange, post: OutgoingPost) -> Result<(), PostError> {
+    if let Some(federation) = &app.federation {
+        federation.federate(change, &post).await?;
+    }
+    Ok(())
 }
 
 async fn queue_sends(

@@ -12,6 +12,7 @@ pub mod aliases;
 #[cfg(feature = "test-support")]
 pub mod conformance;
 pub mod dynamodb;
+pub mod followers;
 pub mod import;
 pub mod jobs;
 pub mod mentions;
@@ -55,6 +56,7 @@ pub trait Store:
     + ThreadStore
     + JobStore
     + SecretStore
+    + FollowerStore
     + SentStore
     + Send
     + Sync
@@ -65,6 +67,7 @@ pub trait Store:
 }
 
 pub use aliases::MentionAliasStore;
+pub use followers::{Follower, FollowerStore, PublishedPost};
 pub use import::Imported;
 pub use jobs::{Enqueued, JobCounts, JobFilter, JobStore, KindCount};
 pub use mentions::{MentionQuery, MentionStore, Settled, SortDirection, SortField};

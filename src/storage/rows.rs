@@ -19,7 +19,7 @@ use url::Url;
 use super::{CachedThread, StoreError};
 use crate::domain::job::{Job, JobId, JobKind, JobState};
 use crate::domain::mention::{
-    Author, Mention, MentionData, MentionId, Moderation, Relation, Verification,
+    Author, Mention, MentionData, MentionId, Moderation, Relation, Verification, Via,
 };
 use crate::domain::{ClaimToken, PostRecord, PostState, PostUrl, TootId};
 
@@ -97,6 +97,8 @@ pub(crate) struct RawMention<T> {
     pub(crate) name: Option<String>,
     pub(crate) published: Option<String>,
     pub(crate) url: Option<String>,
+    /// `Via::to_stored`: none for a webmention.
+    pub(crate) via: Option<String>,
     pub(crate) received_at: T,
     pub(crate) updated_at: T,
 }
@@ -119,6 +121,8 @@ impl<T: StoredTime> RawMention<T> {
                     name: self.name.clone(),
                     published: self.published.clone(),
                     url: self.url.clone(),
+                    via: Via::from_stored(self.via.as_deref())
+                        .ok_or_else(|| corrupt("unreadable `via`"))?,
                 })
             }
             None => None,
@@ -169,6 +173,7 @@ impl<T> RawMention<T> {
             content_text: data.content_text,
             name: data.name,
             published: data.published,
+            via: data.via.to_stored(),
             url: data.url,
             received_at: time(mention.received_at),
             updated_at: time(mention.updated_at),

@@ -31,6 +31,7 @@ use crate::clients::mastodon::{MastodonClient, MastodonError};
 use crate::clock::Clock;
 use crate::config::ThreadsConfig;
 use crate::domain::job::{Job, NewJob, Outcome, RefreshThread};
+use crate::domain::mention::Via;
 use crate::domain::thread::{StatusId, TootSummary, visible_tree};
 use crate::domain::{PostState, PostUrl};
 use crate::images::ImageUrls;
@@ -74,6 +75,9 @@ pub struct Threads {
     cold_fetches: Mutex<HashMap<PostUrl, Arc<tokio::sync::Mutex<()>>>>,
     /// Mastodon said 429: no calls before this.
     backoff_until: Mutex<Option<OffsetDateTime>>,
+    /// The blog's own fediverse account, when ActivityPub is on: offered
+    /// with each thread as another way to reply.
+    fediverse: Option<(String, crate::activitypub::Urls)>,
 }
 
 impl Threads {
@@ -94,11 +98,37 @@ impl Threads {
             announcer,
             config,
             changes,
+            fediverse: None,
             rendered: RwLock::new(HashMap::new()),
             refresh_queued: Mutex::new(HashMap::new()),
             cold_fetches: Mutex::new(HashMap::new()),
             backoff_until: Mutex::new(None),
         }
+    }
+
+    /// Offers the blog's fediverse account (`handle`, `user@host`) with
+    /// every thread.
+    pub fn with_fediverse(mut self, handle: String, urls: crate::activitypub::Urls) -> Self {
+        self.fediverse = Some((handle, urls));
+        self
+    }
+
+    /// The blog's account, and the post's object id once it was published
+    /// to the fediverse.
+    async fn fediverse_for(
+        &self,
+        url: &PostUrl,
+    ) -> Result<Option<wire::FediverseBody>, ThreadError> {
+        let Some((handle, urls)) = &self.fediverse else {
+            return Ok(None);
+        };
+        let published = self.store.find_published(url.as_str()).await?;
+        Ok(Some(wire::FediverseBody {
+            handle: format!("@{handle}"),
+            object: published
+                .filter(|p| p.object.is_some())
+                .map(|_| crate::activitypub::publish::object_id(urls, url.as_url())),
+        }))
     }
 
     /// The rendered thread of the post `raw_url` names, its image URLs
@@ -175,6 +205,16 @@ impl Threads {
             .map(wire::from_reply)
             .collect();
         let mut reactions = wire::Reactions::default();
+        // Hiding an account hides its fediverse replies and reactions too.
+        let mentions: Vec<_> = mentions
+            .into_iter()
+            .filter(|m| match m.data.as_ref().map(|d| &d.via) {
+                Some(Via::ActivityPub { handle, .. }) => {
+                    !hidden.accounts.contains(&handle.to_ascii_lowercase())
+                }
+                _ => true,
+            })
+            .collect();
         wire::merge_mentions(&mentions, &mut comments, &mut reactions);
         wire::sort_oldest_first(&mut comments);
         let toot = thread
@@ -185,6 +225,7 @@ impl Threads {
             url: url.to_string(),
             toot: toot.as_ref().map(wire::TootBody::from),
             comment_count: wire::count(&comments),
+            fediverse: self.fediverse_for(url).await?,
             comments,
             reactions,
             fetched_at: thread

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::images::ImageUrls;
 
-use crate::domain::mention::{Mention, Relation};
+use crate::domain::mention::{Mention, Relation, Via};
 use crate::domain::thread::{Emoji, ReplyNode, TootSummary};
 
 #[derive(Serialize)]
@@ -20,6 +20,19 @@ pub struct CommentsBody {
     pub reactions: Reactions,
     pub comment_count: usize,
     pub fetched_at: Option<String>,
+    /// Only when ActivityPub is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fediverse: Option<FediverseBody>,
+}
+
+/// The blog's own fediverse account, as another way to reply.
+#[derive(Serialize)]
+pub struct FediverseBody {
+    /// `@blog@host`.
+    pub handle: String,
+    /// The post's ActivityPub id, once published: pasted into any server's
+    /// search, it opens the post there to reply to.
+    pub object: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -168,23 +181,25 @@ pub fn from_reply(node: &ReplyNode) -> CommentBody {
 }
 
 fn mention_author(mention: &Mention) -> AuthorBody {
-    let author = mention
-        .data
-        .as_ref()
-        .and_then(|d| d.author.clone())
-        .unwrap_or_default();
+    let data = mention.data.as_ref();
+    let author = data.and_then(|d| d.author.clone()).unwrap_or_default();
     let fallback = mention.source.host_str().unwrap_or_default().to_owned();
+    let handle = match data.map(|d| &d.via) {
+        Some(Via::ActivityPub { handle, .. }) => Some(format!("@{handle}")),
+        _ => None,
+    };
     AuthorBody {
         name: author.name.unwrap_or(fallback),
-        handle: None,
+        handle,
         avatar: author.photo,
         url: author.url,
         emojis: Vec::new(),
     }
 }
 
-/// Places webmentions: likes, reposts and bookmarks as reactions; replies,
-/// RSVPs and mentions as top-level comments.
+/// Places webmentions and fediverse interactions: likes, reposts and
+/// bookmarks as reactions; replies, RSVPs and mentions as comments, a
+/// fediverse reply under the reply it answers (see [`nest_replies`]).
 pub fn merge_mentions(
     mentions: &[Mention],
     comments: &mut Vec<CommentBody>,
@@ -194,32 +209,130 @@ pub fn merge_mentions(
         t.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default()
     };
+    let mut fediverse = Vec::new();
     for mention in mentions {
         let Some(data) = &mention.data else { continue };
+        let (id, source, parent) = match &data.via {
+            Via::Webmention => (format!("webmention:{}", mention.id), "webmention", None),
+            Via::ActivityPub { in_reply_to, .. } => (
+                format!("activitypub:{}", mention.id),
+                "activitypub",
+                Some(in_reply_to.clone()),
+            ),
+        };
         match data.relation {
             Relation::Like => reactions.likes.add(mention_author(mention)),
             Relation::Repost => reactions.reposts.add(mention_author(mention)),
             Relation::Bookmark => reactions.bookmarks.add(mention_author(mention)),
-            Relation::Reply | Relation::Rsvp(_) | Relation::Mention => comments.push(CommentBody {
-                id: format!("webmention:{}", mention.id),
-                source: "webmention",
-                author: mention_author(mention),
-                content_html: data.content_html.clone().unwrap_or_default(),
-                content_text: data.content_text.clone().unwrap_or_default(),
-                content_warning: None,
-                created_at: data
-                    .published
-                    .clone()
-                    .unwrap_or_else(|| time(mention.received_at)),
-                edited_at: None,
-                url: data
-                    .url
-                    .clone()
-                    .or_else(|| Some(mention.source.to_string())),
-                media: Vec::new(),
-                replies: Vec::new(),
-            }),
+            Relation::Reply | Relation::Rsvp(_) | Relation::Mention => {
+                let body = CommentBody {
+                    id,
+                    source,
+                    author: mention_author(mention),
+                    content_html: data.content_html.clone().unwrap_or_default(),
+                    content_text: data.content_text.clone().unwrap_or_default(),
+                    content_warning: None,
+                    created_at: data
+                        .published
+                        .clone()
+                        .unwrap_or_else(|| time(mention.received_at)),
+                    edited_at: None,
+                    url: data
+                        .url
+                        .clone()
+                        .or_else(|| Some(mention.source.to_string())),
+                    media: Vec::new(),
+                    replies: Vec::new(),
+                };
+                match parent {
+                    Some(parent) => fediverse.push(FediverseReply {
+                        source: mention.source.to_string(),
+                        parent,
+                        body,
+                    }),
+                    None => comments.push(body),
+                }
+            }
         }
+    }
+    comments.extend(nest_replies(fediverse));
+}
+
+/// A fediverse reply before threading: its note, and the note it answers
+/// when that is not the post.
+struct FediverseReply {
+    source: String,
+    parent: Option<String>,
+    body: CommentBody,
+}
+
+/// Threads fediverse replies: each goes under the reply it answers, at most
+/// `domain::thread::MAX_DEPTH` levels deep; one whose parent is not shown
+/// (hidden, deleted, deeper than the limit, or a cycle) is listed at the
+/// top level, so nothing shown is lost. Iterative: no recursion over what
+/// others sent.
+fn nest_replies(replies: Vec<FediverseReply>) -> Vec<CommentBody> {
+    use std::collections::HashMap;
+    let index: HashMap<&str, usize> = replies
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.source.as_str(), i))
+        .collect();
+    let parent_of: Vec<Option<usize>> = replies
+        .iter()
+        .map(|r| r.parent.as_deref().and_then(|p| index.get(p).copied()))
+        .collect();
+    // Depth along the parent chain; a chain that loops or runs too deep
+    // makes the reply a root.
+    let limit = crate::domain::thread::MAX_DEPTH;
+    let mut parent = vec![None; replies.len()];
+    for (i, first) in parent_of.iter().enumerate() {
+        let mut depth = 1;
+        let mut at = *first;
+        while let Some(p) = at {
+            depth += 1;
+            if p == i || depth > limit {
+                break;
+            }
+            at = parent_of[p];
+        }
+        if at.is_none() {
+            parent[i] = *first;
+        }
+    }
+    let mut bodies: Vec<Option<CommentBody>> = replies.into_iter().map(|r| Some(r.body)).collect();
+    // Children before parents: attach the deepest first.
+    let depth = |mut i: usize| {
+        let mut d = 0;
+        while let Some(p) = parent[i] {
+            d += 1;
+            i = p;
+        }
+        d
+    };
+    let mut order: Vec<usize> = (0..bodies.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(depth(i)));
+    for i in order {
+        if let Some(p) = parent[i]
+            && let Some(child) = bodies[i].take()
+            && let Some(into) = bodies[p].as_mut()
+        {
+            into.replies.push(child);
+        }
+    }
+    let mut roots: Vec<CommentBody> = bodies.into_iter().flatten().collect();
+    for root in &mut roots {
+        sort_tree(root);
+    }
+    roots
+}
+
+/// Replies under each comment oldest first (iterative).
+fn sort_tree(root: &mut CommentBody) {
+    let mut stack = vec![root];
+    while let Some(comment) = stack.pop() {
+        sort_oldest_first(&mut comment.replies);
+        stack.extend(comment.replies.iter_mut());
     }
 }
 

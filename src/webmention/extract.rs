@@ -9,7 +9,7 @@
 
 use url::Url;
 
-use crate::domain::mention::{Author, MentionData, Relation};
+use crate::domain::mention::{Author, MentionData, Relation, Via};
 use crate::domain::webmention::without_fragment;
 use crate::protocol::mf2::{self, Document, Item, PropertyValue};
 use crate::protocol::sanitize::{
@@ -53,6 +53,7 @@ pub fn mention_data(
         name,
         published: text_property(entry, "published"),
         url: url_property(entry, "url").or_else(|| Some(page.to_string())),
+        via: Via::Webmention,
     }
 }
 

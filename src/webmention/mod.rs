@@ -223,6 +223,17 @@ impl Receiver {
             Ok(None) => return Outcome::Done,
             Err(error) => return Outcome::retry(error.to_string()),
         };
+        // A fediverse reply or reaction was verified by its signature; a
+        // webmention naming the same source must not re-judge it by the
+        // note's web page (which need not link to the post).
+        if mention
+            .data
+            .as_ref()
+            .is_some_and(|d| d.via.is_activitypub())
+        {
+            tracing::info!(%id, source = %mention.source, "a webmention for a fediverse interaction; left as it is");
+            return Outcome::Done;
+        }
         let host = mention.source.host_str().unwrap_or_default();
         let slot = match self.slots.admit(host, id, self.clock.now()) {
             Admission::Go(slot) => slot,

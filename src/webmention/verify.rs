@@ -53,12 +53,12 @@ fn judge(page: &Fetched, target: &Url) -> Finding {
     let content_type = page.content_type();
     let body = page.text_lossy();
     match check_source(content_type.as_deref(), &body, &page.final_url, target) {
-        LinkVerdict::Links => Finding::Links(mention_data(
+        LinkVerdict::Links => Finding::Links(Box::new(mention_data(
             content_type.as_deref(),
             &body,
             &page.final_url,
             target,
-        )),
+        ))),
         LinkVerdict::NoLink => Finding::NoLink,
         LinkVerdict::Gone => Finding::Gone,
         LinkVerdict::Unsupported(media_type) => Finding::Unusable(format!(

@@ -46,6 +46,24 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
     assert.ok(all.some((c) => c.source === 'mastodon' && c.author.avatar), 'a Mastodon comment with an avatar');
     assert.ok(data.reactions.likes.count > 0 && data.reactions.reposts.count > 0, 'webmention likes and reposts');
     assert.ok(all.some((c) => c.edited_at), 'an edited comment');
+    assert.ok(all.some((c) => c.source === 'activitypub'), 'a fediverse reply (ActivityPub)');
+    assert.ok(data.fediverse && data.fediverse.handle, "the blog's own fediverse account");
+  });
+
+  await t.test("the blog's fediverse account is offered as another way to reply", async () => {
+    const offer = await page.evaluate(() => {
+      const root = document.querySelector('backfeed-comments').shadowRoot;
+      const p = root.querySelector('.fediverse');
+      return p && {
+        text: p.textContent,
+        handle: p.querySelector('.fediverse-handle')?.textContent,
+        id: p.querySelector('.fediverse-id')?.textContent,
+      };
+    });
+    assert.ok(offer, 'shown');
+    assert.equal(offer.handle, data.fediverse.handle);
+    assert.equal(offer.id ?? null, href(data.fediverse.object));
+    assert.match(offer.text, /Reply from any fediverse account/);
   });
 
   await t.test('the widget settles in the loaded state without errors or dialogs', () => {
@@ -98,7 +116,7 @@ test('the thread renders what /api/comments answers', { skip }, async (t) => {
       }
       assert.equal(v.handle, a.handle ?? null);
       assert.equal(v.nameHref, href(a.url));
-      assert.equal(v.badge, { mastodon: 'Mastodon', webmention: 'Webmention' }[c.source]);
+      assert.equal(v.badge, { mastodon: 'Mastodon', webmention: 'Webmention', activitypub: 'Fediverse' }[c.source]);
     });
   });
 

@@ -11,8 +11,9 @@ use std::time::Duration;
 use tokio::process::Command;
 
 use crate::fake_blog::FakeBlog;
+use crate::fake_fediverse::FakeFediverse;
 use crate::fake_mastodon::ReplySpec;
-use crate::helpers::{TestApp, md5_hex, spawn_app};
+use crate::helpers::{TestApp, md5_hex, spawn_app_with};
 use crate::support_install::{describe, ensure_installed, run_install};
 
 const BROWSER_SUITE_LIMIT: Duration = Duration::from_secs(240);
@@ -80,10 +81,70 @@ async fn seed_thread(app: &TestApp, sources: &FakeBlog, post: &str, toot: &str) 
         let status = app.accepted_webmention(&sources.url(path), post).await;
         app.wait_for_status(&status, "verified").await;
     }
+    seed_fediverse_reply(app, post).await;
     vec![
         format!("mastodon:{private}"),
         format!("mastodon:{moderated}"),
     ]
+}
+
+/// The post published to the fediverse, and a reply to it from another
+/// server: a signed `Create(Note)` to the blog actor's inbox.
+async fn seed_fediverse_reply(app: &TestApp, post: &str) {
+    use backfeed::activitypub::publish::{OutgoingPost, PostChange, object_id};
+    let federation = app.app.federation.as_ref().unwrap();
+    let outgoing = OutgoingPost {
+        url: url::Url::parse(post).unwrap(),
+        title: Some("thread".into()),
+        summary: None,
+        content: None,
+        published: time::OffsetDateTime::now_utc(),
+        updated: None,
+        tags: Vec::new(),
+        image: None,
+    };
+    federation
+        .federate(PostChange::Create, &outgoing)
+        .await
+        .unwrap();
+    let peer = FakeFediverse::start().await;
+    let note = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/1", peer.base_url),
+        "type": "Create",
+        "actor": peer.actor_id(),
+        "object": {
+            "id": format!("{}/users/alice/statuses/1", peer.base_url),
+            "type": "Note",
+            "attributedTo": peer.actor_id(),
+            "inReplyTo": object_id(&federation.urls, &outgoing.url),
+            "content": "<p>Replying from the fediverse.</p>",
+            "published": "2026-11-22T13:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+    });
+    assert_eq!(
+        crate::activitypub::send(app, &peer, &note).await.status(),
+        202
+    );
+    let comments = format!(
+        "{}/api/comments?url={}",
+        app.address,
+        url::form_urlencoded::byte_serialize(post.as_bytes()).collect::<String>()
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = app.get_json(&comments).await;
+        let sources = body["comments"].to_string();
+        if sources.contains("\"activitypub\"") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the fediverse reply never arrived: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -95,7 +156,11 @@ async fn the_widget_renders_a_real_thread_safely_in_headless_chromium() {
         "{chromium} is missing: the browser tests need Debian's chromium (apt-get install chromium; ./test.sh installs it)"
     );
     let suite = ensure_browser_suite();
-    let app = spawn_app().await;
+    let app = spawn_app_with(|env| {
+        env.insert("BACKFEED_ACTIVITYPUB".into(), "true".into());
+        env.insert("BACKFEED_PUBLIC_URL".into(), "{address}/".into());
+    })
+    .await;
     let sources = FakeBlog::start().await;
 
     let (thread, toot) = announced(&app, "thread").await;

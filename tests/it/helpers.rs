@@ -92,6 +92,14 @@ async fn spawn(
     let dir = tempfile::tempdir().expect("temp dir");
     let mut env = test_env(&mastodon, &blog, &dir);
     adjust(&mut env);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    // `{address}` in a value is the app's own address (a public URL).
+    for value in env.values_mut() {
+        *value = value.replace("{address}", &address);
+    }
     let config = Config::load(None, &|var| env.get(var).cloned(), Overrides::default())
         .expect("valid test config");
     let clock = manual
@@ -100,10 +108,6 @@ async fn spawn(
     let app = App::build_with_clock(config, clock)
         .await
         .expect("app builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = format!("http://{}", listener.local_addr().expect("address"));
     if workers {
         tokio::spawn(backfeed::runtime::server::serve_on(
             Arc::clone(&app),

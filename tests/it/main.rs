@@ -2,10 +2,13 @@
 //! loopback, with a fake Mastodon and fake blog pages, never the network.
 
 mod fake_blog;
+mod fake_fediverse;
 mod fake_mastodon;
 mod helpers;
 mod process;
 
+mod activitypub;
+mod activitypub_conversations;
 mod admin_browser;
 mod admin_pages;
 mod aliases;
@@ -19,6 +22,7 @@ mod deep_thread;
 mod disk_full;
 mod durability;
 mod dynamodb;
+mod fedify;
 mod hostile_sources;
 mod image_privacy;
 mod jobs;

@@ -70,7 +70,12 @@ impl Backfeed {
                     stderr.lock().unwrap()
                 )
             })
-            .expect("listening line");
+            .unwrap_or_else(|_| {
+                panic!(
+                    "backfeed exited before listening; stderr: {:?}",
+                    stderr.lock().unwrap()
+                )
+            });
         Self {
             child,
             address,

@@ -9,7 +9,7 @@ use super::posts::now;
 use crate::domain::job::{Job, JobKind, JobState, NewJob, VerifyMention};
 use crate::domain::mention::{
     Author, MentionData, MentionId, Moderation, Relation, Transition, Verification,
-    VerificationState,
+    VerificationState, Via,
 };
 use crate::storage::{JobFilter, MentionQuery, Settled, SortDirection, Store};
 
@@ -85,6 +85,7 @@ pub(super) fn data(text: &str) -> MentionData {
         name: None,
         published: Some("2026-11-01T10:00:00Z".into()),
         url: Some("https://alice.example/reply".into()),
+        via: Via::Webmention,
     }
 }
 

@@ -10,7 +10,7 @@ use super::mentions::{queued_verification, url};
 use super::posts::now;
 use crate::domain::job::{DeliverWebhook, JobKind, JobState};
 use crate::domain::mention::{
-    Author, Mention, MentionData, MentionId, Moderation, Relation, Verification,
+    Author, Mention, MentionData, MentionId, Moderation, Relation, Verification, Via,
 };
 use crate::domain::{ClaimOutcome, PostRecord, PostState, PostUrl, TootId};
 use crate::storage::{Imported, JobFilter, Store};
@@ -236,6 +236,11 @@ fn full_data() -> MentionData {
         name: Some("Re: post".into()),
         published: Some("2024-02-03T04:05:06+00:00".into()),
         url: Some("https://alice.example/replies/1".into()),
+        // The rarer kind, so that a copy must carry it.
+        via: Via::ActivityPub {
+            handle: "alice@alice.example".into(),
+            in_reply_to: Some("https://alice.example/notes/0".into()),
+        },
     }
 }
 

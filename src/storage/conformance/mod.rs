@@ -9,6 +9,7 @@
 
 mod aliases;
 mod blocked;
+mod followers;
 mod jobs;
 mod mentions;
 mod migrate;
@@ -68,6 +69,7 @@ pub async fn run_with(store: Arc<dyn Store>, decisions: Decisions) {
     jobs::run(Arc::clone(&store), decisions).await;
     migrate::run(&*store).await;
     secrets::run(Arc::clone(&store), decisions).await;
+    followers::run(&*store).await;
     sent::run(Arc::clone(&store), decisions).await;
     store.ping().await.expect("ping");
 }

@@ -210,8 +210,8 @@ pub async fn import_mentions(
             &tx,
             "INSERT INTO mentions (source, target, verification, reason, moderation, property, rsvp,
                  author_name, author_photo, author_url, content_html, content_text, name, published,
-                 url, received_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                 url, received_at, updated_at, via)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
              ON CONFLICT (source, target) DO NOTHING
              RETURNING id",
             &[
@@ -232,6 +232,7 @@ pub async fn import_mentions(
                 &opt_text(m.url.as_deref()),
                 &m.received_at,
                 &m.updated_at,
+                &opt_text(m.via.as_deref()),
             ],
         )
         .await?;

@@ -15,7 +15,7 @@ use crate::storage::rows::RawMention;
 use crate::storage::{Settled, StoreError};
 
 pub const COLUMNS: &str = "id, source, target, verification, reason, moderation, property, rsvp, author_name, \
-     author_photo, author_url, content_html, content_text, name, published, url, received_at, updated_at";
+     author_photo, author_url, content_html, content_text, name, published, url, received_at, updated_at, via";
 
 pub async fn receive(
     client: &mut Object,
@@ -103,6 +103,8 @@ async fn write_verified(
     now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
     let author = data.author.clone().unwrap_or_default();
+    let via = data.via.to_stored();
+    let via = opt_text(via.as_deref());
     let rsvp = match &data.relation {
         Relation::Rsvp(value) => Some(text(value)),
         _ => None,
@@ -111,7 +113,7 @@ async fn write_verified(
         client,
         "UPDATE mentions SET verification = 'verified', reason = NULL, property = $2, rsvp = $3,
              author_name = $4, author_photo = $5, author_url = $6, content_html = $7, content_text = $8,
-             name = $9, published = $10, url = $11, updated_at = $12
+             name = $9, published = $10, url = $11, updated_at = $12, via = $13
          WHERE id = $1",
         &[
             &id,
@@ -126,6 +128,7 @@ async fn write_verified(
             &opt_text(data.published.as_deref()),
             &opt_text(data.url.as_deref()),
             &now,
+            &via,
         ],
     )
     .await
@@ -201,5 +204,6 @@ pub fn raw_mention(row: &Row) -> Result<RawMention<OffsetDateTime>, StoreError> 
         url: column(row, 15, WHAT)?,
         received_at: column(row, 16, WHAT)?,
         updated_at: column(row, 17, WHAT)?,
+        via: column(row, 18, WHAT)?,
     })
 }

@@ -11,6 +11,7 @@
 
 mod aliases;
 mod blocked;
+mod followers;
 mod import;
 mod jobs;
 mod mentions;
@@ -33,9 +34,9 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{
-    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
-    MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled, Store, StoreError,
-    ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
+    JobStore, MentionQuery, MentionStore, PostStore, PublishedPost, SecretBytes, SecretStore,
+    SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -149,6 +150,44 @@ impl SecretStore for PostgresStore {
         let value = create();
         let stored = bounded(secrets::create(&mut c, name, &value, now)).await?;
         Ok(SecretBytes::new(stored))
+    }
+}
+
+#[async_trait]
+impl FollowerStore for PostgresStore {
+    async fn add_follower(&self, follower: &Follower) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::add(&mut c, follower)).await
+    }
+
+    async fn remove_follower(&self, actor: &str) -> Result<bool, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::remove(&mut c, actor)).await
+    }
+
+    async fn find_follower(&self, actor: &str) -> Result<Option<Follower>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::find(&mut c, actor)).await
+    }
+
+    async fn list_followers(&self) -> Result<Vec<Follower>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::list(&mut c)).await
+    }
+
+    async fn save_published(&self, post: &PublishedPost) -> Result<(), StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::save_published(&mut c, post)).await
+    }
+
+    async fn find_published(&self, url: &str) -> Result<Option<PublishedPost>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::find_published(&mut c, url)).await
+    }
+
+    async fn list_published(&self) -> Result<Vec<PublishedPost>, StoreError> {
+        let mut c = self.db.client().await?;
+        bounded(followers::list_published(&mut c)).await
     }
 }
 

@@ -166,6 +166,20 @@ const MIGRATIONS: &[&str] = &[
         alias TEXT PRIMARY KEY,
         mention_id BIGINT NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
     );"#,
+    // 10: the ActivityPub actor's followers and published posts; how a mention came.
+    r#"CREATE TABLE followers (
+        actor TEXT COLLATE "C" PRIMARY KEY,
+        inbox TEXT NOT NULL,
+        shared_inbox TEXT,
+        followed_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE published_posts (
+        url TEXT COLLATE "C" PRIMARY KEY,
+        object TEXT,
+        published_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    ALTER TABLE mentions ADD COLUMN via TEXT;"#,
 ];
 
 /// Applies the migrations this database has not seen, one transaction each.

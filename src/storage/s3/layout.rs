@@ -189,6 +189,29 @@ impl Layout {
             .join(format!("{}.json", hash(&[url.as_str()])))
     }
 
+    /// A secret (`storage::secrets`); names are checked to be key-safe.
+    pub fn secret(&self, name: &str) -> Path {
+        self.ours(&["secrets", &format!("{name}.json")])
+    }
+
+    /// A follower of the ActivityPub actor.
+    pub fn follower(&self, actor: &str) -> Path {
+        self.ours(&["followers", &format!("{}.json", hash(&[actor]))])
+    }
+
+    pub fn followers(&self) -> Path {
+        self.ours(&["followers"])
+    }
+
+    /// A post the ActivityPub actor published.
+    pub fn published(&self, url: &str) -> Path {
+        self.ours(&["published", &format!("{}.json", hash(&[url]))])
+    }
+
+    pub fn published_all(&self) -> Path {
+        self.ours(&["published"])
+    }
+
     /// What one of our posts sent (its version, links and targets).
     pub fn sent_source(&self, source: &Url) -> Path {
         self.sent()
@@ -217,11 +240,6 @@ impl Layout {
     /// A feed's validators and entry digests.
     pub fn feed(&self, feed: &Url) -> Path {
         self.ours(&["feeds", &format!("{}.json", hash(&[feed.as_str()]))])
-    }
-
-    /// A secret (`storage::secrets`); names are checked to be key-safe.
-    pub fn secret(&self, name: &str) -> Path {
-        self.ours(&["secrets", &format!("{name}.json")])
     }
 
     pub fn probe(&self, name: &str) -> Path {

@@ -59,6 +59,9 @@ pub struct DataObject {
     published: Option<String>,
     #[serde(default)]
     url: Option<String>,
+    /// `Via::to_stored`: absent for a webmention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    via: Option<String>,
 }
 
 impl Record for MentionObject {
@@ -160,6 +163,7 @@ impl MentionObject {
             name: field(|d| &d.name),
             published: field(|d| &d.published),
             url: field(|d| &d.url),
+            via: field(|d| &d.via),
             received_at: self.received_at,
             updated_at: self.updated_at,
         }
@@ -184,6 +188,7 @@ impl From<&MentionData> for DataObject {
             name: data.name.clone(),
             published: data.published.clone(),
             url: data.url.clone(),
+            via: data.via.to_stored(),
         }
     }
 }

@@ -23,6 +23,7 @@
 mod aliases;
 mod dynamo_objects;
 mod dynamo_seed;
+mod followers;
 mod ids;
 mod import;
 mod jobs;
@@ -53,9 +54,9 @@ use url::Url;
 use super::dynamodb::items::Items;
 use super::rows::millis;
 use super::{
-    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
-    MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled, Store, StoreError,
-    ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
+    JobStore, MentionQuery, MentionStore, PostStore, PublishedPost, SecretBytes, SecretStore,
+    SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -459,6 +460,37 @@ impl SecretStore for S3Store {
     ) -> Result<SecretBytes, StoreError> {
         super::secrets::check_name(name)?;
         secrets::secret(self, name, now, create).await
+    }
+}
+
+#[async_trait]
+impl FollowerStore for S3Store {
+    async fn add_follower(&self, follower: &Follower) -> Result<bool, StoreError> {
+        followers::add(self, follower).await
+    }
+
+    async fn remove_follower(&self, actor: &str) -> Result<bool, StoreError> {
+        followers::remove(self, actor).await
+    }
+
+    async fn find_follower(&self, actor: &str) -> Result<Option<Follower>, StoreError> {
+        followers::find(self, actor).await
+    }
+
+    async fn list_followers(&self) -> Result<Vec<Follower>, StoreError> {
+        followers::list(self).await
+    }
+
+    async fn save_published(&self, post: &PublishedPost) -> Result<(), StoreError> {
+        followers::save_published(self, post).await
+    }
+
+    async fn find_published(&self, url: &str) -> Result<Option<PublishedPost>, StoreError> {
+        followers::find_published(self, url).await
+    }
+
+    async fn list_published(&self) -> Result<Vec<PublishedPost>, StoreError> {
+        followers::list_published(self).await
     }
 }
 

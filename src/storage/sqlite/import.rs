@@ -97,8 +97,8 @@ pub fn import_mentions(
             &tx,
             "INSERT INTO mentions (source, target, verification, reason, moderation, property, rsvp,
                  author_name, author_photo, author_url, content_html, content_text, name, published,
-                 url, received_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                 url, received_at, updated_at, via)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
              ON CONFLICT (source, target) DO NOTHING
              RETURNING id",
             params![
@@ -118,7 +118,8 @@ pub fn import_mentions(
                 m.published,
                 m.url,
                 m.received_at,
-                m.updated_at
+                m.updated_at,
+                m.via
             ],
             |row| row.get(0),
         )

@@ -17,7 +17,7 @@ use crate::storage::rows::RawMention;
 type Outcome<T> = rusqlite::Result<Result<T, StoreError>>;
 
 pub(super) const COLUMNS: &str = "id, source, target, verification, reason, moderation, property, rsvp, author_name, author_photo, \
-     author_url, content_html, content_text, name, published, url, received_at, updated_at";
+     author_url, content_html, content_text, name, published, url, received_at, updated_at, via";
 
 pub fn receive(
     conn: &mut Connection,
@@ -105,7 +105,7 @@ fn write_verified(
     exec(tx,
         "UPDATE mentions SET verification = 'verified', reason = NULL, property = ?2, rsvp = ?3,
              author_name = ?4, author_photo = ?5, author_url = ?6, content_html = ?7, content_text = ?8,
-             name = ?9, published = ?10, url = ?11, updated_at = ?12
+             name = ?9, published = ?10, url = ?11, updated_at = ?12, via = ?13
          WHERE id = ?1",
         params![
             id,
@@ -119,7 +119,8 @@ fn write_verified(
             data.name,
             data.published,
             data.url,
-            millis(now)
+            millis(now),
+            data.via.to_stored()
         ],
     )
 }
@@ -279,5 +280,6 @@ pub(super) fn raw_mention(row: &Row<'_>) -> rusqlite::Result<RawMention<i64>> {
         url: row.get(15)?,
         received_at: row.get(16)?,
         updated_at: row.get(17)?,
+        via: row.get(18)?,
     })
 }

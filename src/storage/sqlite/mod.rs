@@ -6,6 +6,7 @@
 
 mod aliases;
 mod blocked;
+mod followers;
 mod import;
 mod jobs;
 mod mentions;
@@ -26,9 +27,9 @@ use url::Url;
 
 use super::rows::millis;
 use super::{
-    CachedThread, CreateSecret, Enqueued, Imported, JobCounts, JobFilter, JobStore, MentionQuery,
-    MentionStore, PostStore, SecretBytes, SecretStore, SentStore, Settled, Store, StoreError,
-    ThreadStore,
+    CachedThread, CreateSecret, Enqueued, Follower, FollowerStore, Imported, JobCounts, JobFilter,
+    JobStore, MentionQuery, MentionStore, PostStore, PublishedPost, SecretBytes, SecretStore,
+    SentStore, Settled, Store, StoreError, ThreadStore,
 };
 use crate::domain::job::{ClaimedJob, Job, JobId, NewJob, Settlement};
 use crate::domain::mention::{Mention, MentionId, Moderation, Transition};
@@ -155,6 +156,52 @@ impl SecretStore for SqliteStore {
             .write(move |conn| secrets::create(conn, &key, &value, now))
             .await?;
         Ok(SecretBytes::new(stored))
+    }
+}
+
+#[async_trait]
+impl FollowerStore for SqliteStore {
+    async fn add_follower(&self, follower: &Follower) -> Result<bool, StoreError> {
+        let follower = follower.clone();
+        self.pool
+            .write(move |conn| followers::add(conn, &follower))
+            .await
+    }
+
+    async fn remove_follower(&self, actor: &str) -> Result<bool, StoreError> {
+        let actor = actor.to_owned();
+        self.pool
+            .write(move |conn| followers::remove(conn, &actor))
+            .await
+    }
+
+    async fn find_follower(&self, actor: &str) -> Result<Option<Follower>, StoreError> {
+        let actor = actor.to_owned();
+        self.pool
+            .read(move |conn| followers::find(conn, &actor))
+            .await
+    }
+
+    async fn list_followers(&self) -> Result<Vec<Follower>, StoreError> {
+        self.pool.read(followers::list).await
+    }
+
+    async fn save_published(&self, post: &PublishedPost) -> Result<(), StoreError> {
+        let post = post.clone();
+        self.pool
+            .write(move |conn| followers::save_published(conn, &post))
+            .await
+    }
+
+    async fn find_published(&self, url: &str) -> Result<Option<PublishedPost>, StoreError> {
+        let url = url.to_owned();
+        self.pool
+            .read(move |conn| followers::find_published(conn, &url))
+            .await
+    }
+
+    async fn list_published(&self) -> Result<Vec<PublishedPost>, StoreError> {
+        self.pool.read(followers::list_published).await
     }
 }
 

@@ -85,7 +85,28 @@ impl Pool {
     }
 }
 
+/// Opens a connection; while another process holds the file's lock (it is
+/// creating the database, or switching it to WAL), tries again for up to
+/// [`BUSY_TIMEOUT`]: setting `journal_mode` does not wait in SQLite's busy
+/// handler, so two processes starting on one new file could fail here.
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match try_open_connection(path) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn try_open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(64);

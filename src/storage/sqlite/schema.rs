@@ -150,6 +150,20 @@ const MIGRATIONS: &[&str] = &[
         alias TEXT PRIMARY KEY,
         mention_id INTEGER NOT NULL REFERENCES mentions (id) ON DELETE CASCADE
     ) STRICT;",
+    // 10: the ActivityPub actor's followers and published posts; how a mention came.
+    "CREATE TABLE followers (
+        actor TEXT PRIMARY KEY,
+        inbox TEXT NOT NULL,
+        shared_inbox TEXT,
+        followed_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE published_posts (
+        url TEXT PRIMARY KEY,
+        object TEXT,
+        published_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    ALTER TABLE mentions ADD COLUMN via TEXT;",
 ];
 
 /// Applies the migrations this database has not seen, in one transaction

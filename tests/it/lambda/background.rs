@@ -244,3 +244,44 @@ fn the_sam_template_passes_cfn_lint() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The fediverse inbox on Lambda: verified and answered within the request
+/// (202), the work left on the queue for the next scheduled run, which
+/// sends the signed `Accept`.
+#[tokio::test]
+async fn the_inbox_answers_within_the_request_and_a_scheduled_run_sends_the_accept() {
+    let peer = crate::fake_fediverse::FakeFediverse::start().await;
+    let mut function = LambdaFunction::start_with(|env| {
+        env.insert("BACKFEED_ACTIVITYPUB".into(), "true".into());
+        env.insert("BACKFEED_PUBLIC_URL".into(), "https://fn.example/".into());
+    })
+    .await;
+    let follow = peer.follow("https://fn.example/ap/actor");
+    let body = follow.to_string();
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let mut request = Request {
+        method: "POST",
+        body: Some(body.clone()),
+        ..Request::get("/ap/inbox")
+    };
+    for (name, value) in peer.sign_post(
+        "https://fn.example/ap/inbox",
+        "fn.example",
+        &date,
+        body.as_bytes(),
+    ) {
+        request = request.header(&name, &value);
+    }
+    let answer = function.request(Deployment::FunctionUrl, &request).await;
+    assert_eq!(answer.status, 202, "{answer:?}\n{}", function.output());
+    assert!(
+        peer.delivered().is_empty(),
+        "no background worker runs between invocations"
+    );
+
+    let report = function.scheduled_run(Duration::from_secs(60)).await;
+    let delivered = peer.delivered();
+    assert_eq!(delivered.len(), 1, "{report}\n{}", function.output());
+    assert_eq!(delivered[0].path, "/users/alice/inbox");
+    assert_eq!(delivered[0].json()["type"], "Accept");
+}

@@ -37,6 +37,7 @@ fn reply_data() -> MentionData {
         name: None,
         published: Some("2024-05-06T07:08:09Z".into()),
         url: Some("https://alice.example/notes/1".into()),
+        ..MentionData::default()
     }
 }
 

@@ -200,33 +200,40 @@ async fn a_run_killed_mid_send_loses_nothing_and_a_later_run_finishes_it() {
     let at_kill = received.lock().unwrap().len();
     assert!(at_kill < targets.len(), "killed before the end ({at_kill})");
 
+    // Finished when every target is recorded as sent: the receiver may
+    // have all of them before that (the sends in flight at the kill
+    // arrived, but their jobs wait for the killed run's lease to end).
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    let listed = loop {
         let (code, _, stderr) = run(&e.env, &["publish"]).await;
         assert_eq!(code, 0, "{stderr}");
-        let got = received.lock().unwrap().clone();
-        if targets.iter().all(|t| got.contains(t)) {
-            break;
+        let (_, listed, _) = run(&e.env, &["sent", "list", "--json", "--source", &post]).await;
+        let sent = listed
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|l| l["status"] == "sent")
+            .count();
+        if sent == targets.len() {
+            break listed;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "never finished: {got:#?}"
+            "never finished: {listed}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    };
 
     let got = received.lock().unwrap().clone();
+    assert!(targets.iter().all(|t| got.contains(t)), "{got:#?}");
     assert!(
         got.len() <= targets.len() + 2,
         "at most the two sends in flight at the kill are repeated: {got:#?}"
     );
-    let (_, listed, _) = run(&e.env, &["sent", "list", "--json", "--source", &post]).await;
     let lines: Vec<serde_json::Value> = listed
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), targets.len());
-    assert!(lines.iter().all(|l| l["status"] == "sent"), "{listed}");
     let (code, _, _) = run(&e.env, &["publish"]).await;
     assert_eq!(code, 0);
     assert_eq!(
