@@ -228,11 +228,6 @@ mod tests {
         let days = total.as_secs_f64() / 86_400.0;
         assert!((6.5..=7.5).contains(&days), "{days}");
     }
-}
-
-#[cfg(test)]
-mod slot_tests {
-    use super::*;
 
     #[test]
     fn at_most_four_deliveries_run_at_once_per_server() {

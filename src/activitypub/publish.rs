@@ -177,6 +177,12 @@ impl Federation {
         })
     }
 
+    /// How many posts are published and not deleted (NodeInfo).
+    pub async fn published_count(&self) -> Result<u64, StoreError> {
+        let posts = self.store.list_published().await?;
+        Ok(posts.iter().filter(|p| p.object.is_some()).count() as u64)
+    }
+
     /// The outbox's items: a `Create` of each live post, newest first.
     pub async fn outbox_items(&self) -> Result<Vec<Value>, StoreError> {
         Ok(self

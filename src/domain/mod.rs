@@ -14,6 +14,7 @@ pub mod post_url;
 pub mod sent;
 pub mod thread;
 pub mod toot;
+pub mod via;
 pub mod webmention;
 
 pub use post::{ClaimOutcome, ClaimToken, PostRecord, PostState, TootId};

@@ -69,7 +69,7 @@ pub async fn nodeinfo_links(State(app): State<AppState>) -> Result<Response, Api
 
 pub async fn nodeinfo(State(app): State<AppState>) -> Result<Response, ApiError> {
     let fed = federation(&app)?;
-    let posts = fed.outbox_items().await?.len() as u64;
+    let posts = fed.published_count().await?;
     Ok(json(
         "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
         &documents::nodeinfo(&app.config.version, posts),

@@ -132,19 +132,11 @@ async fn seed_fediverse_reply(app: &TestApp, post: &str) {
         app.address,
         url::form_urlencoded::byte_serialize(post.as_bytes()).collect::<String>()
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    crate::helpers::wait_for("the fediverse reply in the thread", || async {
         let body = app.get_json(&comments).await;
-        let sources = body["comments"].to_string();
-        if sources.contains("\"activitypub\"") {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the fediverse reply never arrived: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        body["comments"].to_string().contains("\"activitypub\"")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -264,8 +264,17 @@ pub async fn jobs_waiting(
 /// enough for a loaded 2-core machine (a restarted process takes jobs over
 /// only once their lease has run out); panics naming `what` past it.
 pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    wait_for(what, || std::future::ready(condition())).await;
+}
+
+/// [`wait_until`] for a condition that must ask something (the API, the
+/// CLI): `check` runs again until it says `true`, with the same deadline.
+pub async fn wait_for<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !condition() {
+    while !check().await {
         assert!(std::time::Instant::now() < deadline, "timed out: {what}");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }

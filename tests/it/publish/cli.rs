@@ -189,11 +189,7 @@ async fn a_run_killed_mid_send_loses_nothing_and_a_later_run_finishes_it() {
     let post = e.post("many", &targets);
 
     let mut child = command(&e.env, &["publish"]).spawn().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while received.lock().unwrap().len() < 3 {
-        assert!(std::time::Instant::now() < deadline, "the run never sent");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::wait_until("the run sent three", || received.lock().unwrap().len() >= 3).await;
     child.start_kill().unwrap();
     let status = child.wait().await.unwrap();
     assert!(!status.success(), "killed");
@@ -203,25 +199,21 @@ async fn a_run_killed_mid_send_loses_nothing_and_a_later_run_finishes_it() {
     // Finished when every target is recorded as sent: the receiver may
     // have all of them before that (the sends in flight at the kill
     // arrived, but their jobs wait for the killed run's lease to end).
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let listed = loop {
+    let list_args = ["sent", "list", "--json", "--source", post.as_str()];
+    let sent_list = || run(&e.env, &list_args);
+    crate::helpers::wait_for("every target recorded as sent", || async {
         let (code, _, stderr) = run(&e.env, &["publish"]).await;
         assert_eq!(code, 0, "{stderr}");
-        let (_, listed, _) = run(&e.env, &["sent", "list", "--json", "--source", &post]).await;
-        let sent = listed
+        let (_, listed, _) = sent_list().await;
+        listed
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
             .filter(|l| l["status"] == "sent")
-            .count();
-        if sent == targets.len() {
-            break listed;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never finished: {listed}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+            .count()
+            == targets.len()
+    })
+    .await;
+    let (_, listed, _) = sent_list().await;
 
     let got = received.lock().unwrap().clone();
     assert!(targets.iter().all(|t| got.contains(t)), "{got:#?}");
