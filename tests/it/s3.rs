@@ -148,7 +148,11 @@ async fn s3_passes_the_storage_conformance_suite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_on_a_provider_without_atomic_conditional_writes_passes_the_conformance_suite() {
-    let store = open(&Provider::S3sFs.fresh_bucket().await).await;
+    // s3s-fs does not decide conditional writes atomically; the start-up
+    // probe (a race) sometimes misses that, and the mode is what is tested.
+    let store = open(&Provider::S3sFs.fresh_bucket().await)
+        .await
+        .assume_not_atomic();
     conformance::run_with(Arc::new(store), conformance::Decisions::AtLeastOnce).await;
 }
 
