@@ -5,8 +5,8 @@
 # DigitalOcean Functions + Spaces. Also an idle month (no views, no
 # webmentions, no new posts: only the scheduled runs). See bench/README.md.
 #
-# The month (examples/cost_month.rs): POSTS posts already announced with
-# their threads cached, NEW_POSTS new ones, VIEWS comment-widget views a day
+# The month (examples/cost_month.rs): POSTS posts already announced (a week
+# apart) with their threads cached, NEW_POSTS new ones, VIEWS comment-widget views a day
 # (half on the three newest posts), WEBMENTIONS webmentions (one a day), a
 # scheduled run every 5 minutes (8,640). One warm function instance serves
 # it all, its clock moved by hand; the fake Mastodon thread has REPLIES
@@ -15,6 +15,7 @@
 #
 # Environment (all optional):
 #   POSTS=100 NEW_POSTS=3 VIEWS=1000 WEBMENTIONS=30 REPLIES=5 MEMORY_MB=128
+#   REFRESH_INLINE=true  BACKFEED_THREAD_REFRESH_INLINE, as the templates set it
 #   MONTHS="typical idle" STORES="s3 dynamodb"   a part of the run (several parts
 #                       may run at once, each with COST_OUT=<dir> to keep its reports)
 #   COST_OUT=<dir>      copy the months' reports and request logs there
@@ -53,7 +54,10 @@ export BLOG_URL=$UPSTREAM
 export BACKFEED_SITES=$UPSTREAM/
 export BACKFEED_ALLOW_PRIVATE_ADDRESSES=true
 export BACKFEED_LOG=error
-unset BACKFEED_CONFIG RUST_LOG BACKFEED_VERIFY_INLINE BACKFEED_THREAD_TTL
+unset BACKFEED_CONFIG RUST_LOG BACKFEED_VERIFY_INLINE BACKFEED_THREAD_TTL BACKFEED_THREAD_MAX_TTL
+# As the SAM template and the DigitalOcean project set it: a stale thread is
+# refreshed by its reader, not by a queued job (REFRESH_INLINE=false to compare).
+export BACKFEED_THREAD_REFRESH_INLINE=${REFRESH_INLINE:-true}
 
 lines() { wc -l <"$WORK/moto.log"; }
 

@@ -7,8 +7,9 @@
 //! cost_month typical|idle <POSTS> <NEW_POSTS> <VIEWS_PER_DAY> <WEBMENTIONS>
 //! ```
 //! Mastodon and the blog are `bench/fake_upstream.py` (`MASTODON_HOST`,
-//! `BLOG_URL`). Setup (announcing the existing posts, caching their
-//! threads) runs first and prints `setup-done`; after a line on stdin the
+//! `BLOG_URL`). Setup (announcing the existing posts a week apart, as a
+//! weekly blog would have, the newest a week before the month, and caching
+//! their threads) runs first and prints `setup-done`; after a line on stdin the
 //! month runs: a scheduled run every 5 minutes, widget views spread over
 //! each day (half of them on the three newest posts), one webmention a day
 //! until there are as many as asked, new posts on days spread over the
@@ -98,8 +99,9 @@ async fn main() {
     let mut slugs: Vec<String> = (0..posts).map(|i| format!("old-{i}")).collect();
     for slug in &slugs {
         call(view(post(slug))).await;
+        run(app.clone()).await;
+        clock.advance(Duration::from_secs(7 * DAY));
     }
-    run(app.clone()).await;
     println!("setup-done");
     wait_for_a_line();
 

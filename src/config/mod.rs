@@ -7,6 +7,7 @@
 
 mod activitypub;
 mod sources;
+mod threads;
 mod values;
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use crate::domain::{TitlePattern, Visibility};
 
 pub use activitypub::{ActivityPubConfig, ObjectType, ProfileLink};
 pub use sources::{SETTINGS, Setting};
+pub use threads::ThreadsConfig;
 pub use values::{
     CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, ModerationMode, PostPattern, RateLimit,
     Secret, WebhookFormat,
@@ -129,15 +131,6 @@ pub struct PublishConfig {
     pub feeds: Vec<url::Url>,
     /// How often `serve` and scheduled runs read the feeds; `None` is never.
     pub feed_interval: Option<Duration>,
-}
-
-/// Serving comment threads.
-#[derive(Debug, Clone, Copy)]
-pub struct ThreadsConfig {
-    /// How long a fetched Mastodon thread counts as fresh.
-    pub ttl: Duration,
-    /// Show `unlisted` replies too (never followers-only or direct ones).
-    pub include_unlisted: bool,
 }
 
 /// The image proxy (`images/`): readers' browsers load the images of a
@@ -295,14 +288,7 @@ impl Config {
                     .parsed("publish.feed_interval", values::parse_interval)?
                     .unwrap_or(Some(DEFAULT_FEED_INTERVAL)),
             },
-            threads: ThreadsConfig {
-                ttl: r
-                    .parsed("threads.ttl", values::parse_duration)?
-                    .unwrap_or(Duration::from_secs(300)),
-                include_unlisted: r
-                    .parsed("threads.include_unlisted", values::parse_bool)?
-                    .unwrap_or(false),
-            },
+            threads: threads::threads_config(r)?,
             request_timeout: r
                 .parsed("http.request_timeout", values::parse_duration)?
                 .unwrap_or(Duration::from_secs(60)),

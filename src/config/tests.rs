@@ -509,3 +509,35 @@ fn an_invalid_activitypub_setting_names_its_variable() {
     .to_string();
     assert!(message.contains("BACKFEED_ACTIVITYPUB_OBJECT"), "{message}");
 }
+
+#[test]
+fn thread_freshness_grows_to_max_ttl_and_refreshing_inline_is_off_by_default() {
+    let config = load_env(&[]).unwrap();
+    assert_eq!(config.threads.ttl, Duration::from_secs(300));
+    assert_eq!(config.threads.max_ttl, Duration::from_secs(12 * 3600));
+    assert!(!config.threads.refresh_inline);
+
+    let config = load_env(&[
+        ("BACKFEED_THREAD_TTL", "1m"),
+        ("BACKFEED_THREAD_MAX_TTL", "1m"),
+        ("BACKFEED_THREAD_REFRESH_INLINE", "true"),
+    ])
+    .unwrap();
+    assert_eq!(config.threads.max_ttl, Duration::from_secs(60));
+    assert!(config.threads.refresh_inline);
+
+    // A ttl longer than the default maximum raises the maximum with it.
+    let config = load_env(&[("BACKFEED_THREAD_TTL", "1d")]).unwrap();
+    assert_eq!(config.threads.max_ttl, Duration::from_secs(86_400));
+
+    let error = load_env(&[
+        ("BACKFEED_THREAD_TTL", "10m"),
+        ("BACKFEED_THREAD_MAX_TTL", "5m"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("BACKFEED_THREAD_MAX_TTL") && error.contains("shorter than threads.ttl"),
+        "{error}"
+    );
+}

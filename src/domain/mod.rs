@@ -13,6 +13,7 @@ pub mod post_identity;
 pub mod post_url;
 pub mod sent;
 pub mod thread;
+pub mod thread_ttl;
 pub mod toot;
 pub mod via;
 pub mod webmention;

@@ -43,4 +43,13 @@ pub trait ThreadStore: Send + Sync {
     async fn unhide_account(&self, acct: &str) -> Result<bool, StoreError>;
 
     async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError>;
+
+    /// A token that changes whenever anything a comment thread shows changes
+    /// (mentions, hidden replies and accounts, blocked domains, a post's toot
+    /// or fediverse object), for processes that share this store to know
+    /// when the threads they rendered are out of date. `None`: the store
+    /// keeps none (then a rendered thread is re-read after `threads.ttl`).
+    async fn shown_version(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }

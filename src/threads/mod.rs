@@ -2,10 +2,19 @@
 //!
 //! The Mastodon part is fetched server-side with the owner's token, filtered
 //! (public replies only, see `domain::thread`), cached in the store with a
-//! TTL and served stale-while-revalidate: a request never waits on Mastodon
-//! when a cached copy exists, and only one refresh per thread runs at a time.
+//! TTL that grows with the post's age (`domain::thread_ttl`) and served
+//! stale-while-revalidate: a request never waits on Mastodon when a cached
+//! copy exists, and only one refresh per thread runs at a time. With
+//! `threads.refresh_inline` (serverless runtimes, where queued work waits
+//! for the next scheduled run and costs store requests) the reader who
+//! finds the thread stale waits for the refresh instead, at most
+//! [`INLINE_REFRESH_BUDGET`], then gets the stale copy and the refresh is
+//! queued.
 //! Rendered answers are kept in memory and reused until the thread is
-//! refreshed or anything it shows changes ([`Changes`]).
+//! refreshed or anything it shows changes: in this process ([`Changes`]),
+//! or in another sharing the store (the store's shown version, one cheap
+//! read per view; a store that keeps none has rendered answers re-read
+//! after `threads.ttl`).
 //!
 //! Invariant: rendering cannot fail and its cost is bounded by the thread's
 //! size, whatever shape strangers gave it (`domain::thread` builds the tree
@@ -14,6 +23,8 @@
 //! the cache can never hold something that fails every view.
 
 mod moderation;
+mod refresh;
+mod shown;
 mod wire;
 
 use std::collections::HashMap;
@@ -27,21 +38,30 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::announce::{AnnounceError, Announcer};
 use crate::changes::{Changes, Stamp};
-use crate::clients::mastodon::{MastodonClient, MastodonError};
+use crate::clients::mastodon::MastodonClient;
 use crate::clock::Clock;
 use crate::config::ThreadsConfig;
-use crate::domain::job::{Job, NewJob, Outcome, RefreshThread};
 use crate::domain::mention::Via;
 use crate::domain::thread::{StatusId, TootSummary, visible_tree};
 use crate::domain::{PostState, PostUrl};
 use crate::images::ImageUrls;
 use crate::jobs::Queue;
-use crate::storage::{CachedThread, MentionQuery, SortDirection, Store, StoreError};
+use crate::storage::{CachedThread, Store, StoreError};
+use shown::{Shown, ShownReads};
 
 /// Rendered threads kept in memory at most.
 const RENDERED_LIMIT: usize = 10_000;
 /// After a failed refresh, how long the stale copy is served before trying again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+/// How long a reader waits for an inline refresh before getting the stale copy.
+pub const INLINE_REFRESH_BUDGET: Duration = Duration::from_secs(2);
+
+/// The post's toot, and when the post was announced (its thread's
+/// freshness grows with that age).
+struct Announced {
+    toot_id: String,
+    at: OffsetDateTime,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThreadError {
@@ -57,6 +77,9 @@ pub struct Rendered {
     pub body: Bytes,
     pub etag: String,
     changes: Stamp,
+    /// What the store showed when this was rendered.
+    shown: Shown,
+    rendered_at: OffsetDateTime,
     fresh_until: OffsetDateTime,
 }
 
@@ -75,6 +98,8 @@ pub struct Threads {
     cold_fetches: Mutex<HashMap<PostUrl, Arc<tokio::sync::Mutex<()>>>>,
     /// Mastodon said 429: no calls before this.
     backoff_until: Mutex<Option<OffsetDateTime>>,
+    /// Mentions and hidden replies, read again only when they may have changed.
+    reads: ShownReads,
     /// The blog's own fediverse account, when ActivityPub is on: offered
     /// with each thread as another way to reply.
     fediverse: Option<(String, crate::activitypub::Urls)>,
@@ -91,6 +116,7 @@ impl Threads {
         clock: Clock,
     ) -> Self {
         Self {
+            reads: ShownReads::new(Arc::clone(&store), changes.clone()),
             store,
             clock,
             queue,
@@ -141,13 +167,18 @@ impl Threads {
     ) -> Result<Rendered, ThreadError> {
         let url = self.accept_url(raw_url)?;
         let now = self.clock.now();
-        if let Some(rendered) = self.rendered_for(&url) {
-            if now >= rendered.fresh_until {
-                self.queue_refresh(&url).await;
+        let shown = self.reads.version().await;
+        if let Some(rendered) = self.rendered_for(&url, &shown, now) {
+            if now < rendered.fresh_until {
+                return Ok(rendered);
             }
-            return Ok(rendered);
+            if !self.config.refresh_inline || self.refresh_queued_lately(&url) {
+                self.queue_refresh(&url).await;
+                return Ok(rendered);
+            }
+            // Rendered again below, around an inline refresh of the thread.
         }
-        self.render(&url, images).await
+        self.render(&url, images, shown).await
     }
 
     fn accept_url(&self, raw_url: Option<&str>) -> Result<PostUrl, ThreadError> {
@@ -162,33 +193,33 @@ impl Threads {
         }
     }
 
-    /// A rendered answer still valid for the current changes count.
-    fn rendered_for(&self, url: &PostUrl) -> Option<Rendered> {
+    /// A rendered answer that still shows what the store holds: nothing
+    /// changed in this process, nor (as far as the store says) elsewhere.
+    fn rendered_for(&self, url: &PostUrl, shown: &Shown, now: OffsetDateTime) -> Option<Rendered> {
         let rendered = self.rendered.read().ok()?.get(url).cloned()?;
-        (rendered.changes == self.changes.stamp(url.as_str())).then_some(rendered)
+        let current = match shown {
+            Shown::Version(_) => rendered.shown == *shown,
+            Shown::Untracked => now < rendered.rendered_at + self.config.ttl,
+            Shown::Unknown => true,
+        };
+        (current && rendered.changes == self.changes.stamp(url.as_str())).then_some(rendered)
     }
 
     async fn render(
         self: &Arc<Self>,
         url: &PostUrl,
         images: &ImageUrls,
+        shown: Shown,
     ) -> Result<Rendered, ThreadError> {
         let changes = self.changes.stamp(url.as_str());
-        let toot_id = self.toot_for(url).await?;
-        let thread = match &toot_id {
-            Some(id) => self.thread(url, id).await?,
+        let rendered_at = self.clock.now();
+        let announced = self.toot_for(url).await?;
+        let thread = match &announced {
+            Some(announced) => self.thread(url, announced).await?,
             None => None,
         };
-        let mentions = self
-            .store
-            .query_mentions(&MentionQuery {
-                targets: vec![url.as_url().clone()],
-                direction: SortDirection::Ascending,
-                per_page: 1000,
-                ..MentionQuery::default()
-            })
-            .await?;
-        let hidden = self.store.hidden_replies().await?;
+        let mentions = self.reads.mentions(url, &shown).await?;
+        let hidden = self.reads.hidden_replies(&shown).await?;
 
         let mut comments: Vec<wire::CommentBody> = thread
             .as_ref()
@@ -207,20 +238,21 @@ impl Threads {
         let mut reactions = wire::Reactions::default();
         // Hiding an account hides its fediverse replies and reactions too.
         let mentions: Vec<_> = mentions
-            .into_iter()
+            .iter()
             .filter(|m| match m.data.as_ref().map(|d| &d.via) {
                 Some(Via::ActivityPub { handle, .. }) => {
                     !hidden.accounts.contains(&handle.to_ascii_lowercase())
                 }
                 _ => true,
             })
+            .cloned()
             .collect();
         wire::merge_mentions(&mentions, &mut comments, &mut reactions);
         wire::sort_oldest_first(&mut comments);
         let toot = thread
             .as_ref()
             .map(|t| t.toot.clone())
-            .or_else(|| toot_id.and_then(|id| self.fallback_toot(id)));
+            .or_else(|| announced.and_then(|a| self.fallback_toot(a.toot_id)));
         let mut body = wire::CommentsBody {
             url: url.to_string(),
             toot: toot.as_ref().map(wire::TootBody::from),
@@ -238,6 +270,8 @@ impl Threads {
             etag: format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]),
             body,
             changes,
+            shown,
+            rendered_at,
             fresh_until: match (&thread, &toot) {
                 (Some(thread), _) => thread.fresh_until,
                 // A toot whose thread could not be read: try again soon, not after a whole TTL.
@@ -257,17 +291,23 @@ impl Threads {
     /// The post's toot: recorded, or announced now when announcing is on
     /// (and `publish.announce_on_view`; else a post without one is 404).
     /// A failure to announce (Mastodon down) still shows the webmentions.
-    async fn toot_for(&self, url: &PostUrl) -> Result<Option<String>, ThreadError> {
-        if let Some(PostState::Announced { toot_id }) =
-            self.store.find_post(url).await?.map(|p| p.state)
+    async fn toot_for(&self, url: &PostUrl) -> Result<Option<Announced>, ThreadError> {
+        if let Some(post) = self.store.find_post(url).await?
+            && let PostState::Announced { toot_id } = post.state
         {
-            return Ok(Some(toot_id.to_string()));
+            return Ok(Some(Announced {
+                toot_id: toot_id.to_string(),
+                at: post.created_at,
+            }));
         }
         let Some(announcer) = &self.announcer else {
             return Ok(None);
         };
         match announcer.announce_for_view(url.clone()).await {
-            Ok(announcement) => Ok(Some(announcement.toot_id.to_string())),
+            Ok(announcement) => Ok(Some(Announced {
+                toot_id: announcement.toot_id.to_string(),
+                at: self.clock.now(),
+            })),
             // Not a post of this blog: the same 400 as `GET /?url=`.
             Err(
                 error @ (AnnounceError::PostMissing { .. }
@@ -302,35 +342,44 @@ impl Threads {
         })
     }
 
-    /// The cached thread (refreshing it in the background when stale), or a
-    /// first fetch when there is none. `None` when Mastodon cannot be read.
+    /// The cached thread (refreshed when stale: in the background, or
+    /// inline with `threads.refresh_inline`), or a first fetch when there is
+    /// none. `None` when Mastodon cannot be read.
     async fn thread(
         self: &Arc<Self>,
         url: &PostUrl,
-        toot_id: &str,
+        announced: &Announced,
     ) -> Result<Option<CachedThread>, ThreadError> {
-        if let Some(cached) = self
-            .store
-            .load_thread(url)
-            .await?
-            .filter(|t| t.toot.id.as_str() == toot_id)
-        {
-            if self.clock.now() >= cached.fresh_until {
-                self.queue_refresh(url).await;
+        if let Some(cached) = self.load_thread(url, announced).await? {
+            if self.clock.now() < cached.fresh_until {
+                return Ok(Some(cached));
             }
+            if self.config.refresh_inline {
+                return Ok(Some(self.refresh_inline(url, announced, cached).await?));
+            }
+            self.queue_refresh(url).await;
             return Ok(Some(cached));
         }
         let lock = self.cold_fetch_lock(url);
         let _guard = lock.lock().await;
-        if let Some(cached) = self
+        if let Some(cached) = self.load_thread(url, announced).await? {
+            return Ok(Some(cached));
+        }
+        Ok(self.fetch_and_save(url, announced).await.ok())
+    }
+
+    /// The cached thread of `announced`'s toot (a thread of an earlier toot
+    /// of the same post is not).
+    async fn load_thread(
+        &self,
+        url: &PostUrl,
+        announced: &Announced,
+    ) -> Result<Option<CachedThread>, StoreError> {
+        Ok(self
             .store
             .load_thread(url)
             .await?
-            .filter(|t| t.toot.id.as_str() == toot_id)
-        {
-            return Ok(Some(cached));
-        }
-        Ok(self.fetch_and_save(url, toot_id).await.ok())
+            .filter(|t| t.toot.id.as_str() == announced.toot_id))
     }
 
     fn cold_fetch_lock(&self, url: &PostUrl) -> Arc<tokio::sync::Mutex<()>> {
@@ -339,141 +388,6 @@ impl Threads {
             locks.retain(|_, lock| Arc::strong_count(lock) > 1);
         }
         Arc::clone(locks.entry(url.clone()).or_default())
-    }
-
-    /// Queues a refresh of `url`'s thread (on the job queue, so that a
-    /// serverless runtime's scheduled run does it too), unless this process
-    /// queued one lately. A reader never waits for Mastodon.
-    async fn queue_refresh(&self, url: &PostUrl) {
-        let now = self.clock.now();
-        let recently = self
-            .refresh_queued
-            .lock()
-            .map(|mut queued| {
-                if queued.len() >= RENDERED_LIMIT {
-                    queued.clear();
-                }
-                let recent = queued
-                    .get(url)
-                    .is_some_and(|at| now - *at < RETRY_AFTER_FAILURE);
-                if !recent {
-                    queued.insert(url.clone(), now);
-                }
-                recent
-            })
-            .unwrap_or(false);
-        if recently {
-            return;
-        }
-        // While Mastodon has asked us to wait, the refresh is due when the
-        // wait ends, not before (a queued one is never brought forward into
-        // the wait).
-        let due = now + self.backoff_left().unwrap_or_default();
-        if let Err(error) = self.queue.enqueue(&NewJob::refresh_thread(url, due)).await {
-            tracing::warn!(%url, %error, "cannot queue a thread refresh");
-        }
-    }
-
-    /// The handler of a [`JobKind::RefreshThread`] job: fetches the thread
-    /// again and replaces the cached copy.
-    ///
-    /// [`JobKind::RefreshThread`]: crate::domain::job::JobKind::RefreshThread
-    pub async fn run_refresh(&self, job: &Job) -> Outcome {
-        let url = match job
-            .payload::<RefreshThread>()
-            .and_then(|p| PostUrl::parse(&p.url).map_err(|e| e.to_string()))
-        {
-            Ok(url) => url,
-            Err(error) => return Outcome::Fail { error },
-        };
-        let outcome = match self.refresh(&url).await {
-            Ok(outcome) => outcome,
-            Err(error) => Outcome::retry(error.to_string()),
-        };
-        // A refresh that will be retried is still queued: views need not
-        // queue it again.
-        if !matches!(outcome, Outcome::Retry { .. })
-            && let Ok(mut queued) = self.refresh_queued.lock()
-        {
-            queued.remove(&url);
-        }
-        outcome
-    }
-
-    async fn refresh(&self, url: &PostUrl) -> Result<Outcome, StoreError> {
-        let Some(PostState::Announced { toot_id }) =
-            self.store.find_post(url).await?.map(|p| p.state)
-        else {
-            return Ok(Outcome::Done);
-        };
-        if self.mastodon.is_none() {
-            return Ok(Outcome::Done);
-        }
-        let outcome = match self.fetch_and_save(url, toot_id.as_str()).await {
-            Ok(_) => Outcome::Done,
-            Err(MastodonError::RateLimited { retry_after }) => Outcome::Retry {
-                error: "Mastodon is rate limiting us".into(),
-                after: Some(retry_after),
-            },
-            Err(error) => Outcome::retry(error.to_string()),
-        };
-        self.forget_rendered(url);
-        Ok(outcome)
-    }
-
-    /// Fetches from Mastodon and caches the result (failures are logged).
-    async fn fetch_and_save(
-        &self,
-        url: &PostUrl,
-        toot_id: &str,
-    ) -> Result<CachedThread, MastodonError> {
-        let Some(mastodon) = self.mastodon.as_ref() else {
-            return Err(MastodonError::Unexpected(
-                "Mastodon is not configured".into(),
-            ));
-        };
-        if let Some(retry_after) = self.backoff_left() {
-            return Err(MastodonError::RateLimited { retry_after });
-        }
-        match mastodon.fetch_thread(toot_id).await {
-            Ok(fetched) => {
-                let now = self.clock.now();
-                let thread = CachedThread {
-                    url: url.clone(),
-                    toot: fetched.toot,
-                    replies: fetched.replies,
-                    fetched_at: now,
-                    fresh_until: now
-                        + fetched
-                            .refresh_hint
-                            .unwrap_or(self.config.ttl)
-                            .min(self.config.ttl),
-                };
-                metrics::counter!("backfeed_thread_fetches_total", "outcome" => "ok").increment(1);
-                if let Err(error) = self.store.save_thread(&thread).await {
-                    tracing::warn!(%url, %error, "cannot cache the thread");
-                }
-                Ok(thread)
-            }
-            Err(error) => {
-                metrics::counter!("backfeed_thread_fetches_total", "outcome" => "failed")
-                    .increment(1);
-                if let MastodonError::RateLimited { retry_after } = &error
-                    && let Ok(mut until) = self.backoff_until.lock()
-                {
-                    *until = Some(self.clock.now() + *retry_after);
-                }
-                tracing::warn!(%url, %error, "cannot fetch the reply thread");
-                Err(error)
-            }
-        }
-    }
-
-    /// How long Mastodon asked us to wait, if that time has not passed.
-    fn backoff_left(&self) -> Option<Duration> {
-        let until = self.backoff_until.lock().ok().and_then(|until| *until)?;
-        let left = until - self.clock.now();
-        left.is_positive().then(|| left.unsigned_abs())
     }
 
     fn forget_rendered(&self, url: &PostUrl) {

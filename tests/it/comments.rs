@@ -7,14 +7,14 @@ use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::{FAKE_TOKEN, Failure, ReplySpec};
 use crate::helpers::{TestApp, spawn_app_with, spawn_app_with_clock, wait_until};
 
-struct Thread {
-    app: TestApp,
-    post: String,
-    toot: String,
+pub(crate) struct Thread {
+    pub(crate) app: TestApp,
+    pub(crate) post: String,
+    pub(crate) toot: String,
     _sources: FakeBlog,
 }
 
-fn reply(parent: &str, acct: &str, html: &str) -> ReplySpec {
+pub(crate) fn reply(parent: &str, acct: &str, html: &str) -> ReplySpec {
     ReplySpec {
         in_reply_to_id: parent.to_owned(),
         acct: acct.to_owned(),
@@ -28,9 +28,16 @@ fn reply(parent: &str, acct: &str, html: &str) -> ReplySpec {
 /// A post with its toot and an empty thread, on an app whose time moves
 /// only when the test advances it.
 async fn thread_with(ttl: &str) -> Thread {
+    thread_with_settings(&[("BACKFEED_THREAD_TTL", ttl)]).await
+}
+
+/// [`thread_with`], with these environment variables set.
+pub(crate) async fn thread_with_settings(settings: &[(&str, &str)]) -> Thread {
     let app = spawn_app_with_clock(
         |env| {
-            env.insert("BACKFEED_THREAD_TTL".into(), ttl.into());
+            for (name, value) in settings {
+                env.insert((*name).into(), (*value).into());
+            }
             env.insert(
                 "BACKFEED_ADMIN_TOKEN".into(),
                 "admin-token-0123456789".into(),
@@ -51,7 +58,7 @@ async fn thread_with(ttl: &str) -> Thread {
     }
 }
 
-async fn comments(app: &TestApp, post: &str) -> serde_json::Value {
+pub(crate) async fn comments(app: &TestApp, post: &str) -> serde_json::Value {
     let response = app
         .http
         .get(format!("{}/api/comments", app.address))
@@ -354,7 +361,7 @@ async fn wait_for_job_to_wait(app: &TestApp) {
 
 /// The answer to `request`, which must come without waiting on anything
 /// the test holds (a generous bound, never a timing assertion).
-async fn answered<T>(request: impl std::future::Future<Output = T>) -> T {
+pub(crate) async fn answered<T>(request: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(30), request)
         .await
         .expect("answered without waiting for Mastodon")

@@ -57,6 +57,7 @@ mod support_npm;
 mod support_postgres;
 mod support_s3;
 mod support_s3s_fs;
+mod thread_freshness;
 mod verification_fairness;
 mod webhooks;
 mod webmention;

@@ -3,15 +3,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::mentions::{data, settle, target, url};
 use super::posts::now;
 use crate::domain::PostUrl;
 use crate::domain::Visibility;
+use crate::domain::mention::{Moderation, Transition};
 use crate::domain::thread::{Reply, ReplyAuthor, StatusId, TootSummary};
 use crate::storage::{CachedThread, Store};
 
 pub async fn run(store: Arc<dyn Store>) {
     a_saved_thread_loads_back_whole_and_is_replaced(&*store).await;
     hidden_replies_and_accounts_are_sets(&*store).await;
+    the_shown_version_moves_with_every_write_a_thread_shows(&*store).await;
 }
 
 fn reply(id: &str) -> Reply {
@@ -86,4 +89,47 @@ async fn hidden_replies_and_accounts_are_sets(store: &dyn Store) {
     assert!(!store.unhide_reply("42").await.unwrap());
     assert!(store.unhide_account("troll@bad.example").await.unwrap());
     assert!(store.hidden_replies().await.unwrap().statuses.is_empty());
+}
+
+/// A store that keeps a shown version (S3, DynamoDB) moves it after every
+/// write that a comment thread shows, so processes sharing it re-render;
+/// one that keeps none says so, and is never asked again.
+async fn the_shown_version_moves_with_every_write_a_thread_shows(store: &dyn Store) {
+    let Some(mut last) = store.shown_version().await.unwrap() else {
+        return;
+    };
+    let mut moved = |version: Option<String>, what: &str| {
+        let version = version.expect("a store that keeps a version keeps it");
+        assert_ne!(version, last, "{what} left the shown version as it was");
+        last = version;
+    };
+    let id = store
+        .receive_mention(
+            &url("https://alice.example/shown"),
+            &target("shown"),
+            Moderation::Approved,
+            now(),
+        )
+        .await
+        .unwrap();
+    moved(store.shown_version().await.unwrap(), "receiving a mention");
+    settle(store, id, &Transition::Verify(data("shown"))).await;
+    moved(store.shown_version().await.unwrap(), "verifying it");
+    store
+        .set_moderation(id, Moderation::Hidden, now())
+        .await
+        .unwrap();
+    moved(store.shown_version().await.unwrap(), "moderating it");
+    store.hide_reply("77", now()).await.unwrap();
+    moved(store.shown_version().await.unwrap(), "hiding a reply");
+    store.unhide_reply("77").await.unwrap();
+    moved(store.shown_version().await.unwrap(), "showing it again");
+    store.hide_account("eve@bad.example", now()).await.unwrap();
+    moved(store.shown_version().await.unwrap(), "hiding an account");
+    store.unhide_account("eve@bad.example").await.unwrap();
+    moved(store.shown_version().await.unwrap(), "showing it again");
+    store.remove_mention(id).await.unwrap();
+    moved(store.shown_version().await.unwrap(), "removing a mention");
+    let unchanged = store.shown_version().await.unwrap();
+    assert_eq!(unchanged.as_ref(), Some(&last), "reading moves nothing");
 }

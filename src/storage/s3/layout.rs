@@ -139,6 +139,11 @@ impl Layout {
         self.ours(&["queue", "due"])
     }
 
+    /// The version of what comment threads show (`shown.rs`).
+    pub fn shown(&self) -> Path {
+        self.ours(&["shown.json"])
+    }
+
     /// The queue's wake time (`wake.rs`): no due entry is earlier.
     pub fn queue_wake(&self) -> Path {
         self.ours(&["queue", "wake.json"])

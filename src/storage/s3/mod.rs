@@ -40,6 +40,7 @@ mod secrets;
 mod seed;
 mod sent;
 mod sets;
+mod shown;
 mod threads;
 mod wake;
 
@@ -288,7 +289,7 @@ impl PostStore for S3Store {
         toot: &TootId,
         now: OffsetDateTime,
     ) -> Result<TootId, StoreError> {
-        posts::record_toot(self, url, toot, now).await
+        shown::after(self, posts::record_toot(self, url, toot, now).await).await
     }
 
     async fn record_failure(
@@ -318,7 +319,7 @@ impl PostStore for S3Store {
     }
 
     async fn import_posts(&self, posts: &[PostRecord]) -> Result<Vec<Imported>, StoreError> {
-        import::import_posts(self, posts).await
+        shown::after(self, import::import_posts(self, posts).await).await
     }
 }
 
@@ -331,7 +332,11 @@ impl MentionStore for S3Store {
         moderation: Moderation,
         now: OffsetDateTime,
     ) -> Result<MentionId, StoreError> {
-        receive::receive(self, source, target, moderation, now).await
+        shown::after(
+            self,
+            receive::receive(self, source, target, moderation, now).await,
+        )
+        .await
     }
 
     async fn settle_mention(
@@ -341,7 +346,11 @@ impl MentionStore for S3Store {
         seen: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Settled, StoreError> {
-        mentions::settle(self, id, transition, seen, now).await
+        shown::after(
+            self,
+            mentions::settle(self, id, transition, seen, now).await,
+        )
+        .await
     }
 
     async fn find_mention(&self, id: MentionId) -> Result<Option<Mention>, StoreError> {
@@ -362,19 +371,31 @@ impl MentionStore for S3Store {
         moderation: Moderation,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        mentions::set_moderation(self, id, moderation, now).await
+        shown::after(
+            self,
+            mentions::set_moderation(self, id, moderation, now).await,
+        )
+        .await
     }
 
     async fn remove_mention(&self, id: MentionId) -> Result<bool, StoreError> {
-        mentions::remove(self, id).await
+        shown::after(self, mentions::remove(self, id).await).await
     }
 
     async fn block_domain(&self, domain: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        sets::add(self, &self.layout.blocked_domains(), domain, now).await
+        shown::after(
+            self,
+            sets::add(self, &self.layout.blocked_domains(), domain, now).await,
+        )
+        .await
     }
 
     async fn unblock_domain(&self, domain: &str) -> Result<bool, StoreError> {
-        sets::remove(self, &self.layout.blocked_domains(), domain).await
+        shown::after(
+            self,
+            sets::remove(self, &self.layout.blocked_domains(), domain).await,
+        )
+        .await
     }
 
     async fn blocked_domains(&self) -> Result<Vec<String>, StoreError> {
@@ -394,7 +415,7 @@ impl MentionStore for S3Store {
         mentions: &[Mention],
         now: OffsetDateTime,
     ) -> Result<Vec<Imported>, StoreError> {
-        import::import_mentions(self, mentions, now).await
+        shown::after(self, import::import_mentions(self, mentions, now).await).await
     }
 }
 
@@ -425,25 +446,42 @@ impl ThreadStore for S3Store {
     }
 
     async fn hide_reply(&self, status_id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        sets::add(self, &self.layout.hidden_replies(), status_id, now).await
+        shown::after(
+            self,
+            sets::add(self, &self.layout.hidden_replies(), status_id, now).await,
+        )
+        .await
     }
 
     async fn unhide_reply(&self, status_id: &str) -> Result<bool, StoreError> {
-        sets::remove(self, &self.layout.hidden_replies(), status_id).await
+        shown::after(
+            self,
+            sets::remove(self, &self.layout.hidden_replies(), status_id).await,
+        )
+        .await
     }
 
     async fn hide_account(&self, acct: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        sets::add(
+        let result = sets::add(
             self,
             &self.layout.hidden_accounts(),
             &normal_acct(acct),
             now,
         )
-        .await
+        .await;
+        shown::after(self, result).await
     }
 
     async fn unhide_account(&self, acct: &str) -> Result<bool, StoreError> {
-        sets::remove(self, &self.layout.hidden_accounts(), &normal_acct(acct)).await
+        shown::after(
+            self,
+            sets::remove(self, &self.layout.hidden_accounts(), &normal_acct(acct)).await,
+        )
+        .await
+    }
+
+    async fn shown_version(&self) -> Result<Option<String>, StoreError> {
+        shown::version(self).await.map(Some)
     }
 
     async fn hidden_replies(&self) -> Result<HiddenReplies, StoreError> {
@@ -491,7 +529,7 @@ impl FollowerStore for S3Store {
     }
 
     async fn save_published(&self, post: &PublishedPost) -> Result<(), StoreError> {
-        followers::save_published(self, post).await
+        shown::after(self, followers::save_published(self, post).await).await
     }
 
     async fn find_published(&self, url: &str) -> Result<Option<PublishedPost>, StoreError> {

@@ -201,6 +201,9 @@ fn the_sam_template_declares_what_the_guide_relies_on() {
         "s3:DeleteObject",
         "NoEcho: true",
         "FunctionUrl",
+        // A queued thread refresh costs about ten store requests, most of
+        // a typical month's bill (bench/cost.sh).
+        "BACKFEED_THREAD_REFRESH_INLINE: \"true\"",
     ] {
         assert!(template.contains(needed), "the template lacks `{needed}`");
     }
