@@ -60,8 +60,9 @@ async fn an_old_posts_thread_is_fetched_less_often_than_a_new_ones() {
     wait_for("the late reply", || async { count(&t).await == 1 }).await;
 }
 
-#[tokio::test]
-async fn with_inline_refresh_the_reader_of_a_stale_thread_gets_the_new_replies_at_once() {
+/// A thread read once, with refreshing inline on, then a new reply on
+/// Mastodon (held there with `hold`) and the thread stale.
+async fn stale_thread_refreshed_inline(hold: bool) -> crate::comments::Thread {
     let t = thread_with_settings(&[
         ("BACKFEED_THREAD_TTL", "5m"),
         ("BACKFEED_THREAD_REFRESH_INLINE", "true"),
@@ -70,7 +71,17 @@ async fn with_inline_refresh_the_reader_of_a_stale_thread_gets_the_new_replies_a
     let m = &t.app.mastodon;
     assert_eq!(count(&t).await, 0);
     m.add_reply(reply(&t.toot, "alice@social.example", "<p>new</p>"));
+    if hold {
+        m.hold_contexts();
+    }
     t.app.advance(Duration::from_secs(5 * 60 + 1));
+    t
+}
+
+#[tokio::test]
+async fn with_inline_refresh_the_reader_of_a_stale_thread_gets_the_new_replies_at_once() {
+    let t = stale_thread_refreshed_inline(false).await;
+    let m = &t.app.mastodon;
 
     assert_eq!(count(&t).await, 1, "refreshed while the reader waited");
     assert_eq!(m.context_requests(), 2);
@@ -81,16 +92,8 @@ async fn with_inline_refresh_the_reader_of_a_stale_thread_gets_the_new_replies_a
 
 #[tokio::test]
 async fn with_inline_refresh_a_hanging_mastodon_gives_the_stale_copy_and_queues_the_refresh() {
-    let t = thread_with_settings(&[
-        ("BACKFEED_THREAD_TTL", "5m"),
-        ("BACKFEED_THREAD_REFRESH_INLINE", "true"),
-    ])
-    .await;
+    let t = stale_thread_refreshed_inline(true).await;
     let m = &t.app.mastodon;
-    assert_eq!(count(&t).await, 0);
-    m.add_reply(reply(&t.toot, "alice@social.example", "<p>held</p>"));
-    m.hold_contexts();
-    t.app.advance(Duration::from_secs(5 * 60 + 1));
 
     // The reader waits at most the inline budget, then gets the stale copy.
     assert_eq!(answered(count(&t)).await, 0, "stale copy served");
