@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::{FAKE_TOKEN, Failure, ReplySpec};
-use crate::helpers::{TestApp, spawn_app_with, spawn_app_with_clock, wait_until};
+use crate::helpers::{TestApp, spawn_app_with, spawn_app_with_clock, wait_for, wait_until};
 
 pub(crate) struct Thread {
     pub(crate) app: TestApp,
@@ -209,20 +209,13 @@ async fn a_cached_thread_is_served_without_waiting_and_refreshed_once_in_the_bac
     }
     wait_until("the condition", || m.context_requests() == 2).await;
     m.release_contexts();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let fresh = comments(&t.app, &t.post).await;
-        if fresh["comments"][0]["content_text"] == "v2" {
-            assert_eq!(fresh["comment_count"], 1, "the deleted reply is gone");
-            assert!(fresh["comments"][0]["edited_at"].is_string());
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never refreshed: {fresh}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("the refreshed thread", || async {
+        comments(&t.app, &t.post).await["comments"][0]["content_text"] == "v2"
+    })
+    .await;
+    let fresh = comments(&t.app, &t.post).await;
+    assert_eq!(fresh["comment_count"], 1, "the deleted reply is gone");
+    assert!(fresh["comments"][0]["edited_at"].is_string());
     assert_eq!(
         m.context_requests(),
         2,
@@ -332,31 +325,22 @@ async fn a_rate_limited_refresh_keeps_the_stale_copy_and_backs_off() {
     m.add_reply(reply(&t.toot, "bob@social.example", "<p>later</p>"));
     t.app.advance(Duration::from_secs(30));
     wait_until("the condition", || m.context_requests() == 3).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while comments(&t.app, &t.post).await["comment_count"] != 2 {
-        assert!(std::time::Instant::now() < deadline, "never refreshed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for("the refreshed thread", || async {
+        comments(&t.app, &t.post).await["comment_count"] == 2
+    })
+    .await;
 }
 
 /// Waits until the refresh that hit the rate limit is queued again.
 async fn wait_for_job_to_wait(app: &TestApp) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    wait_for("the refresh to be queued again", || async {
         let counts = app.app.store.count_jobs().await.unwrap();
-        let queued = counts
+        counts
             .iter()
             .find(|(kind, _)| *kind == backfeed::domain::job::JobKind::RefreshThread)
-            .is_some_and(|(_, c)| c.queued == 1 && c.running == 0);
-        if queued {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the refresh never settled"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .is_some_and(|(_, c)| c.queued == 1 && c.running == 0)
+    })
+    .await;
 }
 
 /// The answer to `request`, which must come without waiting on anything
@@ -377,14 +361,10 @@ async fn the_async_refresh_hint_brings_the_next_refresh_forward() {
     m.add_reply(reply(&t.toot, "remote@far.example", "<p>arrived late</p>"));
     t.app.advance(Duration::from_millis(1_100));
     comments(&t.app, &t.post).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while comments(&t.app, &t.post).await["comment_count"] != 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the hinted refresh never came"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("the hinted refresh", || async {
+        comments(&t.app, &t.post).await["comment_count"] == 1
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use backfeed::domain::job::{JobKind, NewJob, Settlement};
 use backfeed::storage;
 
 use crate::fake_blog::FakeBlog;
-use crate::helpers::{TestApp, spawn_app_with_clock, wait_until};
+use crate::helpers::{TestApp, spawn_app_with_clock, wait_for, wait_until};
 use crate::process::run;
 
 const ADMIN: &str = "admin-token-0123456789";
@@ -127,14 +127,13 @@ async fn a_failing_webhook_ends_dead_and_the_admin_api_lists_and_retries_it() {
         hook.accepted.load(Ordering::SeqCst) == 1
     })
     .await;
-    let after = admin_jobs(&app, "?kind=deliver-webhook").await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut after = after;
-    while !after["jobs"].as_array().unwrap().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "{after}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        after = admin_jobs(&app, "?kind=deliver-webhook").await;
-    }
+    wait_for("the webhook jobs to finish", || async {
+        admin_jobs(&app, "?kind=deliver-webhook").await["jobs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    })
+    .await;
 
     for (method, path, status, wanted) in [
         (

@@ -8,7 +8,7 @@ use backfeed::domain::job::JobKind;
 use backfeed::domain::mention::{MentionId, Moderation, Verification};
 
 use crate::fake_blog::FakeBlog;
-use crate::helpers::{TestApp, jobs_waiting, spawn_app_with};
+use crate::helpers::{TestApp, jobs_waiting, spawn_app_with, wait_for};
 
 const TOKEN: &str = "admin-token-0123456789";
 
@@ -52,11 +52,10 @@ async fn sent_and_settled(app: &TestApp, source: &str, target: &str) -> i64 {
     let id = response.json::<serde_json::Value>().await.unwrap()["id"]
         .as_i64()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while jobs_waiting(&*app.app.store, JobKind::VerifyMention).await > 0 {
-        assert!(std::time::Instant::now() < deadline, "never verified");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_for("the verification", || async {
+        jobs_waiting(&*app.app.store, JobKind::VerifyMention).await == 0
+    })
+    .await;
     id
 }
 

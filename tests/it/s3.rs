@@ -19,7 +19,7 @@ use object_store::{
 };
 
 use crate::fake_blog::post_html;
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app_with, wait_for};
 use crate::support_s3::{
     direct_client, fresh_bucket, fresh_bucket_with_prefix, moto_requests, python,
 };
@@ -530,19 +530,16 @@ async fn sixty_concurrent_webmentions_are_all_kept(provider: Provider) {
         visible_only: true,
         ..all
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let shown = app.app.store.query_mentions(&visible).await.expect("query");
-        if shown.len() == SENT {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} of {SENT} verified within 60 s",
-            shown.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("every mention verified", || async {
+        app.app
+            .store
+            .query_mentions(&visible)
+            .await
+            .expect("query")
+            .len()
+            == SENT
+    })
+    .await;
 }
 
 #[tokio::test]

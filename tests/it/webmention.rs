@@ -2,7 +2,7 @@
 //! (W3C Webmention Recommendation, 2017).
 
 use crate::fake_blog::FakeBlog;
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, wait_until};
 
 /// A reply page on another site that links to `target`.
 fn reply_html(target: &str, text: &str) -> String {
@@ -215,11 +215,7 @@ async fn a_source_that_recovers_during_retries_is_verified() {
         .app
         .accepted_webmention(&s.source_site.url("/later/"), &s.target)
         .await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while s.source_site.hits("/later/") == 0 {
-        assert!(std::time::Instant::now() < deadline, "never fetched");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    wait_until("the source fetched", || s.source_site.hits("/later/") > 0).await;
     s.source_site
         .page("/later/", &reply_html(&s.target, "back"));
     s.app.wait_for_status(&status_url, "verified").await;
