@@ -33,7 +33,8 @@ is drawn on standard error when it is a terminal. Exit status 1 on any error.
       backfeed's PostgreSQL store; or, when the database holds the
       posts(id, url, toot_id) table of sdether/mastodon_post_blog (the
       Python/Flask service backfeed replaces) and none of backfeed's
-      schema, that table (recognised by looking; nothing to add).
+      schema, that table (recognised by looking; nothing to add). Only in
+      builds with the postgres feature (the default `cargo build`).
   s3://bucket/prefix?endpoint=URL&region=NAME
       backfeed's S3 store, plus any of mastodon_post_blog's zero-byte
       objects .mastodon-meta/<path> (metadata toot-id) it has no record of. Those

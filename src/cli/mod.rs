@@ -146,6 +146,7 @@ enum PostsCommand {
 
 /// Parses the command line, runs the command, and returns the exit code.
 pub fn main() -> ExitCode {
+    crate::clients::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -3,4 +3,5 @@
 
 pub mod http;
 pub mod mastodon;
+pub mod tls;
 pub mod webmention;

@@ -140,6 +140,7 @@ pub async fn run(plan: &Plan, progress: &dyn Progress) -> Result<Summary, Migrat
         Source::Store(url) => source::open_source(url).await?,
     };
     match opened {
+        #[cfg(feature = "postgres")]
         Opened::SeedPostgres(url) => {
             let posts = seed::postgres_posts(&url, &from, now, &mut summary).await?;
             let target = destination(plan, to).await?;

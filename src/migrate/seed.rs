@@ -20,8 +20,11 @@ use url::Url;
 
 use super::MigrateError;
 use super::summary::{Kind, Summary};
-use crate::domain::{PostRecord, PostState, PostUrl, TootId};
+#[cfg(feature = "postgres")]
+use crate::domain::TootId;
+use crate::domain::{PostRecord, PostState, PostUrl};
 use crate::storage::StoreError;
+#[cfg(feature = "postgres")]
 use crate::storage::postgres::{SeedRow, seed_rows};
 use crate::storage::s3::S3Store;
 
@@ -30,6 +33,7 @@ const IN_FLIGHT: usize = 16;
 
 /// The posts in mastodon_post_blog's PostgreSQL table; rows that are no post are
 /// counted as invalid in `summary`.
+#[cfg(feature = "postgres")]
 pub async fn postgres_posts(
     url: &str,
     what: &str,
@@ -54,6 +58,7 @@ pub async fn postgres_posts(
     Ok(posts)
 }
 
+#[cfg(feature = "postgres")]
 fn seed_row_post(row: &SeedRow, now: OffsetDateTime) -> Result<PostRecord, String> {
     let text = row.url.as_deref().ok_or("no url")?;
     let url = PostUrl::parse(text).map_err(|e| e.to_string())?;
@@ -180,6 +185,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn seed_rows_without_a_url_or_toot_are_not_posts() {
         let now = OffsetDateTime::UNIX_EPOCH;

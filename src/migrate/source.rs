@@ -24,6 +24,7 @@ use url::Url;
 use super::MigrateError;
 use crate::clock::Clock;
 use crate::config::DatabaseUrl;
+#[cfg(feature = "postgres")]
 use crate::storage::postgres::{self, Contents};
 use crate::storage::s3::S3Store;
 use crate::storage::{self, Store};
@@ -121,6 +122,7 @@ pub enum Opened {
         s3: Option<Arc<S3Store>>,
     },
     /// mastodon_post_blog's PostgreSQL table (the connection URL).
+    #[cfg(feature = "postgres")]
     SeedPostgres(String),
 }
 
@@ -137,6 +139,11 @@ pub async fn open_source(url: &DatabaseUrl) -> Result<Opened, MigrateError> {
             let store = storage::open(url, &Clock::system()).await.map_err(cannot)?;
             Ok(Opened::Store { store, s3: None })
         }
+        #[cfg(not(feature = "postgres"))]
+        DatabaseUrl::Postgres(_) => Err(cannot(storage::StoreError::NotBuilt(
+            storage::POSTGRES_NOT_BUILT,
+        ))),
+        #[cfg(feature = "postgres")]
         DatabaseUrl::Postgres(secret) => {
             match postgres::inspect(secret.expose()).await.map_err(cannot)? {
                 Contents::Backfeed => Ok(Opened::Store {
@@ -187,6 +194,7 @@ pub async fn open_destination(url: &DatabaseUrl) -> Result<Arc<dyn Store>, Migra
         what: what.clone(),
         error,
     };
+    #[cfg(feature = "postgres")]
     if let DatabaseUrl::Postgres(secret) = url {
         match postgres::inspect(secret.expose()).await.map_err(cannot)? {
             Contents::Empty | Contents::Backfeed => {}
@@ -213,6 +221,7 @@ fn require_file(path: &Path, what: &str) -> Result<(), MigrateError> {
     }
 }
 
+#[cfg(feature = "postgres")]
 fn unknown_posts_table(what: &str, columns: &[String]) -> MigrateError {
     MigrateError::Usage(format!(
         "{what} has a `posts` table with columns ({}), which is neither backfeed's nor mastodon_post_blog's (id, url, toot_id)",

@@ -16,6 +16,7 @@ pub mod followers;
 pub mod import;
 pub mod jobs;
 pub mod mentions;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub(crate) mod rows;
 pub mod s3;
@@ -45,7 +46,18 @@ pub enum StoreError {
     /// The backend holds something this version cannot read.
     #[error("the store holds an unreadable record: {0}")]
     Corrupt(String),
+    /// This binary was built without the backend's cargo feature; retrying
+    /// cannot help.
+    #[error("{0}")]
+    NotBuilt(&'static str),
 }
+
+/// Why a `postgres://` store cannot be opened by a build without the
+/// `postgres` feature.
+pub const POSTGRES_NOT_BUILT: &str = "this backfeed was built without PostgreSQL support (the `postgres` cargo feature): \
+     use a build with it (`cargo build --release`, whose default features include it, \
+     or `--features postgres` next to `--no-default-features`), \
+     or a sqlite://, s3:// or dynamodb:// DATABASE_URL";
 
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
@@ -131,9 +143,12 @@ pub trait PostStore: Send + Sync {
 pub async fn open(url: &DatabaseUrl, clock: &Clock) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+        #[cfg(feature = "postgres")]
         DatabaseUrl::Postgres(url) => Ok(Arc::new(
             postgres::PostgresStore::connect(url.expose()).await?,
         )),
+        #[cfg(not(feature = "postgres"))]
+        DatabaseUrl::Postgres(_) => Err(StoreError::NotBuilt(POSTGRES_NOT_BUILT)),
         DatabaseUrl::S3 {
             bucket,
             prefix,
@@ -156,5 +171,21 @@ pub async fn open(url: &DatabaseUrl, clock: &Clock) -> Result<Arc<dyn Store>, St
         } => Ok(Arc::new(
             dynamodb::open(table, endpoint.as_ref(), region.as_deref(), clock.now()).await?,
         )),
+    }
+}
+
+#[cfg(all(test, not(feature = "postgres")))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_build_without_postgres_names_the_feature_it_lacks() {
+        let url = DatabaseUrl::parse("postgres://backfeed@127.0.0.1:9/backfeed").unwrap();
+        let error = open(&url, &Clock::system()).await.err().unwrap();
+        assert!(matches!(error, StoreError::NotBuilt(_)), "{error:?}");
+        assert!(
+            error.to_string().contains("the `postgres` cargo feature"),
+            "{error}"
+        );
     }
 }

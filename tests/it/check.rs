@@ -192,9 +192,14 @@ async fn each_problem_is_a_failing_line_with_its_fix() {
         "postgres://backfeed@127.0.0.1:9/backfeed".into(),
     );
     let out = fails(env).await;
-    line(
+    let store = line(
         &out,
         "[FAIL] store: postgres://backfeed@127.0.0.1:9/backfeed",
+    );
+    // A build without PostgreSQL says which feature it lacks.
+    assert!(
+        cfg!(feature = "postgres") || store.contains("the `postgres` cargo feature"),
+        "{out}"
     );
 }
 

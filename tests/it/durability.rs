@@ -15,6 +15,7 @@ use crate::fake_blog::FakeBlog;
 use crate::fake_mastodon::FakeMastodon;
 use crate::helpers::{test_env, wait_until};
 use crate::process::Backfeed;
+#[cfg(feature = "postgres")]
 use crate::support_postgres::fresh_database;
 use crate::support_s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, fresh_bucket, fresh_table};
 
@@ -199,11 +200,13 @@ async fn sqlite_kill_9_mid_webhook_delivery_loses_nothing() {
     kill_9_mid_job_loses_nothing(sqlite(&dir), Interrupt::WebhookDelivery).await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_kill_9_mid_verification_loses_nothing() {
     kill_9_mid_job_loses_nothing(fresh_database().await, Interrupt::Verification).await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_kill_9_mid_webhook_delivery_loses_nothing() {
     kill_9_mid_job_loses_nothing(fresh_database().await, Interrupt::WebhookDelivery).await;
@@ -308,6 +311,7 @@ async fn sqlite_kill_9_mid_thread_refresh_loses_nothing() {
     kill_9_mid_thread_refresh_loses_nothing(sqlite(&dir)).await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_kill_9_mid_thread_refresh_loses_nothing() {
     kill_9_mid_thread_refresh_loses_nothing(fresh_database().await).await;

@@ -38,7 +38,9 @@ mod moderation_bypasses;
 mod openapi;
 mod openwhisk;
 mod operations;
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
 mod postgres_tls;
 mod publish;
 mod read_api_compat;
@@ -54,6 +56,7 @@ mod storage;
 mod support_cargo_lambda;
 mod support_install;
 mod support_npm;
+#[cfg(feature = "postgres")]
 mod support_postgres;
 mod support_s3;
 mod support_s3s_fs;

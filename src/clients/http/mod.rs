@@ -106,6 +106,7 @@ impl HttpClient {
         adjust: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
     ) -> Result<Self, FetchError> {
         let allow_private = policy.allow_private_addresses;
+        super::tls::install_crypto_provider();
         let builder = reqwest::Client::builder()
             .user_agent(policy.user_agent.as_str())
             .connect_timeout(policy.connect_timeout)

@@ -50,7 +50,7 @@ pub async fn run(app: Arc<App>) -> io::Result<()> {
         tracing::warn!(
             path = %path.display(),
             "the store is a SQLite file, which lives only as long as this Lambda execution \
-             environment; set DATABASE_URL to s3://… or postgres://… to keep what is received"
+             environment; set DATABASE_URL to dynamodb://… or s3://… to keep what is received"
         );
     }
     let router = app.router();

@@ -126,6 +126,7 @@ impl Client {
         region: String,
         credentials: AwsCredentialProvider,
     ) -> Result<Self, DynamoError> {
+        crate::clients::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(Duration::from_secs(5))

@@ -62,6 +62,7 @@ pub fn connect(
     endpoint: Option<&Url>,
     region: Option<&str>,
 ) -> Result<Items, StoreError> {
+    crate::clients::tls::install_crypto_provider();
     let mut builder = AmazonS3Builder::from_env().with_bucket_name("backfeed-credentials-only");
     if let Some(region) = region {
         builder = builder.with_region(region);

@@ -169,7 +169,7 @@ impl Tls {
     /// The connector tokio-postgres uses for every TLS connection. Reads the
     /// CA certificates now, so a missing or unreadable file fails at start-up.
     pub fn connector(&self) -> Result<MakeRustlsConnect, StoreError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(crate::clients::tls::crypto_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| invalid(format!("TLS set-up: {e}")))?;

@@ -108,6 +108,7 @@ impl S3Store {
             retry_timeout: Duration::from_secs(20),
             ..RetryConfig::default()
         };
+        crate::clients::tls::install_crypto_provider();
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_conditional_put(S3ConditionalPut::ETagMatch)

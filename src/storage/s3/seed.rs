@@ -72,6 +72,7 @@ impl S3Seed {
         region: String,
         conditional: bool,
     ) -> Result<Self, StoreError> {
+        crate::clients::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(Duration::from_secs(5))

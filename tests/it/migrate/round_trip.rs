@@ -15,8 +15,11 @@ use backfeed::storage::{self, CachedThread, JobFilter, Store};
 use url::Url;
 
 use super::{counts, migrated, now_ms, sqlite_url};
+#[cfg(feature = "postgres")]
 use crate::support_postgres::fresh_database;
-use crate::support_s3::{fresh_bucket_with_prefix, fresh_table};
+#[cfg(feature = "postgres")]
+use crate::support_s3::fresh_bucket_with_prefix;
+use crate::support_s3::fresh_table;
 
 const LEASE: Duration = Duration::from_secs(3600);
 
@@ -240,6 +243,7 @@ async fn open(url: &str) -> Arc<dyn Store> {
     .unwrap_or_else(|e| panic!("opening {url}: {e}"))
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_to_postgres_to_s3_to_sqlite_keeps_everything_and_reruns_copy_nothing() {
     let dir = tempfile::tempdir().unwrap();

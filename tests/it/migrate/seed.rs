@@ -7,6 +7,7 @@ use backfeed::domain::{PostState, PostUrl};
 use backfeed::storage::{self, Store};
 
 use super::{counts, migrate, migrated, sqlite_url};
+#[cfg(feature = "postgres")]
 use crate::support_postgres::fresh_database;
 use crate::support_s3::{fresh_bucket, python};
 
@@ -27,6 +28,7 @@ async fn open_sqlite(url: &str) -> std::sync::Arc<dyn Store> {
     .unwrap()
 }
 
+#[cfg(feature = "postgres")]
 async fn sql(database: &str, statements: &str) {
     let (client, connection) = tokio_postgres::connect(database, tokio_postgres::NoTls)
         .await
@@ -37,6 +39,7 @@ async fn sql(database: &str, statements: &str) {
     let _ = connection.await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seeds_postgres_table_is_recognised_and_imported() {
     let seed = fresh_database().await;
