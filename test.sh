@@ -77,7 +77,9 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --locked "$@" 2>&1 | tee "$log"
+# With PostgreSQL (a cargo feature the default build leaves out) so that
+# its store and import are tested too.
+cargo test --locked --features postgres "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line over every test binary's "test result:" line.

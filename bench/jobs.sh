@@ -26,7 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 install_cleanup_traps
 WORK=$(mktemp -d /tmp/backfeed-bench.XXXXXX)
 say "building examples/queue_bench (release)…"
-(cd "$ROOT" && cargo build --release --example queue_bench >&2)
+(cd "$ROOT" && cargo build --release --features postgres --example queue_bench >&2)
 QB=$CARGO_TARGET_DIR/release/examples/queue_bench
 [[ -x $QB ]] || die "no queue_bench at $QB"
 

@@ -99,14 +99,15 @@ ensure_tools() {
     [[ -x "$NGINX" ]] || die "nginx did not install"
 }
 
-# Sets BIN: $BACKFEED_BIN, or a release build of the crate.
+# Sets BIN: $BACKFEED_BIN, or a release build of the crate (with the cargo
+# features in $BUILD_FEATURES: a benchmark of PostgreSQL sets `postgres`).
 find_backfeed_bin() {
     local target_dir
     if [[ -n "${BACKFEED_BIN:-}" ]]; then
         BIN=$BACKFEED_BIN
     else
-        say "building backfeed (release)…"
-        (cd "$ROOT" && cargo build --release --bin backfeed >&2)
+        say "building backfeed (release${BUILD_FEATURES:+, features $BUILD_FEATURES})…"
+        (cd "$ROOT" && cargo build --release ${BUILD_FEATURES:+--features "$BUILD_FEATURES"} --bin backfeed >&2)
         target_dir=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps \
             | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
         BIN=$target_dir/release/backfeed

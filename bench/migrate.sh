@@ -28,6 +28,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 install_cleanup_traps
 command -v python3 >/dev/null || die "python3 is needed"
 python3 -c 'import sqlite3' 2>/dev/null || die "python3 needs its sqlite3 module"
+BUILD_FEATURES=postgres
 find_backfeed_bin
 WORK=$(mktemp -d /tmp/backfeed-bench.XXXXXX)
 

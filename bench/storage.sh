@@ -23,6 +23,7 @@ ROUNDS=${ROUNDS:-3}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+BUILD_FEATURES=postgres
 bench_setup
 start_fake_mastodon
 start_postgres

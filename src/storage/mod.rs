@@ -55,9 +55,8 @@ pub enum StoreError {
 /// Why a `postgres://` store cannot be opened by a build without the
 /// `postgres` feature.
 pub const POSTGRES_NOT_BUILT: &str = "this backfeed was built without PostgreSQL support (the `postgres` cargo feature): \
-     use a build with it (`cargo build --release`, whose default features include it, \
-     or `--features postgres` next to `--no-default-features`), \
-     or a sqlite://, s3:// or dynamodb:// DATABASE_URL";
+     build it with `cargo build --release --features postgres` (the Docker image has it), \
+     or use a sqlite://, s3:// or dynamodb:// DATABASE_URL";
 
 /// The whole storage contract: one small trait per aggregate, plus a health check.
 #[async_trait]
