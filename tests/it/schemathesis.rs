@@ -82,7 +82,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
         assert!(
             output.status.success(),
             "schemathesis ({only:?}) found failures:\n{}\n--- server log (tail)\n{}",
-            tail(&stdout, 20_000),
+            tail(&shortened(&stdout), 20_000),
             tail(&server.stderr_text(), 4_000)
         );
         assert!(
@@ -226,7 +226,10 @@ async fn run(
         .args(["--checks", CHECKS])
         .args(["--max-examples", MAX_EXAMPLES])
         .args(["--seed", "1"])
-        .args(["--workers", "2"])
+        // One worker: with two threads, CPython's `ast` module now and then
+        // fails inside schemathesis with "AST constructor recursion depth
+        // mismatch" (python/cpython#106905), a Runtime Error not about us.
+        .args(["--workers", "1"])
         .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
         .args(["--output-truncate", "false"])
         .args(only)
@@ -268,6 +271,21 @@ fn ensure_schemathesis() -> PathBuf {
         .unwrap_or_else(|e| panic!("running {}: {e}", command.display()));
     assert!(version.status.success(), "{}", describe(&version));
     command
+}
+
+/// `text` with each very long line cut (schemathesis can print a whole
+/// source file on one line when it fails inside itself), so that the tail
+/// still shows its summary.
+fn shortened(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.char_indices().nth(300) {
+            Some((cut, _)) if line.len() > 2_000 => {
+                format!("{}… ({} bytes)", &line[..cut], line.len())
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn tail(text: &str, max: usize) -> &str {

@@ -153,24 +153,30 @@ impl Emulator {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        // It prints the variables before it listens: ` INFO NAME=value`.
-        let variables: HashMap<String, String> = output
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|line| {
-                let assignment = &line[line.find("AWS_LAMBDA_")?..];
-                let (name, value) = assignment.split_once('=')?;
-                Some((name.to_owned(), value.trim().to_owned()))
-            })
-            .collect();
-        for name in ["AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME"] {
+        // It prints the variables before it listens (` INFO NAME=value`),
+        // but our readers of its pipes may not have them yet: wait for them.
+        let names = ["AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME"];
+        let variables = loop {
+            let variables: HashMap<String, String> = output
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|line| {
+                    let assignment = &line[line.find("AWS_LAMBDA_")?..];
+                    let (name, value) = assignment.split_once('=')?;
+                    Some((name.to_owned(), value.trim().to_owned()))
+                })
+                .collect();
+            if names.iter().all(|name| variables.contains_key(*name)) {
+                break variables;
+            }
             assert!(
-                variables.contains_key(name),
-                "cargo lambda watch did not name {name}:\n{}",
+                Instant::now() < deadline,
+                "cargo lambda watch did not name {names:?}:\n{}",
                 output.lock().unwrap().join("\n")
             );
-        }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         Self {
             address,
             variables,
