@@ -81,6 +81,12 @@ set +e
 # its store and import are tested too.
 cargo test --locked --features postgres "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [[ $# -eq 0 ]]; then
+  # The default build's unit tests too: without PostgreSQL, among them the
+  # refusal of a postgres:// URL naming the feature.
+  cargo test --locked --lib 2>&1 | tee -a "$log"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+fi
 set -e
 # One closing line over every test binary's "test result:" line.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
