@@ -6,6 +6,7 @@
 //! key and its environment variable. Environment alone is enough (serverless).
 
 mod activitypub;
+mod database_url;
 mod sources;
 mod threads;
 mod values;
@@ -20,11 +21,12 @@ use crate::domain::webmention::{DomainList, Sites};
 use crate::domain::{TitlePattern, Visibility};
 
 pub use activitypub::{ActivityPubConfig, ObjectType, ProfileLink};
+pub use database_url::DatabaseUrl;
 pub use sources::{SETTINGS, Setting};
 pub use threads::ThreadsConfig;
 pub use values::{
-    CorsOrigins, DatabaseUrl, LogFormat, MastodonBase, ModerationMode, PostPattern, RateLimit,
-    Secret, WebhookFormat,
+    CorsOrigins, LogFormat, MastodonBase, ModerationMode, PostPattern, RateLimit, Secret,
+    WebhookFormat,
 };
 
 use sources::RawSettings;
@@ -393,7 +395,7 @@ fn server_config(r: &Reader<'_>) -> Result<ServerConfig, ConfigError> {
 fn database_url(r: &Reader<'_>) -> Result<DatabaseUrl, ConfigError> {
     let url = postgres_or_other_url(r)?;
     // libpq's rule: a parameter in the URL wins over its variable.
-    let url = match r.parsed("database.sslmode", values::parse_sslmode)? {
+    let url = match r.parsed("database.sslmode", database_url::parse_sslmode)? {
         Some(mode) => url.with_default_parameter("sslmode", &mode),
         None => url,
     };
@@ -418,7 +420,7 @@ fn postgres_or_other_url(r: &Reader<'_>) -> Result<DatabaseUrl, ConfigError> {
         r.text("database.port"),
     );
     r.required("database.host", why, |host| {
-        values::postgres_url_from_parts(
+        database_url::postgres_url_from_parts(
             &name,
             host,
             user.as_deref(),

@@ -126,12 +126,7 @@ impl Client {
         region: String,
         credentials: AwsCredentialProvider,
     ) -> Result<Self, DynamoError> {
-        crate::clients::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .build()
+        let http = crate::clients::tls::store_http_client()
             .map_err(|e| DynamoError::Transport(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             usage: Usage::default(),

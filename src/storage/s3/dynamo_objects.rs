@@ -65,18 +65,7 @@ pub async fn list(items: &Items, dir: &Path, range: Range<'_>) -> Result<Vec<Lis
     let found = items.query(dir.as_ref(), range).await?;
     found
         .into_iter()
-        .map(|item| {
-            let location = Path::parse(format!("{dir}/{}", item.sk)).map_err(|e| {
-                StoreError::Corrupt(format!("DynamoDB item {dir}/{}: {e}", item.sk))
-            })?;
-            Ok(Listed {
-                location,
-                size: item.body.as_ref().map_or(0, |b| b.len() as u64),
-                last_modified_ms: item.modified_ms,
-                e_tag: Some(item.version),
-                name: item.sk,
-            })
-        })
+        .map(|item| listed(dir.as_ref(), item))
         .collect()
 }
 
@@ -86,20 +75,23 @@ pub async fn list_tree(items: &Items, dir: &Path) -> Result<Vec<Listed>, StoreEr
     let found = items.scan_under(dir.as_ref()).await?;
     let mut listed = found
         .into_iter()
-        .map(|(pk, item)| {
-            let location = Path::parse(format!("{pk}/{}", item.sk))
-                .map_err(|e| StoreError::Corrupt(format!("DynamoDB item {pk}/{}: {e}", item.sk)))?;
-            Ok(Listed {
-                location,
-                size: item.body.as_ref().map_or(0, |b| b.len() as u64),
-                last_modified_ms: item.modified_ms,
-                e_tag: Some(item.version),
-                name: item.sk,
-            })
-        })
+        .map(|(pk, item)| listed(&pk, item))
         .collect::<Result<Vec<_>, StoreError>>()?;
     listed.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(listed)
+}
+
+/// The item `sk` of partition `pk` as the object `pk/sk` a listing names.
+fn listed(pk: &str, item: Item) -> Result<Listed, StoreError> {
+    let location = Path::parse(format!("{pk}/{}", item.sk))
+        .map_err(|e| StoreError::Corrupt(format!("DynamoDB item {pk}/{}: {e}", item.sk)))?;
+    Ok(Listed {
+        location,
+        size: item.body.as_ref().map_or(0, |b| b.len() as u64),
+        last_modified_ms: item.modified_ms,
+        e_tag: Some(item.version),
+        name: item.sk,
+    })
 }
 
 #[cfg(test)]

@@ -72,12 +72,7 @@ impl S3Seed {
         region: String,
         conditional: bool,
     ) -> Result<Self, StoreError> {
-        crate::clients::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .build()
+        let http = crate::clients::tls::store_http_client()
             .map_err(|e| StoreError::Unavailable(format!("cannot build the S3 client: {e}")))?;
         Ok(Self {
             http,

@@ -156,8 +156,8 @@ impl Emulator {
         // It prints the variables before it listens (` INFO NAME=value`),
         // but our readers of its pipes may not have them yet: wait for them.
         let names = ["AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME"];
-        let variables = loop {
-            let variables: HashMap<String, String> = output
+        let variables = || -> HashMap<String, String> {
+            output
                 .lock()
                 .unwrap()
                 .iter()
@@ -166,17 +166,14 @@ impl Emulator {
                     let (name, value) = assignment.split_once('=')?;
                     Some((name.to_owned(), value.trim().to_owned()))
                 })
-                .collect();
-            if names.iter().all(|name| variables.contains_key(*name)) {
-                break variables;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch did not name {names:?}:\n{}",
-                output.lock().unwrap().join("\n")
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+                .collect()
         };
+        crate::helpers::wait_until("cargo lambda watch to name its variables", || {
+            let found = variables();
+            names.iter().all(|name| found.contains_key(*name))
+        })
+        .await;
+        let variables = variables();
         Self {
             address,
             variables,
